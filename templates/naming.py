@@ -1,0 +1,59 @@
+"""Names derived from the environment suffix, in one place so that every limit can be checked together.
+
+Each name is a `Sub` pattern. `render` fills a pattern with concrete values so tests can check the longest
+suffix against each AWS limit without deploying anything.
+"""
+
+from __future__ import annotations
+
+from troposphere import Sub
+
+PREFIX = "tap"
+
+# S3 bucket names: 3-63 characters, lower-case letters, digits, hyphens. The account id and region make them
+# globally unique; the suffix pattern (templates/parameters.py) keeps them lower-case.
+STATIC_BUCKET = PREFIX + "-static-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
+LOG_BUCKET = PREFIX + "-logs-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
+# Load balancer and target group names: at most 32 characters.
+LOAD_BALANCER = PREFIX + "-${EnvironmentSuffix}-alb"
+TARGET_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
+AUTO_SCALING_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
+LAUNCH_TEMPLATE = PREFIX + "-${EnvironmentSuffix}-web"
+INSTANCE_ROLE = PREFIX + "-${EnvironmentSuffix}-web-${AWS::Region}"
+KMS_ALIAS = "alias/" + PREFIX + "-${EnvironmentSuffix}"
+ALARM_TOPIC = PREFIX + "-${EnvironmentSuffix}-alarms"
+DASHBOARD = PREFIX + "-${EnvironmentSuffix}"
+FLOW_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/vpc-flow-logs"
+APP_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/web/application"
+ACCESS_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/web/access"
+METRICS_NAMESPACE = "TAP/${EnvironmentSuffix}"
+
+LIMITS: dict[str, int] = {
+    STATIC_BUCKET: 63,
+    LOG_BUCKET: 63,
+    LOAD_BALANCER: 32,
+    TARGET_GROUP: 32,
+    AUTO_SCALING_GROUP: 255,
+    LAUNCH_TEMPLATE: 128,
+    INSTANCE_ROLE: 64,
+    KMS_ALIAS: 256,
+    ALARM_TOPIC: 256,
+    DASHBOARD: 255,
+    FLOW_LOG_GROUP: 512,
+    APP_LOG_GROUP: 512,
+    ACCESS_LOG_GROUP: 512,
+}
+
+
+def name(pattern: str) -> Sub:
+    """The CloudFormation expression for a name pattern."""
+    return Sub(pattern)
+
+
+def render(pattern: str, suffix: str, account_id: str = "111122223333", region: str = "us-east-1") -> str:
+    """The concrete name a pattern gives for a suffix, account and region."""
+    return (
+        pattern.replace("${EnvironmentSuffix}", suffix)
+        .replace("${AWS::AccountId}", account_id)
+        .replace("${AWS::Region}", region)
+    )
