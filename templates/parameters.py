@@ -17,6 +17,32 @@ SUFFIX_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 AMAZON_LINUX_2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 # Condition names. Modules use these constants, never string literals, to refer to a condition.
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
 CREATE_KMS_KEY = "CreateKmsKey"
 HAS_CERTIFICATE = "HasCertificate"
 NO_CERTIFICATE = "NoCertificate"
@@ -307,11 +333,8 @@ def add_parameters(t: Template) -> StackParameters:
         Parameter(
             "LogRetentionDays",
             Type="Number",
-            Default=90,
-            AllowedValues=[
-                "1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731",
-                "1096", "1827", "2192", "2557", "2922", "3288", "3653",
-            ],  # fmt: skip
+            Default="90",
+            AllowedValues=[str(days) for days in LOG_RETENTION_DAYS],
             Description="Days CloudWatch Logs keeps application and VPC flow logs.",
             ConstraintDescription="must be one of the retention periods CloudWatch Logs accepts, e.g. 30, 90 or 365.",
         )
@@ -331,7 +354,16 @@ def add_parameters(t: Template) -> StackParameters:
         _group("Load balancer", [certificate_arn, deletion_protection]),
         _group(
             "Web servers and scaling",
-            [instance_type, image_id, min_size, max_size, desired, cpu_target, requests_per_target, create_role],
+            [
+                instance_type,
+                image_id,
+                min_size,
+                max_size,
+                desired,
+                cpu_target,
+                requests_per_target,
+                create_role,
+            ],
         ),
         _group("Monitoring", [alarm_email, cpu_alarm, retention]),
     ]

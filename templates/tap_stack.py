@@ -41,15 +41,34 @@ def _output(t: Template, name: str, value: object, description: str) -> None:
 
 
 def add_outputs(
-    t: Template, enc: Encryption, net: Network, site: Storage, lb: LoadBalancer, fleet: Fleet, alerts: Monitoring
+    t: Template,
+    enc: Encryption,
+    net: Network,
+    site: Storage,
+    lb: LoadBalancer,
+    fleet: Fleet,
+    alerts: Monitoring,
 ) -> None:
     _output(t, "VpcId", net.vpc, "ID of the VPC")
-    _output(t, "PublicSubnetIds", Join(",", list(net.public_subnets)), "Comma-separated IDs of the public subnets")
-    _output(t, "PrivateSubnetIds", Join(",", list(net.private_subnets)), "Comma-separated IDs of the private subnets")
+    _output(
+        t, "PublicSubnetIds", Join(",", list(net.public_subnets)), "Comma-separated IDs of the public subnets"
+    )
+    _output(
+        t,
+        "PrivateSubnetIds",
+        Join(",", list(net.private_subnets)),
+        "Comma-separated IDs of the private subnets",
+    )
     _output(t, "LoadBalancerDnsName", lb.dns_name, "DNS name of the Application Load Balancer")
-    _output(t, "LoadBalancerUrl", lb.url, "URL of the web application (https when a certificate is configured)")
-    _output(t, "CloudFrontDomainName", site.distribution_domain_name, "Domain name serving the static content")
+    _output(
+        t, "LoadBalancerUrl", lb.url, "URL of the web application (https when a certificate is configured)"
+    )
+    _output(
+        t, "CloudFrontDomainName", site.distribution_domain_name, "Domain name serving the static content"
+    )
     _output(t, "StaticContentBucketName", site.static_bucket, "Name of the static-content bucket")
-    _output(t, "AutoScalingGroupName", fleet.auto_scaling_group, "Name of the web servers' Auto Scaling group")
+    _output(
+        t, "AutoScalingGroupName", fleet.auto_scaling_group, "Name of the web servers' Auto Scaling group"
+    )
     _output(t, "AlarmTopicArn", alerts.alarm_topic, "ARN of the SNS topic that alarms notify")
     _output(t, "KmsKeyArn", enc.key_arn, "ARN of the KMS key that encrypts the stack's data")

@@ -43,7 +43,9 @@ def assert_partial(actual: Any, expected: Any, path: str = "$") -> None:
             assert_partial(actual[key], value, f"{path}.{key}")
     elif isinstance(expected, list):
         assert isinstance(actual, list), f"{path}: expected a list, got {actual!r}"
-        assert len(actual) == len(expected), f"{path}: expected {len(expected)} items, got {len(actual)}: {actual!r}"
+        assert len(actual) == len(expected), (
+            f"{path}: expected {len(expected)} items, got {len(actual)}: {actual!r}"
+        )
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_partial(a, e, f"{path}[{i}]")
     else:

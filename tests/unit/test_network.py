@@ -1,0 +1,259 @@
+"""Requirement 2 (network) and the network side of 12 (tags) and 13 (Retain), asserted on the template."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+import re
+from typing import Any
+
+import pytest
+from troposphere import Template
+
+from templates import naming
+from templates.network import add_network
+from templates.parameters import NAT_PER_AZ
+from templates.tags import TAG_KEYS
+from tests.template_helpers import assert_partial, props, resources_of_type
+from tests.unit._fragment import as_list, build_fragment, fragment_dict, statements, tag_keys, taggable_types
+
+SUBNETS = ("PublicSubnetA", "PublicSubnetB", "PrivateSubnetA", "PrivateSubnetB")
+KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Ref": "KmsKeyArn"}]}
+
+
+def _resolve(value: Any, conditions: dict[str, bool]) -> Any:
+    """The value with every Fn::If decided by the given condition values."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return _resolve(when_true if conditions[name] else when_false, conditions)
+        return {k: _resolve(v, conditions) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, conditions) for v in value]
+    return value
+
+
+def _exists(tpl: dict[str, Any], logical_id: str, conditions: dict[str, bool]) -> bool:
+    condition = tpl["Resources"][logical_id].get("Condition")
+    return condition is None or conditions[condition]
+
+
+def test_vpc_uses_the_cidr_parameter_with_dns_support_and_hostnames() -> None:
+    tpl = fragment_dict()
+    assert_partial(
+        props(tpl, "Vpc"),
+        {"CidrBlock": {"Ref": "VpcCidr"}, "EnableDnsSupport": True, "EnableDnsHostnames": True},
+    )
+    assert tpl["Parameters"]["VpcCidr"]["Default"] == "10.0.0.0/16"
+
+
+def test_public_and_private_subnets_span_two_distinct_availability_zones() -> None:
+    tpl = fragment_dict()
+    zones = {name: props(tpl, name)["AvailabilityZone"] for name in SUBNETS}
+    for zone in zones.values():
+        assert zone["Fn::Select"][1] == {"Fn::GetAZs": ""}, "zones come from Fn::GetAZs, never a literal name"
+    assert zones["PublicSubnetA"] == zones["PrivateSubnetA"]
+    assert zones["PublicSubnetB"] == zones["PrivateSubnetB"]
+    assert zones["PublicSubnetA"]["Fn::Select"][0] != zones["PublicSubnetB"]["Fn::Select"][0]
+    assert len(resources_of_type(tpl, "AWS::EC2::Subnet")) == 4
+
+
+def test_network_result_lists_the_two_zones_and_the_subnets_it_created() -> None:
+    t, _, net, _ = build_fragment()
+    tpl = t.to_dict()
+    assert [z.to_dict() for z in net.availability_zones] == [
+        props(tpl, "PublicSubnetA")["AvailabilityZone"],
+        props(tpl, "PublicSubnetB")["AvailabilityZone"],
+    ]
+    assert [r.to_dict() for r in net.public_subnets] == [{"Ref": "PublicSubnetA"}, {"Ref": "PublicSubnetB"}]
+    assert [r.to_dict() for r in net.private_subnets] == [
+        {"Ref": "PrivateSubnetA"},
+        {"Ref": "PrivateSubnetB"},
+    ]
+    assert net.vpc.to_dict() == {"Ref": "Vpc"}
+
+
+def _evaluate(value: Any, parameters: dict[str, str]) -> Any:
+    """What CloudFormation makes of Ref (to a parameter), Fn::Split, Fn::Select and Fn::Sub."""
+    if isinstance(value, dict):
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            return parameters[arg]
+        if fn == "Fn::Split":
+            return _evaluate(arg[1], parameters).split(arg[0])
+        if fn == "Fn::Select":
+            return _evaluate(arg[1], parameters)[arg[0]]
+        if fn == "Fn::Sub":
+            text, names = (arg, {}) if isinstance(arg, str) else arg
+            for name, inner in names.items():
+                text = text.replace("${" + name + "}", _evaluate(inner, parameters))
+            assert "${" not in text, f"unresolved variable in {text}"
+            return text
+        raise AssertionError(f"unexpected {fn} in a subnet CIDR")
+    return value
+
+
+@pytest.mark.parametrize("vpc_cidr", ["10.0.0.0/16", "172.20.0.0/16", "192.168.0.0/16"])
+def test_subnets_are_four_distinct_slash_20_blocks_of_the_vpc(vpc_cidr: str) -> None:
+    tpl = fragment_dict()
+    assert re.fullmatch(tpl["Parameters"]["VpcCidr"]["AllowedPattern"], vpc_cidr)
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    blocks = {
+        name: ipaddress.IPv4Network(_evaluate(props(tpl, name)["CidrBlock"], {"VpcCidr": vpc_cidr}))
+        for name in SUBNETS
+    }
+    for name, block in blocks.items():
+        assert block.prefixlen == 20 and block.subnet_of(vpc), f"{name}: {block} is not a /20 of {vpc}"
+    for first, second in itertools.combinations(blocks.values(), 2):
+        assert not first.overlaps(second), f"{first} overlaps {second}"
+
+
+def test_map_public_ip_on_launch_is_false_on_every_subnet() -> None:
+    tpl = fragment_dict()
+    subnets = resources_of_type(tpl, "AWS::EC2::Subnet")
+    assert subnets
+    for name, subnet in subnets.items():
+        assert subnet["Properties"].get("MapPublicIpOnLaunch") is False, name
+
+
+def test_public_subnets_route_to_the_internet_gateway_after_it_is_attached() -> None:
+    tpl = fragment_dict()
+    assert_partial(props(tpl, "InternetGatewayAttachment"), {"VpcId": {"Ref": "Vpc"}})
+    route = tpl["Resources"]["PublicDefaultRoute"]
+    assert route["DependsOn"] == "InternetGatewayAttachment"
+    assert_partial(
+        route["Properties"],
+        {
+            "RouteTableId": {"Ref": "PublicRouteTable"},
+            "DestinationCidrBlock": "0.0.0.0/0",
+            "GatewayId": {"Ref": "InternetGateway"},
+        },
+    )
+    tables = {
+        a["Properties"]["SubnetId"]["Ref"]: a["Properties"]["RouteTableId"]["Ref"]
+        for a in resources_of_type(tpl, "AWS::EC2::SubnetRouteTableAssociation").values()
+    }
+    assert tables == {
+        "PublicSubnetA": "PublicRouteTable",
+        "PublicSubnetB": "PublicRouteTable",
+        "PrivateSubnetA": "PrivateRouteTableA",
+        "PrivateSubnetB": "PrivateRouteTableB",
+    }
+
+
+def test_nat_gateway_per_az_by_default_or_single_by_parameter() -> None:
+    tpl = fragment_dict()
+    assert tpl["Parameters"]["NatGatewayMode"]["Default"] == "per-az"
+    assert tpl["Conditions"][NAT_PER_AZ] == {"Fn::Equals": [{"Ref": "NatGatewayMode"}, "per-az"]}
+    assert props(tpl, "NatGatewayA")["SubnetId"] == {"Ref": "PublicSubnetA"}
+    assert props(tpl, "NatGatewayB")["SubnetId"] == {"Ref": "PublicSubnetB"}
+    expected_target = {
+        True: {"A": "NatGatewayA", "B": "NatGatewayB"},
+        False: {"A": "NatGatewayA", "B": "NatGatewayA"},
+    }
+    for per_az, targets in expected_target.items():
+        conditions = {NAT_PER_AZ: per_az}
+        nats = {n for n in resources_of_type(tpl, "AWS::EC2::NatGateway") if _exists(tpl, n, conditions)}
+        eips = {n for n in resources_of_type(tpl, "AWS::EC2::EIP") if _exists(tpl, n, conditions)}
+        assert len(nats) == len(eips) == (2 if per_az else 1)
+        for zone, nat in targets.items():
+            route = _resolve(props(tpl, f"PrivateDefaultRoute{zone}"), conditions)
+            assert route["DestinationCidrBlock"] == "0.0.0.0/0"
+            assert route["NatGatewayId"] == {"Ref": nat}, f"per_az={per_az} zone {zone}"
+            assert nat in nats, f"route {zone} points at {nat}, which does not exist when per_az={per_az}"
+
+
+def test_nat_elastic_ips_are_vpc_addresses_allocated_after_the_gateway_attachment() -> None:
+    tpl = fragment_dict()
+    for name, eip in resources_of_type(tpl, "AWS::EC2::EIP").items():
+        assert eip["Properties"]["Domain"] == "vpc", name
+        assert eip["DependsOn"] == "InternetGatewayAttachment", name
+    assert props(tpl, "NatGatewayB")["AllocationId"] == {"Fn::GetAtt": ["NatEipB", "AllocationId"]}
+    assert tpl["Resources"]["NatEipB"]["Condition"] == NAT_PER_AZ
+
+
+def test_vpc_flow_logs_go_to_a_kms_encrypted_log_group_with_retention() -> None:
+    tpl = fragment_dict()
+    assert_partial(
+        props(tpl, "VpcFlowLog"),
+        {
+            "ResourceId": {"Ref": "Vpc"},
+            "ResourceType": "VPC",
+            "TrafficType": "ALL",
+            "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": {"Ref": "FlowLogGroup"},
+            "DeliverLogsPermissionArn": {"Fn::GetAtt": ["FlowLogRole", "Arn"]},
+        },
+    )
+    group = tpl["Resources"]["FlowLogGroup"]
+    assert_partial(
+        group["Properties"],
+        {
+            "LogGroupName": {"Fn::Sub": naming.FLOW_LOG_GROUP},
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+            "KmsKeyId": KEY_ARN,
+        },
+    )
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+
+
+def test_flow_log_role_is_least_privilege() -> None:
+    tpl = fragment_dict()
+    role = props(tpl, "FlowLogRole")
+    (trust,) = statements(role["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert "RoleName" not in role
+    granted: dict[str, list[Any]] = {}
+    for policy in role["Policies"]:
+        for statement in statements(policy["PolicyDocument"]):
+            assert "*" not in as_list(statement["Resource"]), statement
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, statement
+                granted[action] = as_list(statement["Resource"])
+    assert granted["logs:PutLogEvents"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
+    assert granted["logs:CreateLogStream"] == [{"Fn::GetAtt": ["FlowLogGroup", "Arn"]}]
+    assert set(granted) <= {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+        "logs:DescribeLogGroups",
+    }
+
+
+def test_every_taggable_network_resource_has_the_four_tags() -> None:
+    tpl = fragment_dict()
+    network_types = ("AWS::EC2::", "AWS::Logs::LogGroup", "AWS::IAM::Role")
+    checked = 0
+    for name, res in tpl["Resources"].items():
+        if res["Type"].startswith(network_types) and res["Type"] in taggable_types():
+            assert set(TAG_KEYS) <= tag_keys(res), (
+                f"{name} ({res['Type']}) lacks {set(TAG_KEYS) - tag_keys(res)}"
+            )
+            checked += 1
+    assert checked >= 15
+
+
+def test_network_tags_name_the_component() -> None:
+    tpl = fragment_dict()
+    for name in (*SUBNETS, "Vpc", "NatGatewayA", "FlowLogGroup", "VpcFlowLog"):
+        tags = {t["Key"]: t["Value"] for t in props(tpl, name)["Tags"]}
+        assert tags["Component"] == "network", name
+
+
+def test_network_has_no_hard_coded_zone_region_or_account() -> None:
+    only_network = Template()
+    add_network(only_network)
+    ids = set(only_network.resources) - {"KmsKey", "KmsKeyAlias"}
+    resources = fragment_dict()["Resources"]
+    text = json.dumps({i: resources[i].get("Properties") for i in sorted(ids)})
+    assert not re.search(r"\b\d{12}\b", text)
+    assert not re.search(r"\b[a-z]{2}-[a-z]+-\d[a-z]?\b", text), "a region or zone name is hard-coded"
+
+
+def test_add_network_works_with_only_a_template() -> None:
+    t = Template()
+    net = add_network(t)
+    assert net.vpc.to_dict() == {"Ref": "Vpc"}
+    assert {"KmsKey", "Vpc", "VpcFlowLog"} <= set(t.resources)
