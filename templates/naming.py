@@ -14,6 +14,8 @@ PREFIX = "tap"
 # globally unique; the suffix pattern (templates/parameters.py) keeps them lower-case.
 STATIC_BUCKET = PREFIX + "-static-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
 LOG_BUCKET = PREFIX + "-logs-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
+# CloudFront names are unique per account across regions, hence the region.
+ORIGIN_ACCESS_CONTROL = PREFIX + "-${EnvironmentSuffix}-static-${AWS::Region}"
 # Load balancer and target group names: at most 32 characters.
 LOAD_BALANCER = PREFIX + "-${EnvironmentSuffix}-alb"
 TARGET_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
@@ -31,6 +33,7 @@ METRICS_NAMESPACE = "TAP/${EnvironmentSuffix}"
 LIMITS: dict[str, int] = {
     STATIC_BUCKET: 63,
     LOG_BUCKET: 63,
+    ORIGIN_ACCESS_CONTROL: 64,
     LOAD_BALANCER: 32,
     TARGET_GROUP: 32,
     AUTO_SCALING_GROUP: 255,

@@ -45,7 +45,6 @@ LOG_RETENTION_DAYS = (
 
 CREATE_KMS_KEY = "CreateKmsKey"
 HAS_CERTIFICATE = "HasCertificate"
-NO_CERTIFICATE = "NoCertificate"
 NAT_PER_AZ = "NatGatewayPerAz"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 CREATE_AUTOSCALING_ROLE = "CreateAutoScalingServiceLinkedRole"
@@ -168,7 +167,7 @@ def add_parameters(t: Template) -> StackParameters:
                 "Scaling service-linked role (AWSServiceRoleForAutoScaling) to use it, including kms:CreateGrant."
             ),
             ConstraintDescription=(
-                "must be empty or a full KMS key ARN such as arn:aws:kms:us-east-1:111122223333:key/<key-id> "
+                "must be empty or a full KMS key ARN such as arn:aws:kms:<region>:<account-id>:key/<key-id> "
                 "(an alias ARN or a bare key id is not accepted)."
             ),
         )
@@ -342,7 +341,6 @@ def add_parameters(t: Template) -> StackParameters:
 
     t.add_condition(CREATE_KMS_KEY, Equals(Ref(kms_key_arn), ""))
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate_arn), "")))
-    t.add_condition(NO_CERTIFICATE, Equals(Ref(certificate_arn), ""))
     t.add_condition(NAT_PER_AZ, Equals(Ref(nat_mode), "per-az"))
     t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(alarm_email), "")))
     t.add_condition(CREATE_AUTOSCALING_ROLE, Equals(Ref(create_role), "true"))

@@ -4,10 +4,69 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Template
+from awacs import s3 as s3_actions
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import Equals, FindInMap, GetAtt, If, Or, Ref, Sub, Template, cloudfront, s3
 
+from templates import naming
 from templates.parameters import StackParameters, add_parameters
 from templates.security import Encryption, add_encryption
+from templates.tags import tags
+
+COMPONENT = "storage"
+
+# Prefixes inside the log bucket, one per producer, so each bucket-policy grant covers only its own producer.
+ALB_LOG_PREFIX = "alb"
+S3_ACCESS_LOG_PREFIX = "s3-access/static/"
+CLOUDFRONT_LOG_PREFIX = "cloudfront/"
+
+# AWS-managed CloudFront policies. Their ids are fixed by AWS and identical in every account.
+CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+# ALB access logs: in the Regions that existed before August 2022 the bucket policy must name the regional
+# Elastic Load Balancing account; newer Regions use the logdelivery.elasticloadbalancing.amazonaws.com
+# service principal instead. The accounts are the ones AWS publishes in "Enable access logs for your
+# Application Load Balancer" (Elastic Load Balancing User Guide).
+ELB_LOG_DELIVERY_MAPPING = "ElbLogDeliveryAccounts"
+ELB_LOG_DELIVERY_BY_ACCOUNT = "ElbLogDeliveryByAccount"
+ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+ELB_LOG_DELIVERY_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-south-1": "718504428378",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635",
+}
 
 
 @dataclass(frozen=True)
@@ -17,9 +76,285 @@ class Storage:
     log_bucket: Ref
     distribution: Ref
     distribution_domain_name: GetAtt
+    # Logical id of the log bucket's policy: the ALB must not be created before ELB may write to the bucket.
+    log_bucket_policy: str = "LogBucketPolicy"
+
+
+def _retain(resource: s3.Bucket) -> s3.Bucket:
+    resource.DeletionPolicy = "Retain"
+    resource.UpdateReplacePolicy = "Retain"
+    return resource
+
+
+def _public_access_block() -> s3.PublicAccessBlockConfiguration:
+    return s3.PublicAccessBlockConfiguration(
+        BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+    )
+
+
+def _s3_arn(bucket_id: str, key: str = "") -> Sub:
+    """ARN of a bucket of this template (by logical id), or of keys in it when key is given."""
+    return Sub("arn:${AWS::Partition}:s3:::${" + bucket_id + "}" + key)
+
+
+def _deny_insecure_transport(bucket_id: str) -> Statement:
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[Action("s3", "*")],
+        Resource=[_s3_arn(bucket_id), _s3_arn(bucket_id, "/*")],
+        Condition=Condition(Bool("aws:SecureTransport", "false")),
+    )
+
+
+def _add_elb_log_delivery_lookup(t: Template) -> None:
+    accounts = {region: {"AccountId": account} for region, account in ELB_LOG_DELIVERY_ACCOUNTS.items()}
+    t.add_mapping(ELB_LOG_DELIVERY_MAPPING, accounts)
+    regions = [Equals(Ref("AWS::Region"), region) for region in ELB_LOG_DELIVERY_ACCOUNTS]
+    # Fn::Or takes 2 to 10 conditions, so the regions are grouped by ten.
+    chunks = [regions[i : i + 10] for i in range(0, len(regions), 10)]
+    groups = [Or(*chunk) if len(chunk) > 1 else chunk[0] for chunk in chunks]
+    t.add_condition(ELB_LOG_DELIVERY_BY_ACCOUNT, Or(*groups))
+
+
+def _add_log_bucket(t: Template, p: StackParameters) -> s3.Bucket:
+    bucket = s3.Bucket(
+        "LogBucket",
+        BucketName=naming.name(naming.LOG_BUCKET),
+        # ALB access logs and S3 server access logs support only SSE-S3 (AES256) on the destination bucket,
+        # so this bucket cannot use the stack's KMS key.
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(
+                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                )
+            ]
+        ),
+        PublicAccessBlockConfiguration=_public_access_block(),
+        # CloudFront standard logging writes through an ACL grant and refuses a bucket whose ACLs are disabled
+        # (BucketOwnerEnforced); BucketOwnerPreferred keeps ACLs usable while the bucket owner owns the logs.
+        OwnershipControls=s3.OwnershipControls(
+            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerPreferred")]
+        ),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id="ExpireLogs",
+                    Status="Enabled",
+                    ExpirationInDays=365,
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=30),
+                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
+                )
+            ]
+        ),
+        Tags=tags(p, COMPONENT),
+        Metadata={
+            "checkov": {
+                "skip": [
+                    {
+                        "id": "CKV_AWS_18",
+                        "comment": "This is the access-log destination; logging it into itself would log "
+                        "every log delivery, and another log bucket would only move the question.",
+                    }
+                ]
+            }
+        },
+    )
+    return t.add_resource(_retain(bucket))
+
+
+def _add_log_bucket_policy(t: Template, log_bucket: s3.Bucket, static_bucket: s3.Bucket) -> s3.BucketPolicy:
+    elb_principal = If(
+        ELB_LOG_DELIVERY_BY_ACCOUNT,
+        {
+            "AWS": Sub(
+                "arn:${AWS::Partition}:iam::${ElbAccount}:root",
+                ElbAccount=FindInMap(ELB_LOG_DELIVERY_MAPPING, Ref("AWS::Region"), "AccountId"),
+            )
+        },
+        {"Service": ELB_LOG_DELIVERY_SERVICE},
+    )
+    policy = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            _deny_insecure_transport(log_bucket.title),
+            Statement(
+                Sid="AllowLoadBalancerAccessLogs",
+                Effect=Allow,
+                Principal=elb_principal,
+                Action=[s3_actions.PutObject],
+                Resource=[_s3_arn(log_bucket.title, "/" + ALB_LOG_PREFIX + "/AWSLogs/${AWS::AccountId}/*")],
+            ),
+            Statement(
+                Sid="AllowS3ServerAccessLogs",
+                Effect=Allow,
+                Principal=Principal("Service", "logging.s3.amazonaws.com"),
+                Action=[s3_actions.PutObject],
+                Resource=[_s3_arn(log_bucket.title, "/" + S3_ACCESS_LOG_PREFIX + "*")],
+                Condition=Condition(
+                    [
+                        ArnLike("aws:SourceArn", GetAtt(static_bucket, "Arn")),
+                        StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                    ]
+                ),
+            ),
+        ],
+    )
+    return t.add_resource(s3.BucketPolicy("LogBucketPolicy", Bucket=Ref(log_bucket), PolicyDocument=policy))
+
+
+def _add_static_bucket(t: Template, p: StackParameters, enc: Encryption, log_bucket: s3.Bucket) -> s3.Bucket:
+    bucket = s3.Bucket(
+        "StaticContentBucket",
+        BucketName=naming.name(naming.STATIC_BUCKET),
+        BucketEncryption=s3.BucketEncryption(
+            ServerSideEncryptionConfiguration=[
+                s3.ServerSideEncryptionRule(
+                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
+                        SSEAlgorithm="aws:kms", KMSMasterKeyID=enc.key_arn
+                    ),
+                    # One data key per bucket, not a KMS call per object: lower cost, less throttling.
+                    BucketKeyEnabled=True,
+                )
+            ]
+        ),
+        PublicAccessBlockConfiguration=_public_access_block(),
+        OwnershipControls=s3.OwnershipControls(
+            Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+        ),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id="ExpireOldVersions",
+                    Status="Enabled",
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=90),
+                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
+                )
+            ]
+        ),
+        LoggingConfiguration=s3.LoggingConfiguration(
+            DestinationBucketName=Ref(log_bucket), LogFilePrefix=S3_ACCESS_LOG_PREFIX
+        ),
+        Tags=tags(p, COMPONENT),
+    )
+    return t.add_resource(_retain(bucket))
+
+
+def _add_distribution(
+    t: Template, p: StackParameters, static_bucket: s3.Bucket, log_bucket: s3.Bucket
+) -> cloudfront.Distribution:
+    oac = t.add_resource(
+        cloudfront.OriginAccessControl(
+            "StaticContentOriginAccessControl",
+            OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
+                Name=naming.name(naming.ORIGIN_ACCESS_CONTROL),
+                Description="CloudFront reads the static-content bucket with SigV4-signed requests",
+                OriginAccessControlOriginType="s3",
+                SigningBehavior="always",
+                SigningProtocol="sigv4",
+            ),
+        )
+    )
+    origin_id = "StaticContentBucket"
+    skips = [
+        (
+            "CKV_AWS_68",
+            "Static, public, read-only content with no forms or dynamic origin; a WAF web ACL (which must "
+            "live in us-east-1) is out of scope for this stack and can be attached by the operations team.",
+        ),
+        (
+            "CKV_AWS_174",
+            "The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the "
+            "minimum protocol at TLSv1; MinimumProtocolVersion only applies to a custom (ACM) certificate.",
+        ),
+    ]
+    distribution = cloudfront.Distribution(
+        "StaticContentDistribution",
+        DistributionConfig=cloudfront.DistributionConfig(
+            Comment=Sub("Static content of tap ${EnvironmentSuffix}"),
+            Enabled=True,
+            DefaultRootObject="index.html",
+            HttpVersion="http2and3",
+            IPV6Enabled=True,
+            PriceClass="PriceClass_100",
+            Origins=[
+                cloudfront.Origin(
+                    Id=origin_id,
+                    DomainName=GetAtt(static_bucket, "RegionalDomainName"),
+                    OriginAccessControlId=GetAtt(oac, "Id"),
+                    # An empty identity is how CloudFormation says "no legacy OAI": OAC signs instead.
+                    S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
+                )
+            ],
+            DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
+                TargetOriginId=origin_id,
+                ViewerProtocolPolicy="redirect-to-https",
+                AllowedMethods=["GET", "HEAD"],
+                CachedMethods=["GET", "HEAD"],
+                CachePolicyId=CACHING_OPTIMIZED_POLICY_ID,
+                ResponseHeadersPolicyId=SECURITY_HEADERS_POLICY_ID,
+                Compress=True,
+            ),
+            # CloudFront standard logging names the bucket by its s3.amazonaws.com domain name.
+            Logging=cloudfront.Logging(
+                Bucket=GetAtt(log_bucket, "DomainName"), Prefix=CLOUDFRONT_LOG_PREFIX, IncludeCookies=False
+            ),
+        ),
+        Tags=tags(p, COMPONENT),
+        Metadata={"checkov": {"skip": [{"id": i, "comment": c} for i, c in skips]}},
+    )
+    return t.add_resource(distribution)
+
+
+def _add_static_bucket_policy(
+    t: Template, static_bucket: s3.Bucket, distribution: cloudfront.Distribution
+) -> s3.BucketPolicy:
+    policy = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            _deny_insecure_transport(static_bucket.title),
+            Statement(
+                Sid="AllowCloudFrontRead",
+                Effect=Allow,
+                Principal=Principal("Service", "cloudfront.amazonaws.com"),
+                Action=[s3_actions.GetObject],
+                Resource=[_s3_arn(static_bucket.title, "/*")],
+                # Only this distribution, not any CloudFront distribution in any account.
+                Condition=Condition(
+                    StringEquals(
+                        "AWS:SourceArn",
+                        Sub(
+                            "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${"
+                            + distribution.title
+                            + "}"
+                        ),
+                    )
+                ),
+            ),
+        ],
+    )
+    return t.add_resource(
+        s3.BucketPolicy("StaticContentBucketPolicy", Bucket=Ref(static_bucket), PolicyDocument=policy)
+    )
 
 
 def add_storage(t: Template, p: StackParameters | None = None, enc: Encryption | None = None) -> Storage:
     p = p or add_parameters(t)
     enc = enc or add_encryption(t, p)
-    raise NotImplementedError
+    _add_elb_log_delivery_lookup(t)
+    log_bucket = _add_log_bucket(t, p)
+    static_bucket = _add_static_bucket(t, p, enc, log_bucket)
+    log_policy = _add_log_bucket_policy(t, log_bucket, static_bucket)
+    distribution = _add_distribution(t, p, static_bucket, log_bucket)
+    _add_static_bucket_policy(t, static_bucket, distribution)
+    return Storage(
+        static_bucket=Ref(static_bucket),
+        static_bucket_arn=GetAtt(static_bucket, "Arn"),
+        log_bucket=Ref(log_bucket),
+        distribution=Ref(distribution),
+        distribution_domain_name=GetAtt(distribution, "DomainName"),
+        log_bucket_policy=log_policy.title,
+    )

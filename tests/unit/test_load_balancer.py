@@ -1,0 +1,220 @@
+"""Requirement 3 (load balancer), asserted on the load-balancer component's template.
+
+Network and security are stand-in references; storage is the real component, so the ALB's access-log
+settings and its dependency on the log bucket policy are checked against what storage really builds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from troposphere import GetAtt, GetAZs, Ref, Select, Template
+
+from templates import naming
+from templates.load_balancer import LoadBalancer, add_load_balancer
+from templates.network import Network
+from templates.parameters import HAS_CERTIFICATE, MAX_SUFFIX_LENGTH, add_parameters
+from templates.security import Encryption, Security
+from templates.storage import ALB_LOG_PREFIX, add_storage
+from tests.template_helpers import assert_partial, only_resource, props
+from tests.unit._fragment import tag_keys, taggable_types
+
+NETWORK = Network(
+    vpc=Ref("StandInVpc"),
+    availability_zones=(Select(0, GetAZs("")), Select(1, GetAZs(""))),
+    public_subnets=(Ref("StandInPublicSubnet1"), Ref("StandInPublicSubnet2")),
+    private_subnets=(Ref("StandInPrivateSubnet1"), Ref("StandInPrivateSubnet2")),
+)
+SECURITY = Security(
+    alb_security_group=Ref("StandInAlbSecurityGroup"),
+    instance_security_group=Ref("StandInInstanceSecurityGroup"),
+    instance_role=Ref("StandInInstanceRole"),
+    instance_profile=Ref("StandInInstanceProfile"),
+)
+TLS_12_OR_LATER_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-",
+    "ELBSecurityPolicy-TLS13-1-3-",
+    "ELBSecurityPolicy-FS-1-2-",
+)
+
+
+def _build() -> tuple[dict[str, Any], LoadBalancer]:
+    t = Template()
+    p = add_parameters(t)
+    site = add_storage(t, p, Encryption(key_arn=GetAtt("StandInKey", "Arn")))
+    lb = add_load_balancer(t, p, NETWORK, SECURITY, site)
+    return json.loads(json.dumps(t.to_dict())), lb
+
+
+@pytest.fixture
+def tpl() -> dict[str, Any]:
+    return _build()[0]
+
+
+def _attributes(tpl: dict[str, Any]) -> dict[str, Any]:
+    pairs = props(tpl, "LoadBalancer")["LoadBalancerAttributes"]
+    keys = [a["Key"] for a in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate attribute keys: {keys}"
+    return {a["Key"]: a["Value"] for a in pairs}
+
+
+def _forward() -> dict[str, Any]:
+    return {"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}
+
+
+def test_alb_is_internet_facing_in_the_public_subnets(tpl: dict[str, Any]) -> None:
+    alb = props(tpl, "LoadBalancer")
+    assert alb["Type"] == "application"
+    assert alb["Scheme"] == "internet-facing"
+    assert alb["Subnets"] == [{"Ref": "StandInPublicSubnet1"}, {"Ref": "StandInPublicSubnet2"}]
+    assert alb["SecurityGroups"] == [{"Ref": "StandInAlbSecurityGroup"}]
+    assert alb["Name"] == {"Fn::Sub": naming.LOAD_BALANCER}
+
+
+def test_alb_attributes_drop_invalid_headers_mitigate_desync_log_and_protect(tpl: dict[str, Any]) -> None:
+    assert _attributes(tpl) == {
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "routing.http.desync_mitigation_mode": "defensive",
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": {"Ref": "LogBucket"},
+        "access_logs.s3.prefix": ALB_LOG_PREFIX,
+        "deletion_protection.enabled": {"Ref": "LoadBalancerDeletionProtection"},
+    }
+
+
+def test_alb_is_created_after_the_log_bucket_policy(tpl: dict[str, Any]) -> None:
+    depends_on = tpl["Resources"]["LoadBalancer"]["DependsOn"]
+    assert "LogBucketPolicy" in depends_on
+    assert tpl["Resources"]["LogBucketPolicy"]["Type"] == "AWS::S3::BucketPolicy"
+
+
+@pytest.mark.parametrize("pattern", [naming.LOAD_BALANCER, naming.TARGET_GROUP])
+def test_alb_and_target_group_names_fit_32_characters_for_the_longest_suffix(pattern: str) -> None:
+    name = naming.render(pattern, "a" * MAX_SUFFIX_LENGTH)
+    assert len(name) <= 32, f"{name} has {len(name)} characters"
+    assert not name.startswith("internal-")
+
+
+def test_target_group_is_named_from_the_suffix(tpl: dict[str, Any]) -> None:
+    assert props(tpl, "TargetGroup")["Name"] == {"Fn::Sub": naming.TARGET_GROUP}
+
+
+def test_target_group_health_checks_the_instances(tpl: dict[str, Any]) -> None:
+    tg = props(tpl, "TargetGroup")
+    assert_partial(
+        tg,
+        {
+            "Port": 80,
+            "Protocol": "HTTP",
+            "TargetType": "instance",
+            "VpcId": {"Ref": "StandInVpc"},
+            "HealthCheckEnabled": True,
+            "HealthCheckProtocol": "HTTP",
+            "HealthCheckPath": "/health",
+            "Matcher": {"HttpCode": "200"},
+        },
+    )
+    assert tg["HealthCheckTimeoutSeconds"] < tg["HealthCheckIntervalSeconds"]
+    assert tg["HealthyThresholdCount"] >= 2 and tg["UnhealthyThresholdCount"] >= 2
+    attributes = {a["Key"]: a["Value"] for a in tg["TargetGroupAttributes"]}
+    assert attributes == {"deregistration_delay.timeout_seconds": "30", "stickiness.enabled": "false"}
+
+
+def test_https_listener_exists_only_with_a_certificate_and_uses_tls12_or_later(tpl: dict[str, Any]) -> None:
+    https = tpl["Resources"]["HttpsListener"]
+    assert https["Condition"] == HAS_CERTIFICATE
+    listener = https["Properties"]
+    assert_partial(
+        listener,
+        {
+            "LoadBalancerArn": {"Ref": "LoadBalancer"},
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "Certificates": [{"CertificateArn": {"Ref": "CertificateArn"}}],
+            "DefaultActions": [_forward()],
+        },
+    )
+    assert listener["SslPolicy"].startswith(TLS_12_OR_LATER_POLICIES), listener["SslPolicy"]
+
+
+def test_http_listener_redirects_with_a_certificate_and_forwards_without(tpl: dict[str, Any]) -> None:
+    http = tpl["Resources"]["HttpListener"]
+    assert "Condition" not in http, "port 80 must answer in both modes"
+    assert_partial(
+        http["Properties"], {"LoadBalancerArn": {"Ref": "LoadBalancer"}, "Port": 80, "Protocol": "HTTP"}
+    )
+    (action,) = http["Properties"]["DefaultActions"]
+    condition, with_certificate, without = action["Fn::If"]
+    assert condition == HAS_CERTIFICATE
+    assert with_certificate == {
+        "Type": "redirect",
+        "RedirectConfig": {
+            "Protocol": "HTTPS",
+            "Port": "443",
+            "Host": "#{host}",
+            "Path": "/#{path}",
+            "Query": "#{query}",
+            "StatusCode": "HTTP_301",
+        },
+    }
+    assert without == _forward()
+
+
+def test_only_the_two_listeners_exist(tpl: dict[str, Any]) -> None:
+    listeners = {
+        k for k, v in tpl["Resources"].items() if v["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
+    }
+    assert listeners == {"HttpListener", "HttpsListener"}
+
+
+def test_listeners_ready_waits_for_the_forwarding_listener(tpl: dict[str, Any]) -> None:
+    _, lb = _build()
+    ready = tpl["Resources"][lb.listeners_ready]
+    assert "Condition" not in ready, "DependsOn may only name a resource that always exists"
+    assert ready["Type"] == "AWS::CloudFormation::WaitConditionHandle"
+    assert ready["Metadata"]["ForwardingListener"] == {
+        "Fn::If": [HAS_CERTIFICATE, {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
+    }
+
+
+def test_url_scheme_follows_the_certificate() -> None:
+    _, lb = _build()
+    assert lb.url.to_dict() == {
+        "Fn::If": [
+            HAS_CERTIFICATE,
+            {"Fn::Sub": "https://${LoadBalancer.DNSName}"},
+            {"Fn::Sub": "http://${LoadBalancer.DNSName}"},
+        ]
+    }
+
+
+def test_load_balancer_returns_references_for_scaling_and_alarms() -> None:
+    tpl, lb = _build()
+    assert lb.load_balancer.to_dict() == {"Ref": "LoadBalancer"}
+    assert lb.dns_name.to_dict() == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
+    assert lb.full_name.to_dict() == {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}
+    assert lb.target_group.to_dict() == {"Ref": "TargetGroup"}
+    assert lb.target_group_full_name.to_dict() == {"Fn::GetAtt": ["TargetGroup", "TargetGroupFullName"]}
+    assert lb.listeners_ready in tpl["Resources"]
+
+
+def test_taggable_load_balancer_resources_are_tagged(tpl: dict[str, Any]) -> None:
+    mine = {"LoadBalancer", "TargetGroup", "HttpListener", "HttpsListener"}
+    taggable = {k for k in mine if tpl["Resources"][k]["Type"] in taggable_types()}
+    assert taggable >= {"LoadBalancer", "TargetGroup"}
+    for logical_id in taggable:
+        resource = tpl["Resources"][logical_id]
+        assert tag_keys(resource) >= {"Environment", "Component", "Project", "CostCenter"}, logical_id
+        component = [t["Value"] for t in resource["Properties"]["Tags"] if t["Key"] == "Component"]
+        assert component == ["load-balancer"], logical_id
+
+
+def test_load_balancer_builds_with_no_inputs_but_the_template() -> None:
+    t = Template()
+    add_load_balancer(t)
+    tpl = t.to_dict()
+    _, alb = only_resource(tpl, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Properties"]["Subnets"], "the default network's public subnets"
+    assert "LogBucketPolicy" in alb["DependsOn"]

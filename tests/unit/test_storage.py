@@ -1,0 +1,314 @@
+"""Requirement 7 (static content) and the log bucket, asserted on the storage component's template.
+
+The encryption input is a stand-in reference, so the tests see exactly where the key ARN is used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from troposphere import Ref, Template
+
+from templates import naming
+from templates.parameters import MAX_SUFFIX_LENGTH, add_parameters
+from templates.security import Encryption
+from templates.storage import (
+    ALB_LOG_PREFIX,
+    CACHING_OPTIMIZED_POLICY_ID,
+    ELB_LOG_DELIVERY_ACCOUNTS,
+    ELB_LOG_DELIVERY_BY_ACCOUNT,
+    ELB_LOG_DELIVERY_MAPPING,
+    ELB_LOG_DELIVERY_SERVICE,
+    SECURITY_HEADERS_POLICY_ID,
+    Storage,
+    add_storage,
+)
+from tests.template_helpers import assert_partial, only_resource, props, refs_in, resources_of_type
+from tests.unit._fragment import tag_keys, taggable_types
+
+KEY_ARN = Ref("StandInKmsKeyArn")
+BUCKETS = ("StaticContentBucket", "LogBucket")
+# Longest suffix the EnvironmentSuffix parameter allows, in both shapes its pattern accepts.
+LONGEST_SUFFIXES = ("a" * MAX_SUFFIX_LENGTH, ("ab-" * MAX_SUFFIX_LENGTH)[: MAX_SUFFIX_LENGTH - 1] + "z")
+LONGEST_REGION = "ap-southeast-99"  # 15 characters, longer than any Region today
+S3_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def _build() -> tuple[dict[str, Any], Storage]:
+    t = Template()
+    p = add_parameters(t)
+    site = add_storage(t, p, Encryption(key_arn=KEY_ARN))
+    return json.loads(json.dumps(t.to_dict())), site
+
+
+@pytest.fixture
+def tpl() -> dict[str, Any]:
+    return _build()[0]
+
+
+def _statements(tpl: dict[str, Any], policy_id: str) -> list[dict[str, Any]]:
+    return list(props(tpl, policy_id)["PolicyDocument"]["Statement"])
+
+
+def _distribution_config(tpl: dict[str, Any]) -> dict[str, Any]:
+    return props(tpl, "StaticContentDistribution")["DistributionConfig"]
+
+
+@pytest.mark.parametrize("pattern", [naming.STATIC_BUCKET, naming.LOG_BUCKET])
+@pytest.mark.parametrize("suffix", LONGEST_SUFFIXES)
+def test_bucket_names_are_valid_for_the_longest_suffix_and_region(pattern: str, suffix: str) -> None:
+    assert len(suffix) == MAX_SUFFIX_LENGTH
+    name = naming.render(pattern, suffix, region=LONGEST_REGION)
+    assert 3 <= len(name) <= 63, f"{name} has {len(name)} characters"
+    assert S3_BUCKET_NAME.match(name), name
+    # Prefixes and suffixes S3 reserves.
+    assert not name.startswith(("xn--", "sthree-")), name
+    assert not name.endswith(("-s3alias", "--ol-s3", "--x-s3")), name
+
+
+def test_buckets_are_named_from_the_environment_suffix(tpl: dict[str, Any]) -> None:
+    assert props(tpl, "StaticContentBucket")["BucketName"] == {"Fn::Sub": naming.STATIC_BUCKET}
+    assert props(tpl, "LogBucket")["BucketName"] == {"Fn::Sub": naming.LOG_BUCKET}
+
+
+def test_static_bucket_uses_sse_kms_with_a_bucket_key(tpl: dict[str, Any]) -> None:
+    assert_partial(
+        props(tpl, "StaticContentBucket")["BucketEncryption"],
+        {
+            "ServerSideEncryptionConfiguration": [
+                {
+                    "ServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": KEY_ARN.to_dict(),
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+
+
+def test_log_bucket_uses_sse_s3_because_alb_access_logs_require_it(tpl: dict[str, Any]) -> None:
+    rule = props(tpl, "LogBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_buckets_block_all_public_access(tpl: dict[str, Any], bucket: str) -> None:
+    assert props(tpl, bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+def test_static_bucket_ownership_is_bucket_owner_enforced(tpl: dict[str, Any]) -> None:
+    rules = props(tpl, "StaticContentBucket")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_log_bucket_keeps_acls_for_cloudfront_standard_logging(tpl: dict[str, Any]) -> None:
+    rules = props(tpl, "LogBucket")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerPreferred"}]
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_buckets_are_versioned_with_a_lifecycle_for_old_versions(tpl: dict[str, Any], bucket: str) -> None:
+    assert props(tpl, bucket)["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = props(tpl, bucket)["LifecycleConfiguration"]["Rules"]
+    assert any(
+        r["Status"] == "Enabled"
+        and r["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+        and r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] > 0
+        for r in rules
+    ), rules
+
+
+def test_log_bucket_expires_old_logs(tpl: dict[str, Any]) -> None:
+    rules = props(tpl, "LogBucket")["LifecycleConfiguration"]["Rules"]
+    assert any(r["Status"] == "Enabled" and r.get("ExpirationInDays", 0) > 0 for r in rules), rules
+
+
+@pytest.mark.parametrize(
+    ("policy", "bucket"),
+    [("StaticContentBucketPolicy", "StaticContentBucket"), ("LogBucketPolicy", "LogBucket")],
+)
+def test_bucket_policies_deny_insecure_transport(tpl: dict[str, Any], policy: str, bucket: str) -> None:
+    assert props(tpl, policy)["Bucket"] == {"Ref": bucket}
+    denies = [s for s in _statements(tpl, policy) if s["Effect"] == "Deny"]
+    assert len(denies) == 1, denies
+    deny = denies[0]
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == ["s3:*"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${" + bucket + "}"},
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${" + bucket + "}/*"},
+    ]
+
+
+def test_static_bucket_is_readable_only_by_this_distribution(tpl: dict[str, Any]) -> None:
+    allows = [s for s in _statements(tpl, "StaticContentBucketPolicy") if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "AllowCloudFrontRead",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": ["s3:GetObject"],
+            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${StaticContentBucket}/*"}],
+            "Condition": {
+                "StringEquals": {
+                    "AWS:SourceArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/"
+                        "${StaticContentDistribution}"
+                    }
+                }
+            },
+        }
+    ]
+
+
+def test_no_bucket_policy_allows_everyone(tpl: dict[str, Any]) -> None:
+    policies = resources_of_type(tpl, "AWS::S3::BucketPolicy")
+    assert set(policies) == {"StaticContentBucketPolicy", "LogBucketPolicy"}
+    for policy_id in policies:
+        for statement in _statements(tpl, policy_id):
+            if statement["Effect"] != "Deny":
+                principal = json.dumps(statement["Principal"])
+                assert statement["Principal"] != "*" and '"*"' not in principal, (policy_id, statement)
+
+
+def test_distribution_reads_the_bucket_through_origin_access_control(tpl: dict[str, Any]) -> None:
+    oac_id, oac = only_resource(tpl, "AWS::CloudFront::OriginAccessControl")
+    assert_partial(
+        oac["Properties"]["OriginAccessControlConfig"],
+        {"OriginAccessControlOriginType": "s3", "SigningBehavior": "always", "SigningProtocol": "sigv4"},
+    )
+    assert_partial(
+        _distribution_config(tpl)["Origins"],
+        [
+            {
+                "DomainName": {"Fn::GetAtt": ["StaticContentBucket", "RegionalDomainName"]},
+                "OriginAccessControlId": {"Fn::GetAtt": [oac_id, "Id"]},
+                "S3OriginConfig": {"OriginAccessIdentity": ""},
+            }
+        ],
+    )
+
+
+def test_distribution_redirects_to_https_and_serves_a_default_root_object(tpl: dict[str, Any]) -> None:
+    config = _distribution_config(tpl)
+    assert config["Enabled"] is True
+    assert config["DefaultRootObject"] == "index.html"
+    assert_partial(
+        config["DefaultCacheBehavior"],
+        {
+            "TargetOriginId": config["Origins"][0]["Id"],
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": CACHING_OPTIMIZED_POLICY_ID,
+            "ResponseHeadersPolicyId": SECURITY_HEADERS_POLICY_ID,
+            "Compress": True,
+        },
+    )
+    assert not config.get("CacheBehaviors"), "every path must use the HTTPS-redirecting default behaviour"
+
+
+def test_distribution_logs_to_the_log_bucket(tpl: dict[str, Any]) -> None:
+    assert _distribution_config(tpl)["Logging"] == {
+        "Bucket": {"Fn::GetAtt": ["LogBucket", "DomainName"]},
+        "Prefix": "cloudfront/",
+        "IncludeCookies": False,
+    }
+
+
+def test_static_bucket_access_logs_go_to_the_log_bucket(tpl: dict[str, Any]) -> None:
+    logging = props(tpl, "StaticContentBucket")["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": "LogBucket"}
+    prefix = logging["LogFilePrefix"]
+    grants = [
+        s
+        for s in _statements(tpl, "LogBucketPolicy")
+        if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}
+    ]
+    assert len(grants) == 1
+    assert grants[0]["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${LogBucket}/" + prefix + "*"}]
+    assert grants[0]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": {"Fn::GetAtt": ["StaticContentBucket", "Arn"]}
+    }
+
+
+def test_log_bucket_accepts_alb_access_logs_in_old_and_new_regions(tpl: dict[str, Any]) -> None:
+    (grant,) = [
+        s for s in _statements(tpl, "LogBucketPolicy") if s.get("Sid") == "AllowLoadBalancerAccessLogs"
+    ]
+    assert grant["Action"] == ["s3:PutObject"]
+    assert grant["Resource"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:s3:::${LogBucket}/"
+            + ALB_LOG_PREFIX
+            + "/AWSLogs/${AWS::AccountId}/*"
+        }
+    ]
+    condition, by_account, by_service = grant["Principal"]["Fn::If"]
+    assert condition == ELB_LOG_DELIVERY_BY_ACCOUNT
+    assert by_service == {"Service": ELB_LOG_DELIVERY_SERVICE}
+    assert ELB_LOG_DELIVERY_MAPPING in json.dumps(by_account)
+    mapping = tpl["Mappings"][ELB_LOG_DELIVERY_MAPPING]
+    assert mapping["us-east-1"] == {"AccountId": "127311923021"}
+    # The condition is true exactly in the Regions the mapping has an account for.
+    regions = set(re.findall(r'"AWS::Region"\}, "([a-z0-9-]+)"', json.dumps(tpl["Conditions"][condition])))
+    assert regions == set(mapping) == set(ELB_LOG_DELIVERY_ACCOUNTS)
+
+
+def test_region_condition_respects_the_fn_or_limit(tpl: dict[str, Any]) -> None:
+    def check(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::Or":
+                    assert 2 <= len(value) <= 10, f"Fn::Or with {len(value)} conditions"
+                check(value)
+        elif isinstance(node, list):
+            for item in node:
+                check(item)
+
+    check(tpl["Conditions"][ELB_LOG_DELIVERY_BY_ACCOUNT])
+
+
+def test_no_account_id_outside_the_elb_mapping(tpl: dict[str, Any]) -> None:
+    # Resources, conditions and any other mapping: parameter descriptions may quote an example ARN.
+    mappings = {k: v for k, v in tpl.get("Mappings", {}).items() if k != ELB_LOG_DELIVERY_MAPPING}
+    checked = json.dumps([tpl["Resources"], tpl["Conditions"], mappings])
+    assert not re.findall(r"(?<!\d)\d{12}(?!\d)", checked)
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_buckets_are_retained(tpl: dict[str, Any], bucket: str) -> None:
+    resource = tpl["Resources"][bucket]
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_taggable_storage_resources_are_tagged(tpl: dict[str, Any]) -> None:
+    taggable = {k: v for k, v in tpl["Resources"].items() if v["Type"] in taggable_types()}
+    assert set(taggable) >= {"StaticContentBucket", "LogBucket", "StaticContentDistribution"}
+    for logical_id, resource in taggable.items():
+        assert tag_keys(resource) >= {"Environment", "Component", "Project", "CostCenter"}, logical_id
+        component = [t["Value"] for t in resource["Properties"]["Tags"] if t["Key"] == "Component"]
+        assert component == ["storage"], logical_id
+
+
+def test_storage_returns_references_to_its_resources() -> None:
+    tpl, site = _build()
+    assert site.static_bucket.to_dict() == {"Ref": "StaticContentBucket"}
+    assert site.static_bucket_arn.to_dict() == {"Fn::GetAtt": ["StaticContentBucket", "Arn"]}
+    assert site.log_bucket.to_dict() == {"Ref": "LogBucket"}
+    assert site.distribution.to_dict() == {"Ref": "StaticContentDistribution"}
+    assert site.distribution_domain_name.to_dict() == {
+        "Fn::GetAtt": ["StaticContentDistribution", "DomainName"]
+    }
+    assert tpl["Resources"][site.log_bucket_policy]["Type"] == "AWS::S3::BucketPolicy"
+    assert "StaticContentDistribution" in refs_in(props(tpl, "StaticContentBucketPolicy"))
