@@ -339,6 +339,22 @@ def add_parameters(t: Template) -> StackParameters:
         )
     )
 
+    # Rolling updates keep MinSize instances in service and need room for one more (AWS requires
+    # MinInstancesInService < MaxSize), so MinSize must be below MaxSize.
+    t.add_rule(
+        "MinSizeBelowMaxSize",
+        {
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(min_size), Ref(max_size))),
+                    "AssertDescription": (
+                        "MinSize must be less than MaxSize: a rolling update starts one extra instance before "
+                        "it retires an old one. Raise MaxSize or lower MinSize."
+                    ),
+                }
+            ]
+        },
+    )
     t.add_condition(CREATE_KMS_KEY, Equals(Ref(kms_key_arn), ""))
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate_arn), "")))
     t.add_condition(NAT_PER_AZ, Equals(Ref(nat_mode), "per-az"))
