@@ -83,7 +83,7 @@ def add_monitoring(
         _target_5xx_alarm(t, p, topic, lb),
         _response_time_alarm(t, p, topic, lb),
     ]
-    _add_dashboard(t, lb, fleet, alarms)
+    _add_dashboard(t, p, lb, fleet, alarms)
     return Monitoring(alarm_topic=topic)
 
 
@@ -373,7 +373,9 @@ def dashboard_body(alarm_variables: list[str]) -> str:
     return json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
 
 
-def _add_dashboard(t: Template, lb: LoadBalancer, fleet: Fleet, alarms: list[cloudwatch.Alarm]) -> None:
+def _add_dashboard(
+    t: Template, p: StackParameters, lb: LoadBalancer, fleet: Fleet, alarms: list[cloudwatch.Alarm]
+) -> None:
     alarm_arns = {f"{alarm.title}Arn": GetAtt(alarm, "Arn") for alarm in alarms}
     t.add_resource(
         cloudwatch.Dashboard(
@@ -388,5 +390,6 @@ def _add_dashboard(t: Template, lb: LoadBalancer, fleet: Fleet, alarms: list[clo
                     **alarm_arns,
                 },
             ),
+            Tags=tags(p, COMPONENT),
         )
     )

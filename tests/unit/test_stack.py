@@ -1,0 +1,141 @@
+"""Requirements that hold across the whole web-application stack (issue 2: 1, 11, 12, 13, 14)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
+from templates.tags import TAG_KEYS
+from tests.template_helpers import refs_in, stack_dict
+from tests.unit._fragment import tag_keys, taggable_types
+
+STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"}
+# AWS publishes the Elastic Load Balancing log-delivery account per region: that mapping, and the condition that
+# lists the regions using it, are the one place where account ids and region names may appear.
+ELB_ACCOUNT_MAPPING = "ElbLogDeliveryAccounts"
+ELB_ACCOUNT_CONDITION = "ElbLogDeliveryByAccount"
+
+
+def _without_elb_accounts(tpl: dict[str, Any]) -> dict[str, Any]:
+    tpl = dict(tpl)
+    tpl["Mappings"] = {k: v for k, v in tpl.get("Mappings", {}).items() if k != ELB_ACCOUNT_MAPPING}
+    tpl["Conditions"] = {
+        k: v for k, v in tpl.get("Conditions", {}).items() if not k.startswith(ELB_ACCOUNT_CONDITION)
+    }
+    # Suppression reasons are prose for reviewers (one mentions where WAF web ACLs for CloudFront live).
+    tpl["Resources"] = {k: {**v, "Metadata": {}} for k, v in tpl["Resources"].items()}
+    return tpl
+
+
+def test_req1_region_portable_no_account_ids_az_names_ami_ids_or_regions() -> None:
+    tpl = _without_elb_accounts(stack_dict())
+    defaults = {name: spec.get("Default") for name, spec in tpl["Parameters"].items()}
+    # Parameter descriptions are prose with example ARNs; everything that is deployed is scanned.
+    text = json.dumps([tpl["Resources"], tpl["Outputs"], tpl["Conditions"], tpl["Mappings"], defaults])
+    assert not re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", text), "a 12-digit account id is hard-coded"
+    assert not re.search(r"\b[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]\b", text), (
+        "an Availability Zone name is hard-coded"
+    )
+    assert not re.search(r"\bami-[0-9a-f]{8,17}\b", text), "an AMI id is hard-coded"
+    assert not re.search(
+        r"\b(us|eu|ap|sa|ca|me|af|il|mx)-(east|west|north|south|central|northeast|southeast)-[0-9]\b", text
+    ), "a region name is hard-coded"
+    assert "arn:aws:" not in text, "an ARN with a fixed partition is hard-coded; use ${AWS::Partition}"
+
+
+def test_req1_availability_zones_come_from_get_azs() -> None:
+    tpl = stack_dict()
+    subnets = [r for r in tpl["Resources"].values() if r["Type"] == "AWS::EC2::Subnet"]
+    for subnet in subnets:
+        assert "Fn::GetAZs" in json.dumps(subnet["Properties"]["AvailabilityZone"])
+
+
+def test_req11_every_parameter_has_a_default_so_the_stack_deploys_without_parameters() -> None:
+    params = stack_dict()["Parameters"]
+    missing = [name for name, spec in params.items() if "Default" not in spec]
+    assert missing == []
+
+
+def test_req11_environment_suffix_is_lower_case_and_length_limited() -> None:
+    spec = stack_dict()["Parameters"]["EnvironmentSuffix"]
+    assert spec["AllowedPattern"] == SUFFIX_PATTERN
+    assert spec["MaxLength"] == MAX_SUFFIX_LENGTH
+    pattern = re.compile(spec["AllowedPattern"])
+    assert pattern.match("pr-123") and pattern.match("dev")
+    for bad in ("Dev", "dev_1", "-dev", "dev-", "a--b", ""):
+        assert not pattern.match(bad), bad
+
+
+def test_req11_parameters_have_console_groups_and_labels() -> None:
+    tpl = stack_dict()
+    interface = tpl["Metadata"]["AWS::CloudFormation::Interface"]
+    grouped = [p for group in interface["ParameterGroups"] for p in group["Parameters"]]
+    assert sorted(grouped) == sorted(tpl["Parameters"]), "every parameter belongs to exactly one group"
+    assert len(grouped) == len(set(grouped))
+    assert set(interface["ParameterLabels"]) == set(tpl["Parameters"])
+
+
+def test_req11_min_size_must_stay_below_max_size() -> None:
+    rule = stack_dict()["Rules"]["MinSizeBelowMaxSize"]["Assertions"][0]
+    assert rule["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MinSize"}, {"Ref": "MaxSize"}]}]}
+
+
+def test_req12_every_taggable_resource_has_the_four_tags() -> None:
+    tpl = stack_dict()
+    taggable = taggable_types()
+    untagged = {
+        logical_id: sorted(set(TAG_KEYS) - tag_keys(res))
+        for logical_id, res in tpl["Resources"].items()
+        if res["Type"] in taggable and not set(TAG_KEYS) <= tag_keys(res)
+    }
+    assert untagged == {}
+
+
+def test_req12_tags_propagate_to_instances_and_volumes() -> None:
+    tpl = stack_dict()
+    asg = tpl["Resources"]["AutoScalingGroup"]["Properties"]
+    assert all(tag["PropagateAtLaunch"] is True for tag in asg["Tags"])
+    specs = tpl["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["TagSpecifications"]
+    tagged = {spec["ResourceType"]: {t["Key"] for t in spec["Tags"]} for spec in specs}
+    assert set(TAG_KEYS) <= tagged["instance"] and set(TAG_KEYS) <= tagged["volume"]
+
+
+def test_req13_stateful_resources_are_retained_on_delete_and_replacement() -> None:
+    tpl = stack_dict()
+    stateful = {k: v for k, v in tpl["Resources"].items() if v["Type"] in STATEFUL_TYPES}
+    assert {"StaticContentBucket", "LogBucket", "KmsKey", "FlowLogGroup"} <= set(stateful)
+    not_retained = [
+        k
+        for k, v in stateful.items()
+        if (v.get("DeletionPolicy"), v.get("UpdateReplacePolicy")) != ("Retain", "Retain")
+    ]
+    assert not_retained == []
+
+
+def test_req14_outputs_are_exported_under_the_stack_name() -> None:
+    outputs = stack_dict()["Outputs"]
+    expected = {
+        "VpcId",
+        "PublicSubnetIds",
+        "PrivateSubnetIds",
+        "LoadBalancerDnsName",
+        "LoadBalancerUrl",
+        "CloudFrontDomainName",
+        "StaticContentBucketName",
+        "AutoScalingGroupName",
+        "AlarmTopicArn",
+        "KmsKeyArn",
+    }
+    assert set(outputs) == expected
+    for name, output in outputs.items():
+        assert output["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-" + name}
+        assert output["Description"]
+
+
+def test_req14_outputs_reference_resources_or_parameters_that_exist() -> None:
+    tpl = stack_dict()
+    known = set(tpl["Resources"]) | set(tpl["Parameters"])
+    for name, output in tpl["Outputs"].items():
+        assert refs_in(output["Value"]) <= known, name
