@@ -1,0 +1,1 @@
+"""What generate.py writes for every registered template: the JSON, the hand-off page and parameter files."""

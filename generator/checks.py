@@ -1,0 +1,135 @@
+"""Offline validation of a parameter file against a template's own Parameters constraints.
+
+The file is in the CodePipeline template-configuration format (`{"Parameters": {...}, "Tags": {...}}`), the
+format deploy.py and the operations team's pipelines read. Each check mirrors what CloudFormation does when a
+change set is created, so a file that passes here is not rejected for its values there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+TOP_LEVEL_KEYS = {"Parameters", "Tags", "StackPolicy"}
+MAX_STACK_TAGS = 50
+
+
+class ParameterFileError(ValueError):
+    """A parameter file CloudFormation would reject; the message lists every problem."""
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _constraint_hint(spec: Mapping[str, Any]) -> str:
+    hint = spec.get("ConstraintDescription")
+    return f" ({hint})" if hint else ""
+
+
+def check_value(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
+    """Problems with one value of one parameter; empty when CloudFormation would accept it."""
+    ptype = str(spec.get("Type", "String"))
+    hint = _constraint_hint(spec)
+    problems: list[str] = []
+    if ptype in ("Number", "List<Number>"):
+        items = value.split(",") if ptype == "List<Number>" else [value]
+        for item in items:
+            number = _number(item.strip())
+            if number is None:
+                problems.append(f"{name}={value!r} is not a number{hint}")
+                continue
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                problems.append(f"{name}={value!r} is less than MinValue {spec['MinValue']}{hint}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                problems.append(f"{name}={value!r} is greater than MaxValue {spec['MaxValue']}{hint}")
+    if ptype == "String":
+        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+            problems.append(f"{name}={value!r} is shorter than MinLength {spec['MinLength']}{hint}")
+        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+            problems.append(f"{name}={value!r} is longer than MaxLength {spec['MaxLength']}{hint}")
+    pattern = spec.get("AllowedPattern")
+    # CloudFormation matches the pattern against the whole value (each item of a CommaDelimitedList).
+    if pattern is not None and ptype in ("String", "CommaDelimitedList"):
+        items = value.split(",") if ptype == "CommaDelimitedList" else [value]
+        if any(re.fullmatch(str(pattern), item) is None for item in items):
+            problems.append(f"{name}={value!r} does not match AllowedPattern {pattern!r}{hint}")
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and not _is_allowed(value, allowed, ptype):
+        listed = ", ".join(str(a) for a in allowed)
+        problems.append(f"{name}={value!r} is not one of the AllowedValues [{listed}]{hint}")
+    return problems
+
+
+def _is_allowed(value: str, allowed: list[Any], ptype: str) -> bool:
+    if value in [str(a) for a in allowed]:
+        return True
+    # Number parameters accept "90" and "90.0" alike.
+    number = _number(value) if ptype == "Number" else None
+    return number is not None and any(_number(str(a)) == number for a in allowed)
+
+
+def _check_tags(tags: Any) -> list[str]:
+    if not isinstance(tags, dict):
+        return [f"Tags must be an object of tag names to string values, got {type(tags).__name__}"]
+    problems = []
+    if len(tags) > MAX_STACK_TAGS:
+        problems.append(f"Tags has {len(tags)} tags; a stack takes at most {MAX_STACK_TAGS}")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+            problems.append(f"tag key {key!r} must be 1-128 characters and not start with 'aws:'")
+        if not isinstance(value, str) or len(value) > 256:
+            problems.append(f"tag {key!r}: the value must be a string of at most 256 characters")
+    return problems
+
+
+def validate_parameter_file(template: Mapping[str, Any], data: Any) -> list[str]:
+    """Every problem with a parsed parameter file for a parsed template; empty when the file is valid."""
+    if not isinstance(data, dict):
+        return ['the file must be a JSON object: {"Parameters": {...}, "Tags": {...}}']
+    problems = [
+        f"unknown top-level key {key!r} (allowed: {sorted(TOP_LEVEL_KEYS)})"
+        for key in data
+        if key not in TOP_LEVEL_KEYS
+    ]
+    params = data.get("Parameters", {})
+    if not isinstance(params, dict):
+        return [*problems, "Parameters must be an object of parameter names to string values"]
+    specs: Mapping[str, Any] = template.get("Parameters", {})
+    for name in [n for n in params if n not in specs]:
+        problems.append(f"{name} is not a parameter of the template (it has: {', '.join(specs)})")
+    for name, spec in specs.items():
+        if name not in params:
+            if "Default" not in spec:
+                problems.append(f"{name} has no default, so the file must give it a value")
+            continue
+        value = params[name]
+        if not isinstance(value, str):
+            problems.append(
+                f'{name}: values must be JSON strings (write "{value}"), got {type(value).__name__}'
+            )
+            continue
+        problems += check_value(name, value, spec)
+    if "Tags" in data:
+        problems += _check_tags(data["Tags"])
+    return problems
+
+
+def check_parameter_file(template_path: Path, parameter_path: Path) -> None:
+    """Raise ParameterFileError naming the file and every problem; return quietly when the file is valid."""
+    template = json.loads(template_path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(parameter_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ParameterFileError(f"{parameter_path}: not valid JSON: {err}") from err
+    problems = validate_parameter_file(template, data)
+    if problems:
+        raise ParameterFileError(
+            f"{parameter_path} does not fit {template_path.name}:\n" + "\n".join(f"  - {p}" for p in problems)
+        )

@@ -1,0 +1,250 @@
+"""Facts about a template read from its dict: components, capabilities, stateful resources, conditions.
+
+Everything here is derived from the template itself, so the hand-off page stays true when the stack changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+Template = Mapping[str, Any]
+
+# Resource types that need an IAM capability, and the property that gives each a custom name (which makes it
+# CAPABILITY_NAMED_IAM). From the CloudFormation CreateStack API reference.
+IAM_NAME_PROPERTIES = {
+    "AWS::IAM::AccessKey": None,
+    "AWS::IAM::Group": "GroupName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::Policy": None,
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::User": "UserName",
+    "AWS::IAM::UserToGroupAddition": None,
+}
+RETAINING_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
+# The property that names each kind of stateful resource: a retained resource with a fixed name blocks a new
+# stack that would create the same name.
+NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+}
+ON_DELETE = {
+    "AWS::S3::Bucket": "The bucket and every object version stay (and keep costing storage). Empty "
+    "and delete it "
+    "by hand when the data is no longer needed.",
+    "AWS::KMS::Key": "The key stays enabled (and billed monthly). Anything still encrypted with it (retained "
+    "buckets, log groups, EBS snapshots) needs it: schedule its deletion only after those are gone.",
+    "AWS::IAM::ServiceLinkedRole": "The role stays: every Auto Scaling group (or other user of the service) in "
+    "the account relies on it. Leave it in place.",
+    "AWS::Logs::LogGroup": "The log group and its events stay until its retention period expires the events; "
+    "delete the group by hand to remove it.",
+}
+
+
+def resources(t: Template) -> Mapping[str, Mapping[str, Any]]:
+    return t.get("Resources", {})
+
+
+def tag_value(resource: Mapping[str, Any], key: str) -> str | None:
+    """A literal tag value from a resource's Tags (a Key/Value list or an object), or from tags nested deeper
+    in its properties (e.g. a launch template's TagSpecifications)."""
+    props = resource.get("Properties", {})
+    tags = props.get("Tags")
+    if isinstance(tags, dict) and isinstance(tags.get(key), str):
+        return str(tags[key])
+    return _nested_tag(props, key)
+
+
+def _nested_tag(value: Any, key: str) -> str | None:
+    if isinstance(value, dict):
+        if value.get("Key") == key and isinstance(value.get("Value"), str):
+            return str(value["Value"])
+        value = list(value.values())
+    if isinstance(value, list):
+        for inner in value:
+            found = _nested_tag(inner, key)
+            if found is not None:
+                return found
+    return None
+
+
+def references(value: Any) -> Iterator[str]:
+    """Names used by Ref, Fn::GetAtt and Fn::Sub inside a value, in order of appearance."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt":
+                yield inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+            elif key == "Fn::Sub":
+                text = inner if isinstance(inner, str) else inner[0]
+                yield from (m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text))
+                if isinstance(inner, list):
+                    yield from references(inner[1:])
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from references(inner)
+
+
+def service_of(resource_type: str) -> str:
+    parts = resource_type.split("::")
+    return parts[1].lower() if len(parts) > 1 else resource_type
+
+
+def components(t: Template) -> dict[str, list[str]]:
+    """Component name -> logical ids, in template order, components sorted by name.
+
+    A resource's own Component tag wins. An untagged resource (routes, policies, listeners, dashboards...)
+    takes the component of the first resource of the same AWS service it references (a route its route
+    table's); failing that, the component most resources of its service share (a dashboard the alarms'); and
+    failing that, its service's name.
+    """
+    res = resources(t)
+    tagged = {i: tag_value(r, "Component") for i, r in res.items()}
+    by_service: dict[str, list[str]] = {}
+    for logical_id, component in tagged.items():
+        if component:
+            by_service.setdefault(service_of(str(res[logical_id].get("Type", ""))), []).append(component)
+
+    def inferred(logical_id: str) -> str:
+        service = service_of(str(res[logical_id].get("Type", "")))
+        for ref in references(res[logical_id].get("Properties", {})):
+            if ref in res and tagged.get(ref) and service_of(str(res[ref].get("Type", ""))) == service:
+                return str(tagged[ref])
+        votes = by_service.get(service, [])
+        if votes:
+            leader = max(dict.fromkeys(votes), key=votes.count)
+            if votes.count(leader) * 2 > len(votes):
+                return leader
+        return service
+
+    groups: dict[str, list[str]] = {}
+    for logical_id in res:
+        groups.setdefault(tagged[logical_id] or inferred(logical_id), []).append(logical_id)
+    return dict(sorted(groups.items()))
+
+
+def capabilities(t: Template) -> list[tuple[str, list[str]]]:
+    """(capability, logical ids that need it) for every capability a change set must acknowledge."""
+    unnamed: list[str] = []
+    named: list[str] = []
+    for logical_id, resource in resources(t).items():
+        rtype = resource.get("Type")
+        if rtype in IAM_NAME_PROPERTIES:
+            name_property = IAM_NAME_PROPERTIES[rtype]
+            has_name = name_property is not None and name_property in resource.get("Properties", {})
+            (named if has_name else unnamed).append(logical_id)
+    found: list[tuple[str, list[str]]] = []
+    if named:
+        found.append(("CAPABILITY_NAMED_IAM", named))
+    elif unnamed:
+        found.append(("CAPABILITY_IAM", unnamed))
+    if "Transform" in t:
+        found.append(("CAPABILITY_AUTO_EXPAND", []))
+    return found
+
+
+def stateful(t: Template) -> list[tuple[str, Mapping[str, Any]]]:
+    """Resources CloudFormation leaves behind (or snapshots) on delete, in template order."""
+    return [
+        (logical_id, resource)
+        for logical_id, resource in resources(t).items()
+        if resource.get("DeletionPolicy") in RETAINING_POLICIES
+    ]
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def expression(value: Any) -> str:
+    """A readable form of a condition or value expression: Fn::Equals [Ref X, ""] -> X = ''."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict) and len(value) == 1:
+        key, inner = next(iter(value.items()))
+        if key == "Ref":
+            return str(inner)
+        if key == "Condition":
+            return f"condition {inner}"
+        if key == "Fn::Equals":
+            return f"{expression(inner[0])} = {expression(inner[1])}"
+        if key == "Fn::Not":
+            operand = inner[0]
+            if isinstance(operand, dict) and "Fn::Equals" in operand:
+                left, right = operand["Fn::Equals"]
+                return f"{expression(left)} ≠ {expression(right)}"
+            return f"not ({expression(operand)})"
+        if key == "Fn::Or" and (choices := _one_of(value)) is not None:
+            subject, options = choices
+            return f"{subject} is one of " + ", ".join(options)
+        if key in ("Fn::And", "Fn::Or"):
+            joiner = " and " if key == "Fn::And" else " or "
+            return joiner.join(f"({expression(v)})" for v in inner)
+    return compact(value)
+
+
+def _one_of(value: Any) -> tuple[str, list[str]] | None:
+    """(subject, options) when a condition is an Fn::Or tree of Fn::Equals on one subject."""
+    if isinstance(value, dict) and "Fn::Or" in value:
+        parts = [_one_of(v) for v in value["Fn::Or"]]
+        if any(p is None for p in parts):
+            return None
+        subjects = {p[0] for p in parts if p}
+        return (subjects.pop(), [o for p in parts if p for o in p[1]]) if len(subjects) == 1 else None
+    if isinstance(value, dict) and "Fn::Equals" in value:
+        left, right = value["Fn::Equals"]
+        if isinstance(right, str):
+            return expression(left), [expression(right)]
+    return None
+
+
+def export_name(output: Mapping[str, Any]) -> str | None:
+    """The export name pattern of an output, with the stack name as <stack-name>."""
+    name = output.get("Export", {}).get("Name")
+    if name is None:
+        return None
+    if isinstance(name, dict) and isinstance(name.get("Fn::Sub"), str):
+        return name["Fn::Sub"].replace("${AWS::StackName}", "<stack-name>")
+    if isinstance(name, str):
+        return name
+    return compact(name)
+
+
+def interface(t: Template) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    """Console parameter groups (label, names) and parameter labels from AWS::CloudFormation::Interface."""
+    meta = t.get("Metadata", {}).get("AWS::CloudFormation::Interface", {})
+    groups = [
+        (str(g.get("Label", {}).get("default", "")), list(g.get("Parameters", [])))
+        for g in meta.get("ParameterGroups", [])
+    ]
+    labels = {name: str(v.get("default", "")) for name, v in meta.get("ParameterLabels", {}).items()}
+    return groups, labels
+
+
+def service_linked_roles(t: Template) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(k, r) for k, r in resources(t).items() if r.get("Type") == "AWS::IAM::ServiceLinkedRole"]
+
+
+def condition_parameter(t: Template, condition: str) -> str | None:
+    """The parameter a simple condition tests (Fn::Equals [Ref P, value] or its negation), if any."""
+    body = t.get("Conditions", {}).get(condition)
+    if isinstance(body, dict) and "Fn::Not" in body:
+        body = body["Fn::Not"][0]
+    if isinstance(body, dict) and "Fn::Equals" in body:
+        for side in body["Fn::Equals"]:
+            if isinstance(side, dict) and "Ref" in side:
+                return str(side["Ref"])
+    return None
+
+
+def has_type(t: Template, *types: str) -> bool:
+    return any(r.get("Type") in types for r in resources(t).values())

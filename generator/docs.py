@@ -1,0 +1,264 @@
+"""output/<name>.md: the hand-off page for a team that deploys with the console or the plain AWS CLI.
+
+Every section is read from the template dict, so the page cannot drift from the template it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from generator import describe, runbook
+from generator.environments import ENVIRONMENTS, Environment
+from generator.examples import parameter_file_name
+from generator.markdown import code, table
+
+RESOURCE_LIMIT = 500
+CONSOLE_CAPABILITY_TEXT = {
+    "CAPABILITY_IAM": "I acknowledge that AWS CloudFormation might create IAM resources.",
+    "CAPABILITY_NAMED_IAM": "I acknowledge that AWS CloudFormation might create IAM resources with "
+    "custom names.",
+    "CAPABILITY_AUTO_EXPAND": "I acknowledge that AWS CloudFormation might require the following capability: "
+    "CAPABILITY_AUTO_EXPAND",
+}
+
+
+def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[Environment]) -> list[str]:
+    count = len(describe.resources(t))
+    fit = (
+        "within the limit for `--template-body`"
+        if size <= runbook.INLINE_LIMIT
+        else "over the limit for `--template-body`: upload it to S3 and use `--template-url`"
+    )
+    rows = [
+        [
+            code(f"{name}.json"),
+            f"The template: {count} resources (CloudFormation allows {RESOURCE_LIMIT}), {size:,} bytes "
+            f"({fit}, {runbook.INLINE_LIMIT:,} bytes).",
+        ],
+        [code(parameter_file_name(name)), "Every parameter at its default."],
+    ]
+    rows += [[code(parameter_file_name(name, env.name)), env.purpose] for env in envs]
+    lines = ["## Files", "", *table(["File", "Contents"], rows), ""]
+    lines += [
+        "Parameter files use the CodePipeline template-configuration format, "
+        '`{"Parameters": {"Name": "value"}, "Tags": {"Key": "value"}}` with every value a string. '
+        "CodePipeline, `aws cloudformation deploy` and this project's `deploy.py` read it as it is; "
+        "`create-change-set` needs the list format (one `jq` line below converts it).",
+        "",
+    ]
+    notes = runbook.environment_notes(envs, t)
+    if notes:
+        lines += ["Before using a sample file, replace its placeholders:", "", *notes, ""]
+    return lines
+
+
+def _resources_section(t: Mapping[str, Any]) -> list[str]:
+    res = describe.resources(t)
+    groups = describe.components(t)
+    lines = [
+        "## What the stack creates",
+        "",
+        f"{len(res)} resources in {len(groups)} components (grouped by each resource's `Component` "
+        "tag, or the "
+        "tagged resource it belongs to). A resource with a condition exists only while the condition holds.",
+        "",
+    ]
+    for component, ids in groups.items():
+        rows = [
+            [
+                code(i),
+                code(res[i].get("Type")),
+                code(res[i]["Condition"]) if "Condition" in res[i] else "always",
+            ]
+            for i in ids
+        ]
+        lines += [
+            f"### {component} ({len(ids)})",
+            "",
+            *table(["Logical id", "Type", "Created when"], rows),
+            "",
+        ]
+    conditions = t.get("Conditions", {})
+    if conditions:
+        rows = [[code(n), describe.expression(body)] for n, body in conditions.items()]
+        lines += ["### Conditions", "", *table(["Condition", "True when"], rows), ""]
+    return lines
+
+
+def _parameter_block(name: str, spec: Mapping[str, Any], label: str | None, group: str | None) -> list[str]:
+    heading = f"#### {code(name)}" + (f": {label}" if label else "")
+    facts = [f"- Type: {code(spec.get('Type', 'String'))}"]
+    if group:
+        facts.append(f"- Console group: {group}")
+    if "Default" in spec:
+        facts.append(f"- Default: {code(spec['Default'])}")
+    else:
+        facts.append("- Default: none, a value is required")
+    if "AllowedValues" in spec:
+        facts.append("- Allowed values: " + ", ".join(code(v) for v in spec["AllowedValues"]))
+    if "AllowedPattern" in spec:
+        facts.append(f"- Allowed pattern: {code(spec['AllowedPattern'])}")
+    if "MinLength" in spec or "MaxLength" in spec:
+        facts.append(
+            f"- Length: {spec.get('MinLength', 0)} to {spec.get('MaxLength', 'any number of')} characters"
+        )
+    if "MinValue" in spec or "MaxValue" in spec:
+        facts.append(f"- Range: {spec.get('MinValue', 'no minimum')} to {spec.get('MaxValue', 'no maximum')}")
+    if spec.get("NoEcho"):
+        facts.append("- NoEcho: the value is masked in the console and API")
+    facts.append(f"- What to enter: {spec.get('Description', '(no description)')}")
+    if "ConstraintDescription" in spec:
+        facts.append(f"- When rejected: {spec['ConstraintDescription']}")
+    return [heading, "", *facts, ""]
+
+
+def _parameters_section(t: Mapping[str, Any]) -> list[str]:
+    params: Mapping[str, Any] = t.get("Parameters", {})
+    if not params:
+        return ["## Parameters", "", "The template has no parameters.", ""]
+    groups, labels = describe.interface(t)
+    grouped = {p for _, names in groups for p in names}
+    ungrouped = [p for p in params if p not in grouped]
+    sections = [(label, [p for p in names if p in params]) for label, names in groups]
+    if ungrouped:
+        sections.append(("Other parameters", ungrouped))
+    summary = [
+        [
+            code(p),
+            labels.get(p, ""),
+            group,
+            code(params[p]["Default"]) if "Default" in params[p] else "(required)",
+        ]
+        for group, names in sections
+        for p in names
+    ]
+    lines = [
+        "## Parameters",
+        "",
+        f"{len(params)} parameters, in the console's groups and order. Every one with a default can "
+        "be left out.",
+        "",
+        *table(["Parameter", "Console label", "Console group", "Default"], summary),
+        "",
+    ]
+    for group, names in sections:
+        lines += [f"### {group}", ""]
+        for p in names:
+            lines += _parameter_block(
+                p, params[p], labels.get(p), group if group != "Other parameters" else None
+            )
+    return lines
+
+
+def _outputs_section(t: Mapping[str, Any]) -> list[str]:
+    outputs: Mapping[str, Any] = t.get("Outputs", {})
+    if not outputs:
+        return ["## Outputs", "", "The template has no outputs.", ""]
+    rows = [
+        [
+            code(n),
+            o.get("Description", ""),
+            code(describe.export_name(o)) if describe.export_name(o) else "(not exported)",
+            code(o["Condition"]) if "Condition" in o else "always",
+        ]
+        for n, o in outputs.items()
+    ]
+    return [
+        "## Outputs",
+        "",
+        *table(["Output", "Description", "Export name", "Present when"], rows),
+        "",
+        "`<stack-name>` is the name you give the stack. Other stacks read an export with "
+        "`Fn::ImportValue`; while one does, the export cannot change or be removed and this stack cannot be "
+        "deleted. List them with "
+        f"`aws cloudformation list-exports --region {runbook.DEFAULT_REGION}`.",
+        "",
+    ]
+
+
+def _capabilities_section(t: Mapping[str, Any]) -> list[str]:
+    caps = describe.capabilities(t)
+    lines = ["## Capabilities", ""]
+    if not caps:
+        return [*lines, "None: the stack creates no IAM resources and uses no macros.", ""]
+    for cap, ids in caps:
+        why = f" because of {', '.join(code(i) for i in ids)}" if ids else ""
+        lines.append(f'- {code(cap)}{why}. In the console, tick: "{CONSOLE_CAPABILITY_TEXT[cap]}"')
+    lines += ["", "Pass them with `--capabilities` (the commands below already do).", ""]
+    return lines
+
+
+def _stateful_section(t: Mapping[str, Any]) -> list[str]:
+    kept = describe.stateful(t)
+    lines = ["## Stateful resources and deleting the stack", ""]
+    if not kept:
+        return [*lines, "Nothing is retained: deleting the stack deletes every resource it created.", ""]
+    rows = []
+    for logical_id, r in kept:
+        name_property = describe.NAME_PROPERTIES.get(str(r.get("Type")))
+        named = name_property in r.get("Properties", {}) if name_property else False
+        rows.append(
+            [
+                code(logical_id),
+                code(r.get("Type")),
+                r.get("DeletionPolicy", ""),
+                r.get("UpdateReplacePolicy", "Delete"),
+                "yes" if named else "no",
+            ]
+        )
+    lines += [
+        "These resources hold data. CloudFormation does not delete them with the stack, nor when an update "
+        "replaces them: they stay in the account, outside any stack.",
+        "",
+        *table(["Logical id", "Type", "DeletionPolicy", "UpdateReplacePolicy", "Fixed name"], rows),
+        "",
+    ]
+    for rtype in dict.fromkeys(str(r.get("Type")) for _, r in kept):
+        lines.append(
+            f"- {code(rtype)}: {describe.ON_DELETE.get(rtype, 'It stays; delete it by hand when done.')}"
+        )
+    lines += [
+        "- A retained resource with a fixed name keeps it: a new stack that derives the same name (same "
+        "environment suffix, account and region) fails to create until the old resource is deleted.",
+        "",
+        "Record their physical ids before deleting the stack (afterwards the stack no longer lists them):",
+        "",
+        "```sh",
+        f"aws cloudformation describe-stack-resources --region {runbook.DEFAULT_REGION} --stack-name "
+        '"$STACK_NAME" \\',
+        "  --query 'StackResources[].[LogicalResourceId,ResourceType,PhysicalResourceId]' --output table",
+        f'aws cloudformation delete-stack --region {runbook.DEFAULT_REGION} --stack-name "$STACK_NAME"',
+        f"aws cloudformation wait stack-delete-complete --region {runbook.DEFAULT_REGION} "
+        '--stack-name "$STACK_NAME"',
+        "```",
+        "",
+    ]
+    return lines
+
+
+def render_page(
+    name: str, t: Mapping[str, Any], size: int, environments: Sequence[Environment] = ENVIRONMENTS
+) -> str:
+    lines = [
+        f"# {name}",
+        "",
+        f"<!-- Generated by generate.py from output/{name}.json. Do not edit: the next run overwrites "
+        "it. -->",
+        "",
+    ]
+    if t.get("Description"):
+        lines += [str(t["Description"]), ""]
+    lines += [
+        *_files_section(name, t, size, environments),
+        *_resources_section(t),
+        *_parameters_section(t),
+        *_outputs_section(t),
+        *_capabilities_section(t),
+        *_stateful_section(t),
+        *runbook.console_section(t),
+        *runbook.deployment_section(name, t, size),
+        *runbook.validation_section(name),
+        *runbook.prerequisites_section(t),
+    ]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,128 @@
+"""Build, lint and check every registered template once; compare with or write to the output directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from troposphere import Template
+
+from generator.checks import validate_parameter_file
+from generator.docs import render_page
+from generator.examples import parameter_files
+from generator.lint import Finding, lint_template
+from generator.render import render, template_dict
+
+Registry = Mapping[str, Callable[[], Template]]
+
+INLINE_LIMIT = 51_200  # bytes CloudFormation accepts as --template-body
+S3_LIMIT = 1_000_000  # bytes CloudFormation accepts from S3 (documented as 1 MB)
+RESOURCE_LIMIT = 500
+
+
+class BuildError(RuntimeError):
+    """A registered builder raised; the message names the template."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    template: dict[str, Any]
+    files: dict[str, str]  # file name in the output directory -> content
+    findings: list[Finding]
+    parameter_file_problems: dict[str, list[str]]
+
+    @property
+    def size(self) -> int:
+        return len(self.files[f"{self.name}.json"].encode("utf-8"))
+
+    @property
+    def resource_count(self) -> int:
+        return len(self.template.get("Resources", {}))
+
+    @property
+    def too_large(self) -> bool:
+        return self.size > S3_LIMIT or self.resource_count > RESOURCE_LIMIT
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.findings or self.parameter_file_problems or self.too_large)
+
+    def size_line(self) -> str:
+        share = 100 * self.size / INLINE_LIMIT
+        line = (
+            f"{self.name}: {self.resource_count}/{RESOURCE_LIMIT} resources, "
+            f"{self.size:,}/{INLINE_LIMIT:,} bytes ({share:.0f}% of the inline limit)"
+        )
+        if self.size > S3_LIMIT:
+            line += f"; ERROR: over the {S3_LIMIT:,}-byte limit even for a template in S3"
+        elif self.size > INLINE_LIMIT:
+            line += (
+                "; WARNING: over the inline limit, deploying needs an S3 upload "
+                "(deploy.py --s3-bucket BUCKET)"
+            )
+        if self.resource_count > RESOURCE_LIMIT:
+            line += f"; ERROR: more than {RESOURCE_LIMIT} resources"
+        return line
+
+
+def build(name: str, builder: Callable[[], Template], regions: Sequence[str]) -> Artifact:
+    try:
+        t = builder()
+    except Exception as err:  # any failure of a builder is reported as that template's failure
+        raise BuildError(f"{name}: building the template failed: {type(err).__name__}: {err}") from err
+    body = render(t)
+    data = template_dict(t)
+    examples = parameter_files(name, data)
+    problems = {}
+    for file_name, content in examples.items():
+        found = validate_parameter_file(data, json.loads(content))
+        if found:
+            problems[file_name] = found
+    files = {f"{name}.json": body, **examples}
+    files[f"{name}.md"] = render_page(name, data, len(body.encode("utf-8")))
+    return Artifact(name, data, files, lint_template(body, regions), problems)
+
+
+@dataclass(frozen=True)
+class Staleness:
+    missing: list[str]
+    stale: list[str]
+    unexpected: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.stale or self.unexpected)
+
+
+def compare(expected: Mapping[str, str], output_dir: Path, report_unexpected: bool) -> Staleness:
+    missing, stale = [], []
+    for file_name, content in sorted(expected.items()):
+        path = output_dir / file_name
+        if not path.is_file():
+            missing.append(file_name)
+        elif path.read_bytes() != content.encode("utf-8"):
+            stale.append(file_name)
+    unexpected = []
+    if report_unexpected and output_dir.is_dir():
+        unexpected = sorted(
+            p.name
+            for p in output_dir.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.name not in expected
+        )
+    return Staleness(missing, stale, unexpected)
+
+
+def write(expected: Mapping[str, str], output_dir: Path) -> list[str]:
+    """Write the files whose content changed (unchanged files keep their timestamps); return their names."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file_name, content in sorted(expected.items()):
+        path = output_dir / file_name
+        data = content.encode("utf-8")
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+            written.append(file_name)
+    return written

@@ -1,0 +1,329 @@
+"""The hand-off to a CloudFormation-only team: pages, example parameter files, console experience."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import generate
+from generator import describe
+from generator.checks import ParameterFileError, check_parameter_file, check_value, validate_parameter_file
+from generator.docs import render_page
+from generator.environments import ENVIRONMENTS
+from generator.examples import parameter_files
+from generator.render import to_json
+from templates import REGISTRY
+from tests.template_helpers import stack_dict
+
+NAMES = sorted(REGISTRY)
+OUTPUT = Path(generate.__file__).resolve().parent / "output"
+
+
+def page(name: str) -> str:
+    t = stack_dict(name)
+    return render_page(name, t, len(to_json(t).encode()))
+
+
+def json_blocks(markdown: str) -> list[Any]:
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", markdown, re.S)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_page_mentions_every_parameter_and_output(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    missing = [p for p in t.get("Parameters", {}) if f"`{p}`" not in text]
+    missing += [o for o in t.get("Outputs", {}) if f"`{o}`" not in text]
+    assert not missing, f"{name}.md does not mention {missing}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_gives_each_parameter_its_type_default_constraints_and_console_group(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    groups, labels = describe.interface(t)
+    for group, params in groups:
+        for p in params:
+            block = text.split(f"#### `{p}`", 1)[1].split("####", 1)[0]
+            spec = t["Parameters"][p]
+            assert f"Type: `{spec['Type']}`" in block, p
+            assert f"Console group: {group}" in block, p
+            assert labels[p] in text.split(f"#### `{p}`", 1)[1].split("\n", 1)[0], p
+            if "AllowedPattern" in spec:
+                assert spec["AllowedPattern"] in block, p
+            for value in spec.get("AllowedValues", []):
+                assert f"`{value}`" in block, p
+            for bound in ("MinValue", "MaxValue", "MinLength", "MaxLength"):
+                if bound in spec:
+                    assert str(spec[bound]) in block, (p, bound)
+            assert spec["Description"] in block, p
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_shows_every_export_name_pattern(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    for output in t.get("Outputs", {}).values():
+        pattern = describe.export_name(output)
+        if pattern:
+            assert f"`{pattern}`" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_names_the_capabilities_the_stack_needs(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    for capability, _ in describe.capabilities(t):
+        assert f"--capabilities {capability}" in text
+        assert f"`{capability}`" in text.split("## Capabilities", 1)[1]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_lists_retained_resources_and_what_happens_on_delete(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    section = text.split("## Stateful resources", 1)[1].split("\n## ", 1)[0]
+    retained = [i for i, r in t["Resources"].items() if r.get("DeletionPolicy") == "Retain"]
+    assert retained, "the stack has stateful resources that must be retained"
+    for logical_id in retained:
+        assert f"`{logical_id}`" in section
+    assert "describe-stack-resources" in section and "delete-stack" in section
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_has_change_set_commands_for_new_and_existing_stacks(name: str) -> None:
+    text = page(name)
+    for expected in (
+        "--change-set-type CREATE",
+        "--change-set-type UPDATE",
+        "--parameters file://parameters.cli.json",
+        "aws cloudformation describe-change-set",
+        "aws cloudformation execute-change-set",
+        "aws cloudformation wait stack-create-complete",
+        "aws cloudformation wait stack-update-complete",
+        "REGION=us-east-1",
+        "jq '[.Parameters | to_entries[] | {ParameterKey: .key, ParameterValue: .value}]'",
+        f"--parameter-overrides file://output/{name}.dev.parameters.json",
+    ):
+        assert expected in text, expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_gives_the_offline_validation_commands(name: str) -> None:
+    text = page(name)
+    assert f"cfn-lint output/{name}.json\n" in text
+    assert (
+        f"aws cloudformation validate-template --region us-east-1 --template-body file://output/{name}.json"
+        in text
+    )
+
+
+def test_page_gives_the_key_policy_auto_scaling_needs_for_a_brought_key() -> None:
+    text = page("tap-stack")
+    assert "AWSServiceRoleForAutoScaling" in text and "CreateAutoScalingServiceLinkedRole" in text
+    (policy,) = json_blocks(text)
+    by_action: dict[str, dict[str, Any]] = {}
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        principal = json.dumps(statement["Principal"])
+        if "AWSServiceRoleForAutoScaling" in principal:
+            by_action.update(dict.fromkeys(actions, statement))
+    assert {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"} <= set(
+        by_action
+    )
+    assert by_action["kms:CreateGrant"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_parameter_files_validate_against_the_template(name: str) -> None:
+    t = stack_dict(name)
+    files = parameter_files(name, t)
+    assert set(files) == {f"{name}.parameters.json"} | {
+        f"{name}.{e.name}.parameters.json" for e in ENVIRONMENTS
+    }
+    for file_name, content in files.items():
+        data = json.loads(content)
+        assert set(data) == {"Parameters", "Tags"}, file_name
+        assert all(isinstance(v, str) for v in data["Parameters"].values()), file_name
+        assert validate_parameter_file(t, data) == [], file_name
+
+
+def test_defaults_file_holds_every_parameter_at_its_default() -> None:
+    t = stack_dict("tap-stack")
+    values = json.loads(parameter_files("tap-stack", t)["tap-stack.parameters.json"])["Parameters"]
+    assert list(values) == list(t["Parameters"])
+    assert values["MinSize"] == str(t["Parameters"]["MinSize"]["Default"])
+    assert values["KmsKeyArn"] == ""
+
+
+def test_sample_environments_set_only_parameters_the_stack_has() -> None:
+    known = {p for name in NAMES for p in stack_dict(name).get("Parameters", {})}
+    for env in ENVIRONMENTS:
+        assert set(env.parameters) <= known, (env.name, set(env.parameters) - known)
+        assert set(env.to_fill_in) <= known, (env.name, set(env.to_fill_in) - known)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
+def test_sample_environments_keep_min_desired_max_in_order(env: Any) -> None:
+    t = stack_dict("tap-stack")
+    values = json.loads(parameter_files("tap-stack", t)[f"tap-stack.{env.name}.parameters.json"])[
+        "Parameters"
+    ]
+    assert int(values["MinSize"]) <= int(values["DesiredCapacity"]) <= int(values["MaxSize"])
+    assert values["EnvironmentSuffix"] == env.name
+
+
+def test_a_broken_parameter_file_fails_validation_with_a_clear_message(tmp_path: Path) -> None:
+    t = stack_dict("tap-stack")
+    (tmp_path / "tap-stack.json").write_text(to_json(t))
+    data = json.loads(parameter_files("tap-stack", t)["tap-stack.dev.parameters.json"])
+    data["Parameters"].update(EnvironmentSuffix="Dev_Env", MinSize="1", LogRetentionDays="8", Typo="x")
+    broken = tmp_path / "broken.parameters.json"
+    broken.write_text(json.dumps(data))
+    with pytest.raises(ParameterFileError) as error:
+        check_parameter_file(tmp_path / "tap-stack.json", broken)
+    message = str(error.value)
+    assert message.startswith(f"{broken} does not fit tap-stack.json:")
+    assert "EnvironmentSuffix='Dev_Env' does not match AllowedPattern" in message
+    assert t["Parameters"]["EnvironmentSuffix"]["ConstraintDescription"] in message
+    assert "MinSize='1' is less than MinValue 2" in message
+    assert "LogRetentionDays='8' is not one of the AllowedValues" in message
+    assert "Typo is not a parameter of the template" in message
+
+
+SPEC: dict[str, Any] = {
+    "pattern": {"Type": "String", "AllowedPattern": "[a-z]+", "ConstraintDescription": "lower-case letters"},
+    "values": {"Type": "String", "AllowedValues": ["a", "b"]},
+    "length": {"Type": "String", "MinLength": 2, "MaxLength": 3},
+    "range": {"Type": "Number", "MinValue": 1, "MaxValue": 5},
+    "numbers": {"Type": "Number", "AllowedValues": [30, 90]},
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "problem"),
+    [
+        ("pattern", "abc", None),
+        ("pattern", "abc1", "does not match AllowedPattern '[a-z]+' (lower-case letters)"),
+        ("values", "b", None),
+        ("values", "c", "is not one of the AllowedValues [a, b]"),
+        ("length", "ab", None),
+        ("length", "a", "is shorter than MinLength 2"),
+        ("length", "abcd", "is longer than MaxLength 3"),
+        ("range", "5", None),
+        ("range", "0", "is less than MinValue 1"),
+        ("range", "5.5", "is greater than MaxValue 5"),
+        ("range", "two", "is not a number"),
+        ("numbers", "90", None),
+        ("numbers", "90.0", None),
+        ("numbers", "60", "is not one of the AllowedValues [30, 90]"),
+    ],
+)
+def test_checks_each_kind_of_parameter_constraint(spec: str, value: str, problem: str | None) -> None:
+    found = check_value("P", value, SPEC[spec])
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0], found
+
+
+def test_a_parameter_without_default_must_be_given() -> None:
+    t = {"Parameters": {"Required": {"Type": "String"}}}
+    assert validate_parameter_file(t, {"Parameters": {}}) == [
+        "Required has no default, so the file must give it a value"
+    ]
+    assert validate_parameter_file(t, {"Parameters": {"Required": 3}}) == [
+        'Required: values must be JSON strings (write "3"), got int'
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_has_console_label_group_description_and_constraint_description(name: str) -> None:
+    t = stack_dict(name)
+    groups, labels = describe.interface(t)
+    grouped = [p for _, params in groups for p in params]
+    problems = []
+    for p, spec in t.get("Parameters", {}).items():
+        if grouped.count(p) != 1:
+            problems.append(f"{p}: in {grouped.count(p)} console groups (want exactly 1)")
+        if not labels.get(p):
+            problems.append(f"{p}: no console label")
+        if len(spec.get("Description", "")) < 10:
+            problems.append(f"{p}: no Description saying what to enter")
+        constrained = {
+            "AllowedPattern",
+            "AllowedValues",
+            "MinLength",
+            "MaxLength",
+            "MinValue",
+            "MaxValue",
+        } & set(spec)
+        if (constrained or spec.get("Type") == "Number") and not spec.get("ConstraintDescription"):
+            problems.append(f"{p}: constrained by {sorted(constrained)} but has no ConstraintDescription")
+    problems += [f"{p}: grouped but not a parameter" for p in grouped if p not in t.get("Parameters", {})]
+    assert not problems, "\n".join(problems)
+
+
+def test_components_come_from_tags_then_references_then_service() -> None:
+    t = {
+        "Resources": {
+            "Vpc": {
+                "Type": "AWS::EC2::VPC",
+                "Properties": {"Tags": [{"Key": "Component", "Value": "network"}]},
+            },
+            "Route": {"Type": "AWS::EC2::Route", "Properties": {"RouteTableId": {"Ref": "Vpc"}}},
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {"Tags": [{"Key": "Component", "Value": "ops"}]},
+            },
+            "Dashboard": {
+                "Type": "AWS::CloudWatch::Dashboard",
+                "Properties": {"DashboardBody": {"Ref": "Vpc"}},
+            },
+            "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+            "Template": {
+                "Type": "AWS::EC2::LaunchTemplate",
+                "Properties": {
+                    "LaunchTemplateData": {
+                        "TagSpecifications": [{"Tags": [{"Key": "Component", "Value": "compute"}]}]
+                    }
+                },
+            },
+        }
+    }
+    assert describe.components(t) == {
+        "cloudformation": ["Handle"],
+        "compute": ["Template"],
+        "network": ["Vpc", "Route"],
+        "ops": ["Alarm", "Dashboard"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        ({"Type": "AWS::IAM::Role", "Properties": {}}, [("CAPABILITY_IAM", ["R"])]),
+        ({"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}, [("CAPABILITY_NAMED_IAM", ["R"])]),
+        ({"Type": "AWS::IAM::ServiceLinkedRole", "Properties": {}}, []),
+        ({"Type": "AWS::SNS::Topic", "Properties": {}}, []),
+    ],
+)
+def test_capabilities_are_detected_from_iam_resources(resource: dict[str, Any], expected: list[Any]) -> None:
+    assert describe.capabilities({"Resources": {"R": resource}}) == expected
+
+
+def test_output_directory_is_up_to_date() -> None:
+    """output/ is what the registered templates produce (what the security gate and the team receive)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = generate.run(REGISTRY, OUTPUT, check=True, out=out, err=err)
+    assert code == generate.EXIT_OK, f"run generate.py:\n{out.getvalue()}{err.getvalue()}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_page_mentions_every_parameter_and_output_of_the_committed_template(name: str) -> None:
+    t = json.loads((OUTPUT / f"{name}.json").read_text())
+    text = (OUTPUT / f"{name}.md").read_text()
+    names = [*t.get("Parameters", {}), *t.get("Outputs", {})]
+    assert [n for n in names if f"`{n}`" not in text] == []
+    for file_name in sorted(OUTPUT.glob(f"{name}*.parameters.json")):
+        check_parameter_file(OUTPUT / f"{name}.json", file_name)
