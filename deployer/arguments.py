@@ -1,0 +1,315 @@
+"""Argument parsing and every input check that needs no AWS call."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
+from deployer.engine import DeployOptions
+from deployer.errors import EXIT_CODE_HELP, BadInput
+from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
+from deployer.inputs import (
+    ParameterFile,
+    check_capabilities,
+    load_parameter_file,
+    load_stack_policy,
+    load_template,
+    parse_key_values,
+    validate_tags,
+)
+from deployer.states import Flags
+from deployer.upload import check_upload_possible
+
+DEFAULT_TIMEOUT = "60m"
+NAME_PATTERN = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+ARN_PATTERNS = {
+    "--role-arn": re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/.+"),
+    "--notification-arns": re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+"),
+    "--rollback-alarm": re.compile(r"arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+"),
+}
+
+
+def parse_duration(text: str) -> float:
+    """'90s', '30m', '2h', or a bare number of minutes (as --timeout-in-minutes in the AWS CLI)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m or 2h")
+    value, unit = float(match.group(1)), match.group(2) or "m"
+    return value * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+def _epilog() -> str:
+    codes = "\n".join(f"  {int(code):>3}  {text}" for code, text in EXIT_CODE_HELP.items())
+    return f"exit codes:\n{codes}\n\nFull reference: docs/deploy.md"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="deploy.py",
+        description="Create or update CloudFormation stacks through change sets, from CI or a terminal.",
+        epilog=_epilog(),
+        formatter_class=fmt,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    aws = common.add_argument_group("AWS connection")
+    aws.add_argument("--region", default=DEFAULT_REGION, help=f"AWS region (default {DEFAULT_REGION})")
+    aws.add_argument("--profile", help="named profile from the AWS config files")
+    aws.add_argument(
+        "--endpoint-url", help="custom endpoint for every AWS call (an emulator, a VPC endpoint)"
+    )
+    aws.add_argument(
+        "--retry-mode",
+        choices=("standard", "adaptive"),
+        default="standard",
+        help="botocore retry mode (default standard; adaptive also rate-limits the client)",
+    )
+    aws.add_argument(
+        "--max-attempts",
+        type=int,
+        default=DEFAULT_MAX_ATTEMPTS,
+        help=f"botocore attempts per call, first try included (default {DEFAULT_MAX_ATTEMPTS})",
+    )
+    common.add_argument("--stack-name", required=True, help="the stack to act on")
+    waiting = common.add_argument_group("waiting")
+    waiting.add_argument(
+        "--timeout",
+        type=parse_duration,
+        default=parse_duration(DEFAULT_TIMEOUT),
+        help=f"stop waiting after this long: 90s, 30m, 2h; bare number = minutes (default "
+        f"{DEFAULT_TIMEOUT}); the stack operation itself is left running",
+    )
+    waiting.add_argument(
+        "--poll-interval",
+        type=float,
+        default=DEFAULT_FIRST_INTERVAL,
+        help=f"first poll interval in seconds (default {DEFAULT_FIRST_INTERVAL:g})",
+    )
+    waiting.add_argument(
+        "--max-poll-interval",
+        type=float,
+        default=DEFAULT_MAX_INTERVAL,
+        help=f"longest poll interval in seconds (default {DEFAULT_MAX_INTERVAL:g})",
+    )
+
+    deploy_help = "create or update the stack through a change set, wait, print outputs"
+    deploy = sub.add_parser(
+        "deploy",
+        parents=[common],
+        help=deploy_help,
+        description=deploy_help,
+        epilog=_epilog(),
+        formatter_class=fmt,
+    )
+    _add_deploy_arguments(deploy, review=False)
+    plan_help = (
+        "review mode: create the change set, print it, do not execute (same as deploy --no-execute-changeset)"
+    )
+    plan = sub.add_parser(
+        "plan", parents=[common], help=plan_help, description=plan_help, epilog=_epilog(), formatter_class=fmt
+    )
+    _add_deploy_arguments(plan, review=True)
+
+    exec_help = "execute a change set made earlier by plan / --no-execute-changeset, and wait"
+    execute = sub.add_parser(
+        "execute",
+        parents=[common],
+        help=exec_help,
+        description=exec_help,
+        epilog=_epilog(),
+        formatter_class=fmt,
+    )
+    execute.add_argument("--change-set-name", required=True, help="name (or ARN) printed by the review run")
+    execute.add_argument(
+        "--disable-rollback", action="store_true", help="keep failed resources for debugging"
+    )
+    execute.add_argument(
+        "--termination-protection", action="store_true", help="turn termination protection on"
+    )
+    execute.add_argument(
+        "--fail-on-empty-changeset", action="store_true", help="exit 9 if it holds no changes"
+    )
+    execute.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON to this file")
+
+    status_help = "print the stack's status, parameters, change sets and outputs (read-only)"
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help=status_help,
+        description=status_help,
+        epilog=_epilog(),
+        formatter_class=fmt,
+    )
+    status.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON to this file")
+
+    delete_help = "delete the stack and wait (needs --yes when stdin is not a terminal)"
+    delete = sub.add_parser(
+        "delete",
+        parents=[common],
+        help=delete_help,
+        description=delete_help,
+        epilog=_epilog(),
+        formatter_class=fmt,
+    )
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument(
+        "--retain-resources",
+        nargs="+",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="for a DELETE_FAILED stack: keep these resources instead of deleting them",
+    )
+    delete.add_argument("--role-arn", help="IAM role CloudFormation assumes to delete the resources")
+    return parser
+
+
+def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
+    p.add_argument("--template-file", type=Path, required=True, help="CloudFormation template (JSON or YAML)")
+    p.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameter values; they win over --parameters-file",
+    )
+    p.add_argument(
+        "--parameters-file",
+        type=Path,
+        help='JSON: [{"ParameterKey":..,"ParameterValue":..}], {"Parameters":{..},"Tags":{..},'
+        '"StackPolicy":{..}} (CodePipeline template configuration) or a flat {"Key": "Value"}',
+    )
+    p.add_argument(
+        "--tags", nargs="+", default=[], metavar="KEY=VALUE", help="stack tags (win over the file's)"
+    )
+    p.add_argument(
+        "--capabilities",
+        nargs="+",
+        default=[],
+        metavar="CAPABILITY",
+        help="acknowledge CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND",
+    )
+    p.add_argument("--role-arn", help="IAM role CloudFormation assumes for the stack operation")
+    p.add_argument(
+        "--notification-arns", nargs="+", default=[], metavar="ARN", help="SNS topics for stack events"
+    )
+    p.add_argument(
+        "--rollback-alarm",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="CloudWatch alarm that rolls the operation back when it fires (repeatable)",
+    )
+    p.add_argument(
+        "--stack-policy-file", type=Path, help="stack policy JSON (wins over the file's StackPolicy)"
+    )
+    p.add_argument(
+        "--s3-bucket", help="bucket for templates over 51,200 bytes (uploaded, passed as TemplateURL)"
+    )
+    p.add_argument("--s3-prefix", help="key prefix inside --s3-bucket")
+    p.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON to this file")
+    p.add_argument(
+        "--changeset-file", type=Path, help="write the change set (every change) as JSON to this file"
+    )
+    p.add_argument(
+        "--fail-on-empty-changeset",
+        action="store_true",
+        help="exit 9 when there is nothing to change (default: no changes is success)",
+    )
+    p.add_argument("--disable-rollback", action="store_true", help="keep failed resources for debugging")
+    p.add_argument("--termination-protection", action="store_true", help="turn termination protection on")
+    p.add_argument(
+        "--replace-failed-stack",
+        action="store_true",
+        help="a stack whose first create failed (ROLLBACK_COMPLETE etc.) is deleted and created again",
+    )
+    p.add_argument(
+        "--continue-update-rollback",
+        action="store_true",
+        help="an UPDATE_ROLLBACK_FAILED stack: continue the rollback, then deploy",
+    )
+    p.add_argument(
+        "--skip-resources",
+        nargs="+",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="with --continue-update-rollback: resources to skip",
+    )
+    p.set_defaults(review=review)
+    if not review:
+        p.add_argument(
+            "--no-execute-changeset",
+            dest="review",
+            action="store_true",
+            help="review mode: create and print the change set, exit 8 (changes) or 0 (none)",
+        )
+
+
+def deploy_options(args: argparse.Namespace) -> DeployOptions:
+    """Every check that needs no AWS call; raises BadInput."""
+    template = load_template(args.template_file)
+    from_file = load_parameter_file(args.parameters_file) if args.parameters_file else ParameterFile()
+    parameters = {**from_file.parameters, **parse_key_values(args.parameter_overrides, "parameter override")}
+    tags = {**from_file.tags, **parse_key_values(args.tags, "tag")}
+    validate_tags(tags)
+    policy = load_stack_policy(args.stack_policy_file) if args.stack_policy_file else from_file.stack_policy
+    capabilities = check_capabilities(template.doc, args.capabilities)
+    check_upload_possible(template.body, args.s3_bucket)
+    _check_arns("--role-arn", [args.role_arn] if args.role_arn else [])
+    _check_arns("--notification-arns", args.notification_arns)
+    _check_arns("--rollback-alarm", args.rollback_alarm)
+    if args.skip_resources and not args.continue_update_rollback:
+        raise BadInput("--skip-resources only applies with --continue-update-rollback")
+    return DeployOptions(
+        stack_name=args.stack_name,
+        template=template,
+        parameters=parameters,
+        tags=tags,
+        capabilities=capabilities,
+        role_arn=args.role_arn,
+        notification_arns=args.notification_arns,
+        rollback_alarms=args.rollback_alarm,
+        stack_policy=policy,
+        execute=not args.review,
+        fail_on_empty=args.fail_on_empty_changeset,
+        disable_rollback=args.disable_rollback,
+        termination_protection=args.termination_protection,
+        flags=Flags(args.replace_failed_stack, args.continue_update_rollback),
+        skip_resources=args.skip_resources,
+        s3_bucket=args.s3_bucket,
+        s3_prefix=args.s3_prefix,
+        outputs_file=args.outputs_file,
+        changeset_file=args.changeset_file,
+    )
+
+
+def _check_arns(flag: str, values: list[str]) -> None:
+    bad = [v for v in values if not ARN_PATTERNS[flag].fullmatch(v)]
+    if bad:
+        raise BadInput(f"{flag}: {', '.join(bad)} is not a valid ARN for this option")
+
+
+def check_common(args: argparse.Namespace, stdin_is_tty: bool) -> None:
+    if not NAME_PATTERN.fullmatch(args.stack_name):
+        raise BadInput(
+            f"stack name {args.stack_name!r}: start with a letter; letters, digits and '-', 128 at most"
+        )
+    if args.max_attempts < 1:
+        raise BadInput("--max-attempts must be at least 1")
+    if args.poll_interval < 0 or args.max_poll_interval < args.poll_interval:
+        raise BadInput("poll intervals: 0 <= --poll-interval <= --max-poll-interval")
+    if args.command == "delete" and not args.yes and not stdin_is_tty:
+        raise BadInput("refusing to delete without --yes when stdin is not a terminal; nothing was deleted")
+
+
+def connection_args(args: argparse.Namespace) -> list[str]:
+    out = []
+    if args.region != DEFAULT_REGION:
+        out += ["--region", args.region]
+    if args.profile:
+        out += ["--profile", args.profile]
+    if args.endpoint_url:
+        out += ["--endpoint-url", args.endpoint_url]
+    return out

@@ -1,0 +1,226 @@
+"""Change sets: create with a unique name and token, wait, read every page, print, clean up."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from deployer.clients import api_error, error_code, error_message, is_transient
+from deployer.errors import BadInput
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
+    from deployer.waiting import Pacer
+
+PREFIX = "tap-deploy"
+_NO_CHANGES_WORDINGS = (
+    "didn't contain changes",  # a FAILED change set: "The submitted information didn't contain changes. ..."
+    "does not contain changes",  # the same message in older and some regional wordings
+    "no updates are to be performed",  # a ValidationError from CreateChangeSet / UpdateStack
+)
+
+
+def is_no_changes(reason: str | None) -> bool:
+    """Both ways AWS says "nothing to change": a FAILED change set's reason or a ValidationError message."""
+    text = (reason or "").lower()
+    return any(wording in text for wording in _NO_CHANGES_WORDINGS)
+
+
+def new_change_set_name(kind: str) -> str:
+    """Prefix (so cleanup only touches ours), kind (readable in the console) and a UUID (two runs never collide)."""
+    return f"{PREFIX}-{kind.lower()}-{uuid.uuid4().hex}"
+
+
+def is_ours(name: str) -> bool:
+    return name.startswith(f"{PREFIX}-")
+
+
+@dataclass(frozen=True)
+class ChangeSetRequest:
+    stack_name: str
+    change_set_type: str  # CREATE or UPDATE
+    parameters: Sequence[Mapping[str, Any]]
+    capabilities: Sequence[str]
+    tags: Mapping[str, str]
+    template_body: str | None = None
+    template_url: str | None = None
+    role_arn: str | None = None
+    notification_arns: Sequence[str] = ()
+    rollback_alarms: Sequence[str] = ()
+    name: str = field(default="")
+
+    def api_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "StackName": self.stack_name,
+            "ChangeSetName": self.name,
+            # The token makes botocore's retries of this very request idempotent.
+            "ClientToken": self.name,
+            "ChangeSetType": self.change_set_type,
+            "Parameters": list(self.parameters),
+            "Capabilities": list(self.capabilities),
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],
+            "Description": f"Created by deploy.py ({self.change_set_type.lower()})",
+        }
+        if self.template_url:
+            kwargs["TemplateURL"] = self.template_url
+        else:
+            kwargs["TemplateBody"] = self.template_body
+        if self.role_arn:
+            kwargs["RoleARN"] = self.role_arn
+        if self.notification_arns:
+            kwargs["NotificationARNs"] = list(self.notification_arns)
+        if self.rollback_alarms:
+            kwargs["RollbackConfiguration"] = {
+                "RollbackTriggers": [
+                    {"Arn": arn, "Type": "AWS::CloudWatch::Alarm"} for arn in self.rollback_alarms
+                ]
+            }
+        return kwargs
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    id: str
+    name: str
+    stack_id: str
+    status: str
+    execution_status: str
+    reason: str
+    changes: list[dict[str, Any]]
+
+    @property
+    def empty(self) -> bool:
+        return self.status == "FAILED" and is_no_changes(self.reason)
+
+
+def create(cfn: CloudFormationClient, request: ChangeSetRequest) -> tuple[str, str] | None:
+    """(change set id, stack id), or None when AWS refuses at once because nothing changed."""
+    try:
+        answer = cfn.create_change_set(**request.api_kwargs())
+    except ClientError as err:
+        if is_no_changes(error_message(err)):
+            return None
+        raise api_error(err, f"creating change set {request.name}") from err
+    return answer["Id"], answer["StackId"]
+
+
+def wait_until_created(cfn: CloudFormationClient, change_set_id: str, pacer: Pacer) -> dict[str, Any]:
+    """Poll the first page until the change set is ready or failed; returns that page."""
+    paginator = cfn.get_paginator("describe_change_set")
+    while True:
+        try:
+            page = next(iter(paginator.paginate(ChangeSetName=change_set_id)))
+        except ClientError as err:
+            if not is_transient(err):
+                raise api_error(err, f"reading change set {change_set_id}") from err
+            pacer.slow_down(err)
+            continue
+        if page["Status"] in {"CREATE_COMPLETE", "FAILED"}:
+            return dict(page)
+        pacer.tick(f"change set {change_set_id}", str(page["Status"]))
+
+
+def describe(cfn: CloudFormationClient, change_set: str, stack_name: str | None = None) -> ChangeSet:
+    """Every page of the change set, with before/after property values."""
+    kwargs: dict[str, Any] = {"ChangeSetName": change_set, "IncludePropertyValues": True}
+    if stack_name:
+        kwargs["StackName"] = stack_name
+    changes: list[dict[str, Any]] = []
+    head: dict[str, Any] = {}
+    try:
+        for page in cfn.get_paginator("describe_change_set").paginate(**kwargs):
+            head = head or dict(page)
+            changes += [dict(c.get("ResourceChange", {})) for c in page.get("Changes", [])]
+    except ClientError as err:
+        if error_code(err) in {"ChangeSetNotFound", "ChangeSetNotFoundException"}:
+            raise BadInput(
+                f"no change set {change_set} for stack {stack_name or '?'}",
+                hint="list the stack's change sets with `deploy.py status --stack-name NAME`",
+            ) from err
+        raise api_error(err, f"reading change set {change_set}") from err
+    return ChangeSet(
+        id=head["ChangeSetId"],
+        name=head["ChangeSetName"],
+        stack_id=head["StackId"],
+        status=head["Status"],
+        execution_status=head.get("ExecutionStatus", ""),
+        reason=head.get("StatusReason", ""),
+        changes=changes,
+    )
+
+
+def format_changes(changes: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not changes:
+        return ["  (no resource changes: parameters, outputs, tags or notification settings only)"]
+    lines = [f"  {'Action':<8} {'Logical id':<40} {'Type':<42} {'Replacement':<12} Scope"]
+    for change in changes:
+        replacement = change.get("Replacement") or "-"
+        scope = ",".join(change.get("Scope") or []) or "-"
+        lines.append(
+            f"  {change.get('Action', '?'):<8} {change.get('LogicalResourceId', '?'):<40} "
+            f"{change.get('ResourceType', '?'):<42} {replacement:<12} {scope}"
+        )
+        lines += [f"      {_detail(d)}" for d in change.get("Details") or []]
+    return lines
+
+
+def _detail(detail: Mapping[str, Any]) -> str:
+    target = detail.get("Target") or {}
+    name = target.get("Path") or target.get("Name") or target.get("Attribute", "?")
+    text = f"{name} [recreation: {target.get('RequiresRecreation', '-')}]"
+    if "BeforeValue" in target or "AfterValue" in target:
+        text += f": {_short(target.get('BeforeValue'))} -> {_short(target.get('AfterValue'))}"
+    return text
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "(none)" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def write_json(path: Path, change_set: ChangeSet, stack_name: str) -> None:
+    doc = {
+        "StackName": stack_name,
+        "ChangeSetName": change_set.name,
+        "ChangeSetId": change_set.id,
+        "Status": change_set.status,
+        "ExecutionStatus": change_set.execution_status,
+        "Changes": change_set.changes,
+    }
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def delete(cfn: CloudFormationClient, change_set_id: str) -> None:
+    try:
+        cfn.delete_change_set(ChangeSetName=change_set_id)
+    except ClientError as err:
+        raise api_error(err, f"deleting change set {change_set_id}") from err
+
+
+def clean_up_failed(cfn: CloudFormationClient, stack_name: str, say: Callable[[str], None]) -> int:
+    """Delete FAILED change sets this tool made earlier (its prefix); others' change sets are not ours to touch."""
+    # Collect first, delete after: deleting while paging could shift the pages under the paginator.
+    failed: list[str] = []
+    try:
+        for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack_name):
+            for summary in page.get("Summaries", []):
+                mine = summary.get("StackName") in (None, stack_name) and is_ours(
+                    summary.get("ChangeSetName", "")
+                )
+                if mine and summary.get("Status") == "FAILED":
+                    failed.append(summary["ChangeSetId"])
+        for change_set_id in failed:
+            cfn.delete_change_set(ChangeSetName=change_set_id)
+    except ClientError as err:
+        raise api_error(err, f"cleaning up old change sets of {stack_name}") from err
+    removed = len(failed)
+    if removed:
+        say(f"Removed {removed} failed change set(s) left by earlier runs")
+    return removed

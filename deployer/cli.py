@@ -1,0 +1,135 @@
+"""Command line: parse, check every input, build the clients, run one command, map the outcome to an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+
+from deployer.arguments import build_parser, check_common, connection_args, deploy_options
+from deployer.clients import ClientFactory, ClientSettings, api_error
+from deployer.engine import DeployOptions, ExecuteOptions, run_deploy, run_execute
+from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.output import make_reporter
+from deployer.runtime import Context
+from deployer.stack_ops import run_delete, run_status
+from deployer.waiting import Pacer
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+
+
+class Clients(Protocol):
+    def cloudformation(self) -> CloudFormationClient: ...
+
+    def s3(self) -> S3Client: ...
+
+
+@dataclass
+class Environment:
+    """Everything the CLI takes from the outside world; tests replace parts of it."""
+
+    clients: Callable[[ClientSettings], Clients] = ClientFactory
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdout_is_tty: bool | None = None
+    stdin_is_tty: bool | None = None
+    confirm: Callable[[str], str] = input
+
+
+def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse already printed the usage error (or the help)
+        return int(stop.code or 0)
+    stdin_tty = sys.stdin.isatty() if env.stdin_is_tty is None else env.stdin_is_tty
+    stdout_tty = env.stdout.isatty() if env.stdout_is_tty is None else env.stdout_is_tty
+    context: Context | None = None
+    try:
+        check_common(args, stdin_tty)
+        options = deploy_options(args) if args.command in {"deploy", "plan"} else None
+        factory = env.clients(
+            ClientSettings(args.region, args.profile, args.endpoint_url, args.retry_mode, args.max_attempts)
+        )
+        pacer = Pacer(env.sleep, env.clock, args.timeout, args.poll_interval, args.max_poll_interval)
+        context = Context(
+            cfn=factory.cloudformation(),
+            s3=factory.s3,
+            reporter=make_reporter(env.stdout, stdout_tty),
+            pacer=pacer,
+            command=argv,
+            connection=connection_args(args),
+            stdin_is_tty=stdin_tty,
+            confirm=env.confirm,
+        )
+        pacer.resume_hint = f"to resume waiting, run the same command again: {context.rerun()}"
+        return int(_run(context, args, options))
+    except DeployError as err:
+        return _fail(env, context, err)
+    except ProfileNotFound as err:
+        return _fail(env, context, BadInput(str(err)))
+    except ClientError as err:
+        return _fail(env, context, api_error(err, f"running {args.command}"))
+    except BotoCoreError as err:  # no credentials, endpoint unreachable, ...
+        return _fail(env, context, DeployError(f"AWS client error: {err}"), ExitCode.AWS_ERROR)
+    except KeyboardInterrupt:
+        return _interrupted(env, context, argv)
+    except Exception:
+        traceback.print_exc(file=env.stderr)
+        print("error: unexpected internal error (a bug); the traceback is above", file=env.stderr)
+        return int(ExitCode.INTERNAL_ERROR)
+
+
+def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) -> ExitCode:
+    if options is not None:
+        return run_deploy(ctx, options)
+    if args.command == "execute":
+        return run_execute(
+            ctx,
+            ExecuteOptions(
+                args.stack_name,
+                args.change_set_name,
+                args.disable_rollback,
+                args.termination_protection,
+                args.fail_on_empty_changeset,
+                args.outputs_file,
+            ),
+        )
+    if args.command == "status":
+        return run_status(ctx, args.stack_name, args.outputs_file)
+    return run_delete(
+        ctx, args.stack_name, yes=args.yes, retain=args.retain_resources, role_arn=args.role_arn
+    )
+
+
+def _fail(env: Environment, ctx: Context | None, err: DeployError, code: ExitCode | None = None) -> int:
+    if ctx:
+        ctx.reporter.finish()
+    print(f"error: {err}", file=env.stderr, flush=True)
+    return int(code or err.exit_code)
+
+
+def _interrupted(env: Environment, ctx: Context | None, argv: list[str]) -> int:
+    if ctx:
+        ctx.reporter.finish()
+    lines = [
+        "interrupted: the stack was left alone (an operation already started keeps running in CloudFormation)"
+    ]
+    if ctx and ctx.progress.change_set and not ctx.progress.executing:
+        lines.append(f"  change set {ctx.progress.change_set} was created and not executed")
+    lines.append(
+        f"  to resume, run the same command again: {ctx.rerun() if ctx else 'deploy.py ' + ' '.join(argv)}"
+    )
+    print("\n".join(lines), file=env.stderr, flush=True)
+    return int(ExitCode.INTERRUPTED)

@@ -1,0 +1,317 @@
+"""The deploy and execute commands: read the stack, decide, act through a change set, report."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from deployer import changeset
+from deployer.clients import api_error
+from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
+from deployer.events import hint_for
+from deployer.inputs import Template, resolve_parameters
+from deployer.runtime import Context
+from deployer.stack_ops import (
+    SUCCESS_OUTCOMES,
+    failure,
+    operation,
+    print_root_cause_if_failed,
+    read_stack,
+    show_outputs,
+    wait_until_settled,
+)
+from deployer.states import FAILURE_OUTCOMES, Action, Flags, decide, is_settled
+from deployer.upload import needs_upload, upload_template
+
+# A deploy re-decides after each wait, replace or continued rollback; more rounds than this means the stack keeps
+# being changed by someone else.
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    stack_name: str
+    template: Template
+    parameters: dict[str, str | None] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    capabilities: list[str] = field(default_factory=list)
+    role_arn: str | None = None
+    notification_arns: list[str] = field(default_factory=list)
+    rollback_alarms: list[str] = field(default_factory=list)
+    stack_policy: dict[str, Any] | None = None
+    execute: bool = True
+    fail_on_empty: bool = False
+    disable_rollback: bool = False
+    termination_protection: bool = False
+    flags: Flags = field(default_factory=Flags)
+    skip_resources: list[str] = field(default_factory=list)
+    s3_bucket: str | None = None
+    s3_prefix: str | None = None
+    outputs_file: Path | None = None
+    changeset_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class ExecuteOptions:
+    stack_name: str
+    change_set_name: str
+    disable_rollback: bool = False
+    termination_protection: bool = False
+    fail_on_empty: bool = False
+    outputs_file: Path | None = None
+
+
+def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
+    for _ in range(MAX_ROUNDS):
+        stack = read_stack(ctx, opts.stack_name)
+        status = str(stack["StackStatus"]) if stack else None
+        decision = decide(status, opts.flags)
+        ctx.say(
+            f"Stack {opts.stack_name}: {status or 'does not exist'} -> {decision.action.value} ({decision.reason})"
+        )
+        if decision.action is Action.STOP:
+            if stack:
+                print_root_cause_if_failed(ctx, stack)
+            hint = f"run: {ctx.rerun(decision.suggest_flag)}" if decision.suggest_flag else None
+            raise NeedsDecision(decision.reason, hint=hint)
+        if decision.action is Action.WAIT:
+            assert stack is not None
+            settled = wait_until_settled(ctx, stack)
+            if settled.stack["StackStatus"] in FAILURE_OUTCOMES:
+                raise failure(ctx, settled.stack, settled.events)
+            continue
+        # Every check on the inputs runs before the first call that changes anything.
+        existing = (
+            _parameter_names(stack) if decision.action in {Action.UPDATE, Action.CONTINUE_ROLLBACK} else None
+        )
+        parameters = resolve_parameters(opts.template, opts.parameters, existing)
+        if decision.action is Action.REPLACE:
+            assert stack is not None
+            _replace(ctx, stack)
+            continue
+        if decision.action is Action.CONTINUE_ROLLBACK:
+            assert stack is not None
+            _continue_rollback(ctx, stack, opts)
+            continue
+        change_set_type = "UPDATE" if decision.action is Action.UPDATE else "CREATE"
+        return _deploy_change_set(ctx, opts, change_set_type, parameters, stack)
+    raise NeedsDecision(f"stack {opts.stack_name} kept changing state while this run waited; run it again")
+
+
+def _parameter_names(stack: dict[str, Any] | None) -> list[str]:
+    return [p["ParameterKey"] for p in (stack or {}).get("Parameters") or []]
+
+
+def _replace(ctx: Context, stack: dict[str, Any]) -> None:
+    ctx.say(f"Deleting failed stack {stack['StackName']} ({stack['StackStatus']}) before creating it again")
+    token = f"tap-deploy-{uuid.uuid4().hex}"
+    result = operation(
+        ctx,
+        stack["StackId"],
+        lambda: ctx.cfn.delete_stack(StackName=stack["StackId"], ClientRequestToken=token),
+    )
+    if result.stack["StackStatus"] != "DELETE_COMPLETE":
+        raise failure(ctx, result.stack, result.events)
+
+
+def _continue_rollback(ctx: Context, stack: dict[str, Any], opts: DeployOptions) -> None:
+    kwargs: dict[str, Any] = {
+        "StackName": stack["StackId"],
+        "ClientRequestToken": f"tap-deploy-{uuid.uuid4().hex}",
+    }
+    if opts.skip_resources:
+        kwargs["ResourcesToSkip"] = list(opts.skip_resources)
+    if opts.role_arn:
+        kwargs["RoleARN"] = opts.role_arn
+    ctx.say(f"Continuing the failed rollback of {stack['StackName']}")
+    result = operation(ctx, stack["StackId"], lambda: ctx.cfn.continue_update_rollback(**kwargs))
+    if result.stack["StackStatus"] != "UPDATE_ROLLBACK_COMPLETE":
+        err = failure(ctx, result.stack, result.events)
+        err.hint = (
+            err.hint or f"skip the resource that cannot roll back: {ctx.rerun('--skip-resources', 'ID')}"
+        )
+        raise err
+
+
+def _deploy_change_set(
+    ctx: Context,
+    opts: DeployOptions,
+    change_set_type: str,
+    parameters: list[dict[str, Any]],
+    stack: dict[str, Any] | None,
+) -> ExitCode:
+    if change_set_type == "UPDATE":
+        changeset.clean_up_failed(ctx.cfn, opts.stack_name, ctx.say)
+    body, url = opts.template.body, None
+    if needs_upload(body):
+        assert opts.s3_bucket, "checked before any AWS call"
+        url = upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
+        ctx.say(f"Uploaded the template ({opts.template.size:,} bytes) to {url}")
+    request = changeset.ChangeSetRequest(
+        stack_name=opts.stack_name,
+        change_set_type=change_set_type,
+        parameters=parameters,
+        capabilities=opts.capabilities,
+        tags=opts.tags,
+        template_body=None if url else body,
+        template_url=url,
+        role_arn=opts.role_arn,
+        notification_arns=opts.notification_arns,
+        rollback_alarms=opts.rollback_alarms,
+        name=changeset.new_change_set_name(change_set_type),
+    )
+    ctx.say(f"Creating {change_set_type} change set {request.name}")
+    created = changeset.create(ctx.cfn, request)
+    if created is None:
+        return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file)
+    change_set_id, _ = created
+    ctx.progress.change_set = request.name
+    ctx.pacer.restart()
+    page = changeset.wait_until_created(ctx.cfn, change_set_id, ctx.pacer)
+    if page["Status"] == "FAILED":
+        reason = str(page.get("StatusReason", ""))
+        if changeset.is_no_changes(reason):
+            return _no_changes(ctx, opts.fail_on_empty, change_set_id, stack, opts.outputs_file)
+        raise ChangeSetFailed(
+            f"change set {request.name} failed: {reason}",
+            hint=hint_for(reason) or "it is kept for inspection and removed by the next run",
+        )
+    described = changeset.describe(ctx.cfn, change_set_id)
+    _print_change_set(ctx, described)
+    if opts.changeset_file:
+        changeset.write_json(opts.changeset_file, described, opts.stack_name)
+        ctx.say(f"Wrote the change set to {opts.changeset_file}")
+    if not opts.execute:
+        command = ctx.command_for(
+            "execute", "--stack-name", opts.stack_name, "--change-set-name", described.name
+        )
+        ctx.say(f"Review mode: nothing executed. To execute this change set later:\n  {command}")
+        return ExitCode.CHANGES_PRESENT
+    return _execute(
+        ctx,
+        described,
+        opts.stack_name,
+        change_set_type == "CREATE",
+        opts.disable_rollback,
+        opts.termination_protection,
+        opts.stack_policy,
+        opts.outputs_file,
+    )
+
+
+def _print_change_set(ctx: Context, described: changeset.ChangeSet) -> None:
+    ctx.say(f"Change set {described.name}: {len(described.changes)} resource change(s)")
+    for line in changeset.format_changes(described.changes):
+        ctx.say(line)
+
+
+def _no_changes(
+    ctx: Context,
+    fail_on_empty: bool,
+    change_set_id: str | None,
+    stack: dict[str, Any] | None,
+    outputs_file: Path | None,
+) -> ExitCode:
+    if change_set_id:
+        changeset.delete(ctx.cfn, change_set_id)
+    ctx.progress.change_set = None
+    ctx.say("No changes: the stack already matches the template and parameters")
+    if stack and stack.get("StackStatus") != "REVIEW_IN_PROGRESS":
+        # Later CI steps read the outputs file whether or not this run changed anything.
+        show_outputs(ctx, stack, outputs_file)
+    if fail_on_empty:
+        raise EmptyChangeSet("no changes to deploy, and --fail-on-empty-changeset was given")
+    return ExitCode.SUCCESS
+
+
+def _execute(
+    ctx: Context,
+    described: changeset.ChangeSet,
+    stack_name: str,
+    creating: bool,
+    disable_rollback: bool,
+    termination_protection: bool,
+    stack_policy: dict[str, Any] | None,
+    outputs_file: Path | None,
+) -> ExitCode:
+    try:
+        # A new policy should already guard this update; a new stack can only take one once it exists.
+        if stack_policy and not creating:
+            ctx.cfn.set_stack_policy(StackName=described.stack_id, StackPolicyBody=json.dumps(stack_policy))
+    except ClientError as err:
+        raise api_error(err, "setting the stack policy") from err
+    ctx.say(f"Executing change set {described.name}")
+    result = operation(
+        ctx,
+        described.stack_id,
+        lambda: ctx.cfn.execute_change_set(
+            ChangeSetName=described.id, ClientRequestToken=described.name, DisableRollback=disable_rollback
+        ),
+    )
+    final = result.stack
+    if final["StackStatus"] not in SUCCESS_OUTCOMES:
+        raise failure(ctx, final, result.events)
+    ctx.progress.change_set = None
+    try:
+        if stack_policy and creating:
+            ctx.cfn.set_stack_policy(StackName=described.stack_id, StackPolicyBody=json.dumps(stack_policy))
+        if termination_protection and not final.get("EnableTerminationProtection"):
+            ctx.cfn.update_termination_protection(
+                StackName=described.stack_id, EnableTerminationProtection=True
+            )
+    except ClientError as err:
+        raise api_error(
+            err, "applying the stack policy / termination protection after a successful deploy"
+        ) from err
+    ctx.say(f"Stack {stack_name}: {final['StackStatus']}")
+    show_outputs(ctx, final, outputs_file)
+    return ExitCode.SUCCESS
+
+
+def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
+    stack = read_stack(ctx, opts.stack_name)
+    if stack is None:
+        raise BadInput(
+            f"stack {opts.stack_name} does not exist, so it has no change set {opts.change_set_name}"
+        )
+    described = changeset.describe(ctx.cfn, opts.change_set_name, opts.stack_name)
+    if described.execution_status == "EXECUTE_IN_PROGRESS" or not is_settled(stack["StackStatus"]):
+        # Resuming an interrupted execute (or waiting out someone else's operation) before deciding anything.
+        settled = wait_until_settled(ctx, stack)
+        if settled.stack["StackStatus"] in FAILURE_OUTCOMES:
+            raise failure(ctx, settled.stack, settled.events)
+        stack = settled.stack
+        described = changeset.describe(ctx.cfn, opts.change_set_name, opts.stack_name)
+    if described.execution_status == "EXECUTE_COMPLETE":
+        ctx.say(f"Change set {described.name} was already executed; stack is {stack['StackStatus']}")
+        show_outputs(ctx, stack, opts.outputs_file)
+        return ExitCode.SUCCESS
+    if described.empty:
+        return _no_changes(ctx, opts.fail_on_empty, described.id, stack, opts.outputs_file)
+    if described.status == "FAILED":
+        raise ChangeSetFailed(
+            f"change set {described.name} failed: {described.reason}", hint=hint_for(described.reason)
+        )
+    if described.execution_status != "AVAILABLE":
+        raise ChangeSetFailed(
+            f"change set {described.name} cannot be executed (status {described.status}, execution "
+            f"{described.execution_status}{': ' + described.reason if described.reason else ''})",
+            hint="the stack changed since it was made; create a new one: "
+            + ctx.command_for("plan", "--stack-name", opts.stack_name, "--template-file", "TEMPLATE"),
+        )
+    _print_change_set(ctx, described)
+    return _execute(
+        ctx,
+        described,
+        opts.stack_name,
+        stack["StackStatus"] == "REVIEW_IN_PROGRESS",
+        opts.disable_rollback,
+        opts.termination_protection,
+        None,
+        opts.outputs_file,
+    )

@@ -1,0 +1,80 @@
+"""Exit codes and the exceptions that carry them.
+
+Every failure the CLI reports is one of these exceptions: a one-line message a user can act on, and the exit code
+that tells CI what happened. The CLI prints the message and returns the code; nothing else decides exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    SUCCESS = 0  # deployed, or nothing to change
+    INTERNAL_ERROR = 1  # a bug: unexpected exception
+    BAD_INPUT = 2  # arguments, template or parameters rejected before anything changed
+    STACK_FAILED = 3  # the stack operation failed or rolled back (root cause printed)
+    TIMED_OUT = 4  # stopped waiting; the stack operation continues untouched
+    AWS_ERROR = 5  # AWS API error, or throttling that outlasted the retries
+    NEEDS_DECISION = 6  # the stack is in a state that needs an explicit flag or a manual fix
+    CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
+    CHANGES_PRESENT = 8  # review mode: a change set with changes is ready to execute
+    EMPTY_CHANGE_SET = 9  # no changes, and --fail-on-empty-changeset was given
+    INTERRUPTED = 130  # Ctrl-C: the stack was left alone
+
+
+EXIT_CODE_HELP: dict[ExitCode, str] = {
+    ExitCode.SUCCESS: "success; also review mode or deploy with no changes",
+    ExitCode.INTERNAL_ERROR: "unexpected internal error (a bug: please report it with the traceback)",
+    ExitCode.BAD_INPUT: "bad input: arguments, template, parameters or tags rejected; nothing was changed",
+    ExitCode.STACK_FAILED: "the stack operation failed or rolled back; the root cause is printed",
+    ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
+    ExitCode.AWS_ERROR: "AWS API error, or throttling that outlasted the retries",
+    ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
+    ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
+    ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset): changes are ready to execute",
+    ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
+}
+
+
+class DeployError(Exception):
+    """Base class: a message for the user and the exit code for CI."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL_ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class BadInput(DeployError):
+    exit_code = ExitCode.BAD_INPUT
+
+
+class StackFailed(DeployError):
+    exit_code = ExitCode.STACK_FAILED
+
+
+class WaitTimedOut(DeployError):
+    exit_code = ExitCode.TIMED_OUT
+
+
+class AwsApiError(DeployError):
+    exit_code = ExitCode.AWS_ERROR
+
+
+class NeedsDecision(DeployError):
+    exit_code = ExitCode.NEEDS_DECISION
+
+
+class ChangeSetFailed(DeployError):
+    exit_code = ExitCode.CHANGE_SET_FAILED
+
+
+class EmptyChangeSet(DeployError):
+    exit_code = ExitCode.EMPTY_CHANGE_SET

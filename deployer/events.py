@@ -1,0 +1,171 @@
+"""Stack events: the poll schedule, an incremental event reader, and the root cause of a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+
+DEFAULT_FIRST_INTERVAL = 2.0
+DEFAULT_MAX_INTERVAL = 10.0
+BACKOFF_FACTOR = 1.5
+# The cascade CloudFormation writes after the real failure: every sibling still in progress gets cancelled.
+_CANCELLED = ("resource creation cancelled", "resource update cancelled", "resource deletion cancelled")
+# Statuses of the stack itself that start an operation (used to find where the current operation began).
+OPERATION_STARTS = frozenset(
+    {"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS", "IMPORT_IN_PROGRESS"}
+)
+
+Event = Mapping[str, Any]
+
+
+def poll_schedule(
+    first: float = DEFAULT_FIRST_INTERVAL, cap: float = DEFAULT_MAX_INTERVAL, factor: float = BACKOFF_FACTOR
+) -> Iterator[float]:
+    """Seconds to sleep before each poll: short at first (small stacks finish fast), growing to `cap`.
+
+    Most change sets are ready within seconds and most small updates finish within a minute, so early polls are
+    cheap detection; long operations settle at `cap`, which bounds the API calls of a 30-minute create.
+    """
+    interval = max(0.0, min(first, cap))
+    while True:
+        yield interval
+        interval = min(cap, interval * factor)
+
+
+def is_stack_event(event: Event, stack_id: str) -> bool:
+    return (
+        event.get("PhysicalResourceId") == stack_id
+        and event.get("ResourceType") == "AWS::CloudFormation::Stack"
+    )
+
+
+class EventReader:
+    """Reads only events newer than the last one seen: stops paging as soon as it reaches that event.
+
+    DescribeStackEvents returns newest first, so a tick usually costs one call however long the history is.
+    """
+
+    def __init__(self, cfn: CloudFormationClient, stack_id: str) -> None:
+        self._cfn = cfn
+        self.stack_id = stack_id
+        self.last_seen: str | None = None
+        self.pages_read = 0
+
+    def prime(self) -> None:
+        """Remember the newest existing event, so the next read starts after it (one call)."""
+        for page in self._cfn.get_paginator("describe_stack_events").paginate(StackName=self.stack_id):
+            self.pages_read += 1
+            events = page.get("StackEvents", [])
+            self.last_seen = events[0]["EventId"] if events else None
+            return
+
+    def new_events(self) -> list[Event]:
+        """Events since the last call, oldest first."""
+        fresh: list[Event] = []
+        found = self.last_seen is None
+        for page in self._cfn.get_paginator("describe_stack_events").paginate(StackName=self.stack_id):
+            self.pages_read += 1
+            for event in page.get("StackEvents", []):
+                if event["EventId"] == self.last_seen:
+                    found = True
+                    break
+                fresh.append(event)
+            if found:
+                break
+        if fresh:
+            self.last_seen = fresh[0]["EventId"]
+        return list(reversed(fresh))
+
+
+def operation_events(cfn: CloudFormationClient, stack_id: str) -> list[Event]:
+    """Events of the latest operation (back to its stack-level start event), oldest first.
+
+    Used when the deployer did not watch the operation itself (it resumed, or found the stack already failed).
+    """
+    collected: list[Event] = []
+    for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+        for event in page.get("StackEvents", []):
+            collected.append(event)
+            if is_stack_event(event, stack_id) and event.get("ResourceStatus") in OPERATION_STARTS:
+                return list(reversed(collected))
+    return list(reversed(collected))
+
+
+@dataclass(frozen=True)
+class RootCause:
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+    hint: str | None
+
+    def lines(self) -> list[str]:
+        out = [f"Root cause: {self.logical_id} ({self.resource_type}) {self.status}: {self.reason}"]
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return out
+
+
+def root_cause(events: Sequence[Event], stack_id: str | None = None) -> RootCause | None:
+    """The first failure in time, skipping the cancellation cascade and the stack's own summary events."""
+    failed = [e for e in events if str(e.get("ResourceStatus", "")).endswith("_FAILED")]
+    real = [e for e in failed if not str(e.get("ResourceStatusReason", "")).lower().startswith(_CANCELLED)]
+    resource_level = [e for e in real if not stack_id or not is_stack_event(e, stack_id)]
+    candidates = resource_level or real
+    if not candidates:
+        return None
+    chosen = candidates[0]
+    reason = str(chosen.get("ResourceStatusReason", "") or "(no reason given)")
+    return RootCause(
+        logical_id=str(chosen.get("LogicalResourceId", "?")),
+        resource_type=str(chosen.get("ResourceType", "?")),
+        status=str(chosen.get("ResourceStatus", "?")),
+        reason=reason,
+        hint=hint_for(reason),
+    )
+
+
+_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("Client.InvalidKMSKey.InvalidState",),
+        "the KMS key for EBS encryption is disabled, pending deletion, or its policy does not let the Auto Scaling "
+        "service-linked role use it: enable the key and add the key-policy statements from output/tap-stack.md",
+    ),
+    (
+        ("Client.InvalidKMSKey",),
+        "the KMS key cannot be used for EBS encryption: check KmsKeyArn and the key policy for Auto Scaling",
+    ),
+    (
+        ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"),
+        "S3 bucket names are global: another account or stack owns this name; choose another EnvironmentSuffix",
+    ),
+    (
+        ("InvalidBucketName", "Bucket name should", "bucket name is not valid", "Invalid bucket name"),
+        "S3 bucket names are 3-63 characters of lower-case letters, digits, dots and hyphens: check "
+        "ProjectName and EnvironmentSuffix",
+    ),
+    (
+        ("InsufficientCapabilities", "Requires capabilities"),
+        "acknowledge the named capability with --capabilities (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, ...)",
+    ),
+    (
+        ("already exists",),
+        "a resource with this name exists outside the stack: pick another EnvironmentSuffix or remove the old one",
+    ),
+    (
+        ("is not authorized to perform", "AccessDenied"),
+        "the deploying identity (or --role-arn) lacks this permission; add it to its IAM policy",
+    ),
+)
+
+
+def hint_for(reason: str) -> str | None:
+    lowered = reason.lower()
+    for needles, hint in _HINTS:
+        if any(n.lower() in lowered for n in needles):
+            return hint
+    return None

@@ -1,0 +1,175 @@
+"""Stack-level steps shared by the commands: read, wait, report, and the status and delete commands."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from deployer.clients import api_error
+from deployer.errors import BadInput, ExitCode, NeedsDecision, StackFailed
+from deployer.events import Event, EventReader, operation_events, root_cause
+from deployer.runtime import Context
+from deployer.states import FAILURE_OUTCOMES, is_settled
+from deployer.waiting import WaitResult, describe_stack, wait_for_stack
+
+SUCCESS_OUTCOMES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"})
+
+
+def read_stack(ctx: Context, stack: str) -> dict[str, Any] | None:
+    try:
+        return describe_stack(ctx.cfn, stack)
+    except ClientError as err:
+        raise api_error(err, f"reading stack {stack}") from err
+
+
+def operation(ctx: Context, stack_id: str, start: Callable[[], object]) -> WaitResult:
+    """Start a stack operation and wait for it; events from before the start are never shown again."""
+    reader = EventReader(ctx.cfn, stack_id)
+    try:
+        reader.prime()
+        ctx.progress.executing = True
+        start()
+    except ClientError as err:
+        raise api_error(err, f"starting an operation on {stack_id}") from err
+    ctx.pacer.restart()
+    return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=True)
+
+
+def wait_until_settled(ctx: Context, stack: dict[str, Any]) -> WaitResult:
+    """Wait for an operation this run did not start (another deploy, or an earlier run that was interrupted)."""
+    ctx.say(
+        f"Waiting for the running operation ({stack['StackStatus']}) to finish; nothing is changed meanwhile"
+    )
+    reader = EventReader(ctx.cfn, stack["StackId"])
+    try:
+        reader.prime()
+    except ClientError as err:
+        raise api_error(err, f"reading events of {stack['StackName']}") from err
+    ctx.pacer.restart()
+    return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=False)
+
+
+def failure(ctx: Context, stack: dict[str, Any], events: Sequence[Event] | None = None) -> StackFailed:
+    """The StackFailed error for a stack that ended badly, with the root cause printed above it."""
+    status = str(stack.get("StackStatus"))
+    if not events or root_cause(events, stack["StackId"]) is None:
+        try:
+            events = operation_events(ctx.cfn, stack["StackId"])
+        except ClientError:
+            events = events or []  # the failure itself is the news; a failed event read must not hide it
+    cause = root_cause(events, stack["StackId"])
+    if cause:
+        for line in cause.lines():
+            ctx.say(line)
+        return StackFailed(
+            f"stack {stack.get('StackName')} ended {status}: {cause.logical_id} {cause.status}",
+            hint=cause.hint,
+        )
+    reason = stack.get("StackStatusReason") or "no failed resource event found"
+    return StackFailed(f"stack {stack.get('StackName')} ended {status}: {reason}")
+
+
+def print_root_cause_if_failed(ctx: Context, stack: dict[str, Any]) -> None:
+    if stack.get("StackStatus") in FAILURE_OUTCOMES:
+        failure(ctx, stack)
+
+
+def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
+
+
+def show_outputs(ctx: Context, stack: dict[str, Any], outputs_file: Path | None) -> None:
+    outputs = outputs_of(stack)
+    if outputs:
+        ctx.say("Outputs:")
+        for key, value in sorted(outputs.items()):
+            ctx.say(f"  {key} = {value}")
+    else:
+        ctx.say("Outputs: (none)")
+    if outputs_file:
+        outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        ctx.say(f"Wrote outputs to {outputs_file}")
+
+
+# ---- status ---------------------------------------------------------------------------------------------------
+
+
+def run_status(ctx: Context, stack_name: str, outputs_file: Path | None) -> ExitCode:
+    stack = read_stack(ctx, stack_name)
+    if stack is None:
+        raise BadInput(f"stack {stack_name} does not exist (in this region/account)")
+    ctx.say(f"Stack: {stack['StackName']}")
+    ctx.say(
+        f"Status: {stack['StackStatus']}"
+        + (f" ({stack['StackStatusReason']})" if stack.get("StackStatusReason") else "")
+    )
+    ctx.say(f"Last change: {stack.get('LastUpdatedTime') or stack.get('CreationTime')}")
+    ctx.say(f"Termination protection: {'on' if stack.get('EnableTerminationProtection') else 'off'}")
+    for param in stack.get("Parameters") or []:
+        ctx.say(f"  parameter {param['ParameterKey']} = {param.get('ParameterValue', '')}")
+    try:
+        for page in ctx.cfn.get_paginator("list_change_sets").paginate(StackName=stack["StackId"]):
+            for summary in page.get("Summaries", []):
+                if summary.get("StackName") in (None, stack["StackName"]):
+                    ctx.say(
+                        f"  change set {summary['ChangeSetName']}: {summary.get('Status')} / "
+                        f"{summary.get('ExecutionStatus')}"
+                    )
+    except ClientError as err:
+        raise api_error(err, f"listing change sets of {stack_name}") from err
+    print_root_cause_if_failed(ctx, stack)
+    show_outputs(ctx, stack, outputs_file)
+    return ExitCode.SUCCESS
+
+
+# ---- delete ---------------------------------------------------------------------------------------------------
+
+
+def run_delete(
+    ctx: Context, stack_name: str, *, yes: bool, retain: Sequence[str], role_arn: str | None
+) -> ExitCode:
+    stack = read_stack(ctx, stack_name)
+    if stack is None:
+        ctx.say(f"Stack {stack_name} does not exist; nothing to delete")
+        return ExitCode.SUCCESS
+    if stack.get("EnableTerminationProtection"):
+        raise NeedsDecision(
+            f"stack {stack_name} has termination protection on; nothing was deleted",
+            hint="if deleting it is really intended, turn protection off first: aws cloudformation "
+            f"update-termination-protection --no-enable-termination-protection --stack-name {stack_name}",
+        )
+    if not yes:
+        answer = ctx.confirm(
+            f"Delete stack {stack_name} ({stack['StackStatus']})? Type its name to confirm: "
+        )
+        if answer.strip() != stack_name:
+            raise BadInput("deletion not confirmed; nothing was deleted")
+    if not is_settled(stack["StackStatus"]):
+        stack = wait_until_settled(ctx, stack).stack
+    if retain and stack["StackStatus"] != "DELETE_FAILED":
+        raise BadInput("--retain-resources only applies to a stack in DELETE_FAILED; nothing was deleted")
+
+    kwargs: dict[str, Any] = {
+        "StackName": stack["StackId"],
+        "ClientRequestToken": f"tap-deploy-{uuid.uuid4().hex}",
+    }
+    if retain:
+        kwargs["RetainResources"] = list(retain)
+    if role_arn:
+        kwargs["RoleARN"] = role_arn
+    ctx.say(f"Deleting stack {stack_name}")
+    result = operation(ctx, stack["StackId"], lambda: ctx.cfn.delete_stack(**kwargs))
+    if result.stack["StackStatus"] != "DELETE_COMPLETE":
+        err = failure(ctx, result.stack, result.events)
+        err.hint = err.hint or (
+            "remove the resource by hand, or keep it with "
+            f"{ctx.command_for('delete', '--stack-name', stack_name, '--yes', '--retain-resources', 'LOGICAL_ID')}"
+        )
+        raise err
+    ctx.say(f"Stack {stack_name} deleted")
+    return ExitCode.SUCCESS

@@ -1,0 +1,84 @@
+"""moto's server on 127.0.0.1 for tests and benchmarks: start on a free port, reset between tests, dummy credentials.
+
+Used by the deploy tests, the integration tier and benchmarks/deploy_benchmark.py. Nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from moto.server import ThreadedMotoServer
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+# Dummy credentials, and no shared config files, so a developer's real profile can never be picked up.
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+UNSET_AWS_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+@dataclass
+class MotoServer:
+    server: ThreadedMotoServer
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def reset(self) -> None:
+        """Forget every resource: each test starts from an empty account."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto_server() -> MotoServer:
+    """Start moto on 127.0.0.1 with a port the OS picks (port 0), so parallel runs never collide."""
+    # werkzeug logs every request to stderr; keep test and benchmark output readable.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    return MotoServer(server=server, port=int(port))
+
+
+@contextmanager
+def dummy_aws_env() -> Iterator[None]:
+    """Set the dummy credentials in os.environ for the duration (scripts; tests prefer monkeypatch)."""
+    saved = {key: os.environ.get(key) for key in (*DUMMY_AWS_ENV, *UNSET_AWS_ENV)}
+    os.environ.update(DUMMY_AWS_ENV)
+    for key in UNSET_AWS_ENV:
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def running_moto_server() -> Iterator[MotoServer]:
+    server = start_moto_server()
+    try:
+        yield server
+    finally:
+        server.stop()
