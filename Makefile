@@ -29,7 +29,7 @@ test: lint
 
 ## demo: deploy output/tap-stack.json to a local AWS emulator on 127.0.0.1, print outputs, stop the emulator
 demo: $(STAMP)
-	$(PY) -m deployer.demo
+	$(PY) scripts/demo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,14 @@
 """The one place for workarounds of moto's gaps used by tests. Each cites the gap in ../shared/moto-notes.md.
 
-The product code never works around the emulator; only the tests adapt what they send or expect, here.
+The product code never works around the emulator. Where a gap can be closed by teaching the emulator what AWS
+does, `patch_moto` does it (tests.moto_server applies it to every server it starts, so every tier, the benchmark
+and the demo see the same emulator); where it cannot, a test adapts what it sends or expects, here.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -17,7 +19,8 @@ from moto.ec2.models.route_tables import RouteTable
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 
-from tests.moto_server import MotoServer
+if TYPE_CHECKING:
+    from tests.moto_server import MotoServer
 
 
 def endpoint_for_template_url(server: MotoServer) -> str:
@@ -29,15 +32,6 @@ def endpoint_for_template_url(server: MotoServer) -> str:
     return f"http://localhost:{server.port}"
 
 
-def outputs_after_change_set_create(expected: dict[str, str]) -> dict[str, str]:
-    """moto-notes "Gaps seen": a stack created through a change set has NO Outputs (create_stack does).
-
-    The deploy tests that check output values use Stubber; against moto the outputs file is written but empty.
-    """
-    del expected
-    return {}
-
-
 def template_body_without_changes(doc: dict[str, Any], *, reformatted: bool) -> str:
     """moto-notes "Gaps seen": an identical body gives the ValidationError "No updates are to be performed." from
     CreateChangeSet; a re-formatted body gives a FAILED change set "The submitted information didn't contain
@@ -47,19 +41,7 @@ def template_body_without_changes(doc: dict[str, Any], *, reformatted: bool) -> 
     return json.dumps(doc, indent=4 if reformatted else 1)
 
 
-def explicit_defaults(doc: dict[str, Any]) -> list[str]:
-    """Not in moto-notes yet (seen with moto 5.2.5): moto decides "didn't contain changes" by comparing the
-    parameters *sent* at create time with the update's parameters, where UsePreviousValue resolves to typed values
-    (a Number parameter becomes an int and never equals the string sent). Sending every value explicitly, on both
-    deploys, lets the no-op case be reached. Returns --parameter-overrides arguments.
-    """
-    pairs = [
-        f"{name}={spec['Default']}" for name, spec in doc.get("Parameters", {}).items() if "Default" in spec
-    ]
-    return ["--parameter-overrides", *pairs] if pairs else []
-
-
-# --- The web stack on moto's CloudFormation (integration tier) ------------------------------------------------
+# --- Teaching the emulator (applied to every server tests.moto_server starts) ------------------------------------------------
 # The integration tier deploys output/tap-stack.json byte for byte. Instead of changing the template, the emulator,
 # which runs in the test process (moto.server.ThreadedMotoServer), is taught the few CloudFormation behaviours the
 # stack needs, and what it still cannot show is listed with the unit test that covers it.
@@ -304,8 +286,8 @@ def _outputs_unless_deleted(original: Any) -> Any:
 _patched = False
 
 
-def patch_moto_for_the_web_stack() -> None:
-    """Teach the in-process moto server what the web stack needs; idempotent."""
+def patch_moto() -> None:
+    """Teach the in-process moto server what AWS does where the stack and deploy.py need it; idempotent."""
     global _patched
     if _patched:
         return

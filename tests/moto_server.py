@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
+from tests.emulator_gaps import patch_moto
+
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 # Dummy credentials, and no shared config files, so a developer's real profile can never be picked up.
@@ -49,7 +51,11 @@ class MotoServer:
 
 
 def start_moto_server() -> MotoServer:
-    """Start moto on 127.0.0.1 with a port the OS picks (port 0), so parallel runs never collide."""
+    """Start moto on 127.0.0.1 with a port the OS picks (port 0), so parallel runs never collide.
+
+    The server runs in this process, so the emulator gaps closed by tests.emulator_gaps.patch_moto apply to it.
+    """
+    patch_moto()
     # werkzeug logs every request to stderr; keep test and benchmark output readable.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)

@@ -1,5 +1,5 @@
-"""Fixtures of the integration tier: moto's server on 127.0.0.1, patched once for the gaps the stack hits, reset
-before every test so that no test sees another's resources."""
+"""Fixtures of the integration tier: moto's server on 127.0.0.1 (with the gaps in tests/emulator_gaps.py closed),
+reset before every test so that no test sees another's resources."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import boto3
 import pytest
 
 import deploy
-from tests.emulator_gaps import patch_moto_for_the_web_stack
 from tests.moto_server import DUMMY_AWS_ENV, REGION, UNSET_AWS_ENV, MotoServer, start_moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +22,6 @@ TEMPLATE_BUCKET = "tap-integration-templates"
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[MotoServer]:
-    patch_moto_for_the_web_stack()
     server = start_moto_server()
     yield server
     server.stop()
