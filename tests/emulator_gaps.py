@@ -120,7 +120,7 @@ def _placeholder(resource_type: str) -> type[CloudFormationModel]:
             return resource_type
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls,
             resource_name: str,
             cloudformation_json: Any,
@@ -131,13 +131,13 @@ def _placeholder(resource_type: str) -> type[CloudFormationModel]:
             return cls(resource_name)
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
+        def update_from_cloudformation_json(
             cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, *args: Any
         ) -> Any:
             return original_resource
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             return None
@@ -292,30 +292,39 @@ def patch_moto() -> None:
     if _patched:
         return
     _placeholders.extend(_placeholder(t) for t in PLACEHOLDER_TYPES)
-    FakeLoadBalancer.get_cfn_attribute = _load_balancer_full_name(FakeLoadBalancer.get_cfn_attribute)  # type: ignore[method-assign]
-    FakeTargetGroup.has_cfn_attr = classmethod(  # type: ignore[method-assign,assignment]
-        lambda cls, attr: (
-            attr in ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
-        )
-    )
-    FakeTargetGroup.get_cfn_attribute = _target_group_attribute  # type: ignore[attr-defined]
-    Key.create_from_cloudformation_json = _kms_key_from_cloudformation(  # type: ignore[method-assign,assignment]
-        Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    )
-    parsing.ResourceMap.parse_ssm_parameter = _ssm_parameter_keeping_previous_value(  # type: ignore[method-assign]
-        parsing.ResourceMap.parse_ssm_parameter
-    )
-    parsing.ResourceMap.build_resource_diff = _diff_against_every_previous_value(  # type: ignore[method-assign]
-        parsing.ResourceMap.build_resource_diff
-    )
-    RouteTable.delete = _delete_route_table  # type: ignore[attr-defined]
-    NatGateway.delete = _delete_nat_gateway  # type: ignore[attr-defined]
-    ChangeSet.apply = _apply_with_outputs(ChangeSet.apply)  # type: ignore[method-assign]
-    Stack.outputs = _outputs_unless_deleted(Stack.outputs)  # type: ignore[method-assign,assignment]
-    CloudFormationBackend.execute_change_set = _execute_registering_exports(  # type: ignore[method-assign]
-        CloudFormationBackend.execute_change_set
-    )
-    Stack.has_parameters = _has_parameters_with_previous_values  # type: ignore[method-assign]
+    target_group_attributes = ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
+    patches: list[tuple[Any, str, Any]] = [
+        (FakeLoadBalancer, "get_cfn_attribute", _load_balancer_full_name(FakeLoadBalancer.get_cfn_attribute)),
+        (FakeTargetGroup, "has_cfn_attr", classmethod(lambda cls, attr: attr in target_group_attributes)),
+        (FakeTargetGroup, "get_cfn_attribute", _target_group_attribute),
+        (
+            Key,
+            "create_from_cloudformation_json",
+            _kms_key_from_cloudformation(vars(Key)["create_from_cloudformation_json"].__func__),
+        ),
+        (
+            parsing.ResourceMap,
+            "parse_ssm_parameter",
+            _ssm_parameter_keeping_previous_value(parsing.ResourceMap.parse_ssm_parameter),
+        ),
+        (
+            parsing.ResourceMap,
+            "build_resource_diff",
+            _diff_against_every_previous_value(parsing.ResourceMap.build_resource_diff),
+        ),
+        (RouteTable, "delete", _delete_route_table),
+        (NatGateway, "delete", _delete_nat_gateway),
+        (ChangeSet, "apply", _apply_with_outputs(ChangeSet.apply)),
+        (Stack, "outputs", _outputs_unless_deleted(vars(Stack)["outputs"])),
+        (
+            CloudFormationBackend,
+            "execute_change_set",
+            _execute_registering_exports(CloudFormationBackend.execute_change_set),
+        ),
+        (Stack, "has_parameters", _has_parameters_with_previous_values),
+    ]
+    for owner, name, value in patches:
+        setattr(owner, name, value)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _patched = True
