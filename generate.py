@@ -94,8 +94,10 @@ def _parser(names: Sequence[str]) -> argparse.ArgumentParser:
 
 def _report(artifact: Artifact, out: TextIO) -> None:
     print(artifact.size_line(), file=out)
-    for logical_id, rule in suppressions(artifact.template):
-        print(f"  suppressed in Metadata: {rule} on Resources/{logical_id}", file=out)
+    for logical_id, rule, reason in suppressions(artifact.template):
+        print(
+            f"  suppressed in Metadata: {rule} on Resources/{logical_id}: {reason or '(no reason)'}", file=out
+        )
     if artifact.findings:
         print(f"{artifact.name}: {len(artifact.findings)} cfn-lint finding(s):", file=out)
         for finding in artifact.findings:

@@ -1,8 +1,12 @@
 """cfn-lint through its Python API, informational rules included.
 
-Suppressions are whatever the template's own resource Metadata declares
-(`{"cfn-lint": {"config": {"ignore_checks": [...]}}}`): cfn-lint honours them itself, so every finding
-returned here counts.
+Suppressions are whatever the template's own resource Metadata declares, each with the reason a reviewer
+can judge next to it:
+
+    {"cfn-lint": {"config": {"ignore_checks": ["W3005"]}, "reasons": {"W3005": "why it cannot apply"}}}
+
+cfn-lint honours `ignore_checks` itself, so every finding it returns counts; a suppression without a reason is
+reported as a finding of its own.
 """
 
 from __future__ import annotations
@@ -50,9 +54,27 @@ def lint_template(body: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[F
     return sorted(findings)
 
 
-def suppressions(template: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(logical id, rule id) for every cfn-lint check a resource's Metadata switches off."""
+def suppressions(template: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(logical id, rule id, reason or "") for every cfn-lint check a resource's Metadata switches off."""
     for logical_id, resource in template.get("Resources", {}).items():
-        config = resource.get("Metadata", {}).get("cfn-lint", {}).get("config", {})
-        for rule_id in config.get("ignore_checks", []):
-            yield logical_id, rule_id
+        metadata = resource.get("Metadata", {}).get("cfn-lint", {})
+        reasons = metadata.get("reasons", {})
+        for rule_id in metadata.get("config", {}).get("ignore_checks", []):
+            yield logical_id, rule_id, str(reasons.get(rule_id, "")).strip()
+
+
+def unexplained_suppressions(template: Mapping[str, Any]) -> list[Finding]:
+    """A finding for every suppression that does not say why the check cannot apply."""
+    return [
+        Finding(
+            path=f"Resources/{logical_id}/Metadata/cfn-lint",
+            rule_id=rule_id,
+            message=(
+                f"{rule_id} is suppressed without a reason: add "
+                f'"reasons": {{"{rule_id}": "why this check cannot apply here"}} next to "config"'
+            ),
+            severity="error",
+        )
+        for logical_id, rule_id, reason in suppressions(template)
+        if not reason
+    ]

@@ -13,7 +13,7 @@ from troposphere import Template
 from generator.checks import validate_parameter_file
 from generator.docs import render_page
 from generator.examples import parameter_files
-from generator.lint import Finding, lint_template
+from generator.lint import Finding, lint_template, unexplained_suppressions
 from generator.render import render, template_dict
 
 Registry = Mapping[str, Callable[[], Template]]
@@ -84,7 +84,8 @@ def build(name: str, builder: Callable[[], Template], regions: Sequence[str]) ->
             problems[file_name] = found
     files = {f"{name}.json": body, **examples}
     files[f"{name}.md"] = render_page(name, data, len(body.encode("utf-8")))
-    return Artifact(name, data, files, lint_template(body, regions), problems)
+    findings = sorted([*lint_template(body, regions), *unexplained_suppressions(data)])
+    return Artifact(name, data, files, findings, problems)
 
 
 @dataclass(frozen=True)

@@ -63,16 +63,22 @@ def broken_template() -> Template:
     return t
 
 
-def suppressed_template() -> Template:
+SUPPRESSION_REASON = "the parameter is added by a nested template at deploy time"
+
+
+def suppressed_template(reason: str | None = SUPPRESSION_REASON) -> Template:
     t = demo_template()
+    metadata: dict[str, object] = {"config": {"ignore_checks": ["E1020"]}}
+    if reason is not None:
+        metadata["reasons"] = {"E1020": reason}
     t.add_resource(
-        sns.Topic(
-            "BrokenTopic",
-            TopicName=Ref("NoSuchParameter"),
-            Metadata={"cfn-lint": {"config": {"ignore_checks": ["E1020"]}}},
-        )
+        sns.Topic("BrokenTopic", TopicName=Ref("NoSuchParameter"), Metadata={"cfn-lint": metadata})
     )
     return t
+
+
+def suppressed_without_reason_template() -> Template:
+    return suppressed_template(reason=None)
 
 
 def informational_template() -> Template:
@@ -218,7 +224,14 @@ def test_lint_error_fails_check_too(tmp_path: Path) -> None:
 def test_lint_finding_suppressed_in_resource_metadata_passes_and_is_listed(tmp_path: Path) -> None:
     code, out, err = run({"suppressed": suppressed_template}, tmp_path)
     assert code == generate.EXIT_OK, out + err
-    assert "suppressed in Metadata: E1020 on Resources/BrokenTopic" in out
+    assert f"suppressed in Metadata: E1020 on Resources/BrokenTopic: {SUPPRESSION_REASON}" in out
+
+
+def test_lint_suppression_without_a_written_reason_fails_the_run(tmp_path: Path) -> None:
+    code, out, _ = run({"unexplained": suppressed_without_reason_template}, tmp_path)
+    assert code == generate.EXIT_FAILED
+    assert "E1020 Resources/BrokenTopic/Metadata/cfn-lint: E1020 is suppressed without a reason" in out
+    assert not (tmp_path / "unexplained.json").exists()
 
 
 def test_informational_rules_are_included(tmp_path: Path) -> None:
