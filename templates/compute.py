@@ -260,6 +260,8 @@ def _add_auto_scaling_group(
     group = t.add_resource(
         autoscaling.AutoScalingGroup(
             ASG_TITLE,
+            # Instances install packages at boot through the NAT gateways: wait for the private routes.
+            **({"DependsOn": list(net.egress_ready)} if net.egress_ready else {}),
             AutoScalingGroupName=naming.name(naming.AUTO_SCALING_GROUP),
             LaunchTemplate=autoscaling.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(launch_template),

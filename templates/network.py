@@ -31,6 +31,9 @@ class Network:
     availability_zones: tuple[AWSHelperFn, ...]
     public_subnets: tuple[Ref, ...]
     private_subnets: tuple[Ref, ...]
+    # Logical ids of the private subnets' default routes: instances there reach package repositories and AWS
+    # endpoints only once these exist, so whatever boots in them DependsOn these.
+    egress_ready: tuple[str, ...] = ()
 
 
 def _name(suffix: str) -> Sub:
@@ -114,11 +117,12 @@ def _nat_gateway(
 
 def _private_routing(
     t: Template, p: StackParameters, vpc: ec2.VPC, public: list[ec2.Subnet], private: list[ec2.Subnet]
-) -> None:
+) -> tuple[str, ...]:
     nat_a = _nat_gateway(t, p, "A", public[0])
     # The second NAT gateway exists only in per-az mode; in single mode zone B routes through zone A's.
     nat_b = _nat_gateway(t, p, "B", public[1], Condition=NAT_PER_AZ)
     targets: dict[str, object] = {"A": Ref(nat_a), "B": If(NAT_PER_AZ, Ref(nat_b), Ref(nat_a))}
+    routes: list[str] = []
     for zone, subnet in zip(("A", "B"), private, strict=True):
         table = t.add_resource(
             ec2.RouteTable(
@@ -127,15 +131,18 @@ def _private_routing(
                 Tags=tags(p, COMPONENT, Name=_name(f"private-{zone.lower()}")),
             )
         )
-        t.add_resource(
-            ec2.Route(
-                f"PrivateDefaultRoute{zone}",
-                RouteTableId=Ref(table),
-                DestinationCidrBlock="0.0.0.0/0",
-                NatGatewayId=targets[zone],
-            )
+        routes.append(
+            t.add_resource(
+                ec2.Route(
+                    f"PrivateDefaultRoute{zone}",
+                    RouteTableId=Ref(table),
+                    DestinationCidrBlock="0.0.0.0/0",
+                    NatGatewayId=targets[zone],
+                )
+            ).title
         )
         _associate(t, subnet, table)
+    return tuple(routes)
 
 
 def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -> None:
@@ -235,11 +242,12 @@ def add_network(t: Template, p: StackParameters | None = None, enc: Encryption |
         for z, block in PRIVATE_BLOCKS.items()
     ]
     _public_routing(t, p, vpc, public)
-    _private_routing(t, p, vpc, public, private)
+    egress_ready = _private_routing(t, p, vpc, public, private)
     _flow_logs(t, p, enc, vpc)
     return Network(
         vpc=Ref(vpc),
         availability_zones=tuple(azs.values()),
         public_subnets=tuple(Ref(s) for s in public),
         private_subnets=tuple(Ref(s) for s in private),
+        egress_ready=egress_ready,
     )

@@ -139,3 +139,13 @@ def test_req14_outputs_reference_resources_or_parameters_that_exist() -> None:
     known = set(tpl["Resources"]) | set(tpl["Parameters"])
     for name, output in tpl["Outputs"].items():
         assert refs_in(output["Value"]) <= known, name
+
+
+def test_req4_web_servers_boot_only_after_the_private_subnets_have_egress() -> None:
+    tpl = stack_dict()
+    depends = tpl["Resources"]["AutoScalingGroup"]["DependsOn"]
+    assert sorted(depends) == ["PrivateDefaultRouteA", "PrivateDefaultRouteB"]
+    for route in depends:
+        props = tpl["Resources"][route]["Properties"]
+        assert props["DestinationCidrBlock"] == "0.0.0.0/0"
+        assert "NatGatewayId" in props
