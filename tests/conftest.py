@@ -1,7 +1,8 @@
 """Test tiers: each test directory is a tier with its own pytest marker.
 
-When TAP_REQUIRE_TIERS lists tiers (as `make test` does), a tier that collects no test fails the run, and so does
-a Python file in a tier directory that pytest would silently not collect because of its name.
+When TAP_REQUIRE_TIERS lists tiers (as `make test` does), the run fails if a listed tier collects no test, if a test
+of a listed tier is skipped, or if a Python file in a tier directory would not be collected because of its name:
+a tier can never pass by running nothing.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import pytest
 TESTS = Path(__file__).parent
 TIERS = ("unit", "deploy", "integration")
 HELPER_FILES = {"__init__.py", "conftest.py"}
+_skipped: dict[str, list[str]] = {}
 
 
 def _tier_of(path: Path) -> str | None:
-    rel = path.relative_to(TESTS).parts
+    try:
+        rel = path.relative_to(TESTS).parts
+    except ValueError:
+        return None
     return rel[0] if rel and rel[0] in TIERS else None
 
 
@@ -59,3 +64,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ]
     if problems:
         raise pytest.UsageError("; ".join(problems))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        tier = _tier_of(Path(str(report.fspath)).resolve()) if report.fspath else None
+        if tier:
+            _skipped.setdefault(tier, []).append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    skipped = {tier: ids for tier, ids in _skipped.items() if tier in _required_tiers()}
+    if skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for tier, ids in _skipped.items():
+        if tier in _required_tiers():
+            terminalreporter.write_line(
+                f"ERROR: {len(ids)} test(s) of the required tier '{tier}' were skipped: {', '.join(ids)}",
+                red=True,
+            )

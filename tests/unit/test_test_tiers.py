@@ -1,0 +1,76 @@
+"""The test-tier guard in tests/conftest.py: a tier that runs nothing fails the run (the earlier attempt's
+integration tests silently never ran because of a file-naming pattern)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+PASSING = "def test_ok() -> None:\n    assert 1 + 1 == 2\n"
+SKIPPING = "import pytest\n\n\ndef test_later() -> None:\n    pytest.skip('no emulator')\n"
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "tests").mkdir()
+    shutil.copy(CONFTEST, tmp_path / "tests" / "conftest.py")
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    for tier in ("unit", "deploy", "integration"):
+        (tmp_path / "tests" / tier).mkdir()
+        (tmp_path / "tests" / tier / "__init__.py").write_text("")
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\nmarkers = ["unit: u", "deploy: d", "integration: i"]\n'
+    )
+    return tmp_path
+
+
+def _pytest(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TAP_REQUIRE_TIERS": "unit,deploy,integration"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+ALL_TIERS = {
+    "tests/unit/test_a.py": PASSING,
+    "tests/deploy/test_b.py": PASSING,
+    "tests/integration/test_c.py": PASSING,
+}
+
+
+def test_all_tiers_with_tests_pass(tmp_path: Path) -> None:
+    result = _pytest(_project(tmp_path, ALL_TIERS))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_tier_that_collects_nothing_fails_the_run(tmp_path: Path) -> None:
+    files = {k: v for k, v in ALL_TIERS.items() if "integration" not in k}
+    result = _pytest(_project(tmp_path, files))
+    assert result.returncode != 0
+    assert "test tier 'integration' collected no tests" in result.stdout + result.stderr
+
+
+def test_a_misnamed_test_file_fails_the_run(tmp_path: Path) -> None:
+    files = {**ALL_TIERS, "tests/integration/integration.test.py": PASSING}
+    result = _pytest(_project(tmp_path, files))
+    assert result.returncode != 0
+    assert "tests/integration/integration.test.py is in a test directory but pytest does not collect it" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_a_skipped_test_in_a_required_tier_fails_the_run(tmp_path: Path) -> None:
+    files = {**ALL_TIERS, "tests/integration/test_d.py": SKIPPING}
+    result = _pytest(_project(tmp_path, files))
+    assert result.returncode != 0
+    assert "1 test(s) of the required tier 'integration' were skipped" in result.stdout
