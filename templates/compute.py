@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import Base64, GetAtt, If, Join, Ref, Sub, Template, autoscaling, ec2, iam
+from troposphere import Base64, GetAtt, If, Join, NoValue, Ref, Sub, Template, autoscaling, ec2, iam
 from troposphere.policies import AutoScalingRollingUpdate, CreationPolicy, ResourceSignal, UpdatePolicy
 
 from templates import naming
@@ -37,7 +37,6 @@ ROLLING_UPDATE_SUSPENDED = (
 AUTOSCALING_ROLE_PATH = (
     "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/autoscaling.amazonaws.com"
 )
-AUTOSCALING_ROLE_NAME = "AWSServiceRoleForAutoScaling"
 SERVICE_ROLE_TITLE = "AutoScalingServiceLinkedRole"
 RETAIN = "Retain"
 AGENT_CONFIG_PATH = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
@@ -227,11 +226,12 @@ def _add_launch_template(
 
 
 def autoscaling_service_role_arn(t: Template) -> If:
-    """The ARN of AWSServiceRoleForAutoScaling, adding the resource that creates it when the parameter asks.
+    """The Auto Scaling group's ServiceLinkedRoleARN, adding the resource that creates the role when asked.
 
-    Anything that must not be created before the role exists (the Auto Scaling group; a KMS key policy naming
-    the role as principal) uses this value: in the creating case it references the role resource, so
-    CloudFormation waits for it; otherwise it is the role's well-known ARN. Safe to call more than once.
+    Creating: the ARN references the role resource, so CloudFormation creates the group after the role.
+    Otherwise no value: a group without ServiceLinkedRoleARN uses AWSServiceRoleForAutoScaling and EC2 Auto
+    Scaling creates that role if the account does not have it yet, whereas naming its ARN fails the group in
+    such an account. Safe to call more than once.
     """
     role = t.resources.get(SERVICE_ROLE_TITLE)
     if role is None:
@@ -247,11 +247,7 @@ def autoscaling_service_role_arn(t: Template) -> If:
                 UpdateReplacePolicy=RETAIN,
             )
         )
-    return If(
-        CREATE_AUTOSCALING_ROLE,
-        Sub(AUTOSCALING_ROLE_PATH + "/${Role}", Role=Ref(role)),
-        Sub(AUTOSCALING_ROLE_PATH + "/" + AUTOSCALING_ROLE_NAME),
-    )
+    return If(CREATE_AUTOSCALING_ROLE, Sub(AUTOSCALING_ROLE_PATH + "/${Role}", Role=Ref(role)), NoValue)
 
 
 def _add_auto_scaling_group(

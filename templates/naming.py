@@ -1,7 +1,7 @@
 """Names derived from the environment suffix, in one place so that every limit can be checked together.
 
 Each name is a `Sub` pattern. `render` fills a pattern with concrete values so tests can check the longest
-suffix against each AWS limit without deploying anything.
+suffix against each AWS limit (listed by resource type in tests/unit/test_stack.py) without deploying anything.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ LOAD_BALANCER = PREFIX + "-${EnvironmentSuffix}-alb"
 TARGET_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 AUTO_SCALING_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 LAUNCH_TEMPLATE = PREFIX + "-${EnvironmentSuffix}-web"
-INSTANCE_ROLE = PREFIX + "-${EnvironmentSuffix}-web-${AWS::Region}"
 KMS_ALIAS = "alias/" + PREFIX + "-${EnvironmentSuffix}"
 ALARM_TOPIC = PREFIX + "-${EnvironmentSuffix}-alarms"
 DASHBOARD = PREFIX + "-${EnvironmentSuffix}"
@@ -30,22 +29,24 @@ APP_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/web/application"
 ACCESS_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/web/access"
 METRICS_NAMESPACE = "TAP/${EnvironmentSuffix}"
 
-LIMITS: dict[str, int] = {
-    STATIC_BUCKET: 63,
-    LOG_BUCKET: 63,
-    ORIGIN_ACCESS_CONTROL: 64,
-    LOAD_BALANCER: 32,
-    TARGET_GROUP: 32,
-    AUTO_SCALING_GROUP: 255,
-    LAUNCH_TEMPLATE: 128,
-    INSTANCE_ROLE: 64,
-    KMS_ALIAS: 256,
-    ALARM_TOPIC: 256,
-    DASHBOARD: 255,
-    FLOW_LOG_GROUP: 512,
-    APP_LOG_GROUP: 512,
-    ACCESS_LOG_GROUP: 512,
-}
+# Every pattern above that names a resource; tests/unit/test_stack.py checks each against its service's limit.
+PATTERNS = frozenset(
+    {
+        STATIC_BUCKET,
+        LOG_BUCKET,
+        ORIGIN_ACCESS_CONTROL,
+        LOAD_BALANCER,
+        TARGET_GROUP,
+        AUTO_SCALING_GROUP,
+        LAUNCH_TEMPLATE,
+        KMS_ALIAS,
+        ALARM_TOPIC,
+        DASHBOARD,
+        FLOW_LOG_GROUP,
+        APP_LOG_GROUP,
+        ACCESS_LOG_GROUP,
+    }
+)
 
 
 def name(pattern: str) -> Sub:

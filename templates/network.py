@@ -31,8 +31,9 @@ class Network:
     availability_zones: tuple[AWSHelperFn, ...]
     public_subnets: tuple[Ref, ...]
     private_subnets: tuple[Ref, ...]
-    # Logical ids of the private subnets' default routes: instances there reach package repositories and AWS
-    # endpoints only once these exist, so whatever boots in them DependsOn these.
+    # Logical ids of the private subnets' default routes and route-table associations: instances there reach
+    # package repositories and AWS endpoints only once these exist (until its association exists a subnet
+    # uses the VPC's main route table, which has no default route), so whatever boots in them DependsOn these.
     egress_ready: tuple[str, ...] = ()
 
 
@@ -65,12 +66,13 @@ def _subnet(
     )
 
 
-def _associate(t: Template, subnet: ec2.Subnet, table: ec2.RouteTable) -> None:
-    t.add_resource(
+def _associate(t: Template, subnet: ec2.Subnet, table: ec2.RouteTable) -> str:
+    association = t.add_resource(
         ec2.SubnetRouteTableAssociation(
             f"{subnet.title}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)
         )
     )
+    return str(association.title)
 
 
 def _public_routing(t: Template, p: StackParameters, vpc: ec2.VPC, subnets: list[ec2.Subnet]) -> None:
@@ -122,7 +124,7 @@ def _private_routing(
     # The second NAT gateway exists only in per-az mode; in single mode zone B routes through zone A's.
     nat_b = _nat_gateway(t, p, "B", public[1], Condition=NAT_PER_AZ)
     targets: dict[str, object] = {"A": Ref(nat_a), "B": If(NAT_PER_AZ, Ref(nat_b), Ref(nat_a))}
-    routes: list[str] = []
+    ready: list[str] = []
     for zone, subnet in zip(("A", "B"), private, strict=True):
         table = t.add_resource(
             ec2.RouteTable(
@@ -131,7 +133,7 @@ def _private_routing(
                 Tags=tags(p, COMPONENT, Name=_name(f"private-{zone.lower()}")),
             )
         )
-        routes.append(
+        ready.append(
             t.add_resource(
                 ec2.Route(
                     f"PrivateDefaultRoute{zone}",
@@ -141,8 +143,8 @@ def _private_routing(
                 )
             ).title
         )
-        _associate(t, subnet, table)
-    return tuple(routes)
+        ready.append(_associate(t, subnet, table))
+    return tuple(ready)
 
 
 def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -> None:

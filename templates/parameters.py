@@ -163,8 +163,10 @@ def add_parameters(t: Template) -> StackParameters:
             AllowedPattern=r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$",
             Description=(
                 "ARN of an existing customer managed KMS key to encrypt EBS volumes, logs, the SNS topic and the "
-                "static bucket. Leave empty to create a key in this stack. A key you bring must allow the Auto "
-                "Scaling service-linked role (AWSServiceRoleForAutoScaling) to use it, including kms:CreateGrant."
+                "static bucket. Leave empty to create a key in this stack. A key you bring must let these use it: "
+                "the Auto Scaling service-linked role (AWSServiceRoleForAutoScaling, including kms:CreateGrant), "
+                "logs.<region>.amazonaws.com for the /tap/<suffix>/ log groups, cloudwatch.amazonaws.com for the "
+                "alarm topic, and cloudfront.amazonaws.com (kms:Decrypt); output/tap-stack.md lists the statements."
             ),
             ConstraintDescription=(
                 "must be empty or a full KMS key ARN such as arn:aws:kms:<region>:<account-id>:key/<key-id> "
@@ -224,7 +226,10 @@ def add_parameters(t: Template) -> StackParameters:
             Type="String",
             Default="t3.micro",
             AllowedPattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
-            Description="EC2 instance type of the web servers (must support EBS encryption and Nitro), e.g. t3.small.",
+            Description=(
+                "EC2 instance type of the web servers: an x86_64 type (the default AMI is x86_64) that supports "
+                "EBS encryption, e.g. t3.small or m7i.large."
+            ),
             ConstraintDescription="must be an EC2 instance type such as t3.micro or m7i.large.",
         )
     )
@@ -301,8 +306,8 @@ def add_parameters(t: Template) -> StackParameters:
             Default="false",
             AllowedValues=["true", "false"],
             Description=(
-                "true only in an account that has never used EC2 Auto Scaling: the stack then creates the "
-                "AWSServiceRoleForAutoScaling service-linked role. false when the role exists (the usual case)."
+                "false (recommended): EC2 Auto Scaling uses AWSServiceRoleForAutoScaling and creates it on first "
+                "use. true: this stack creates that service-linked role, which fails if it already exists."
             ),
             ConstraintDescription="must be true or false.",
         )

@@ -17,7 +17,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Equals, FindInMap, GetAtt, If, Or, Ref, Sub, Template, cloudfront, s3
+from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Or, Ref, Sub, Template, cloudfront, s3
 
 from templates import naming
 from templates.parameters import StackParameters, add_parameters
@@ -38,7 +38,8 @@ SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 # ALB access logs: in the Regions that existed before August 2022 the bucket policy must name the regional
 # Elastic Load Balancing account; newer Regions use the logdelivery.elasticloadbalancing.amazonaws.com
 # service principal instead. The accounts are the ones AWS publishes in "Enable access logs for your
-# Application Load Balancer" (Elastic Load Balancing User Guide).
+# Application Load Balancer" (Elastic Load Balancing User Guide), and for the two China Regions in "Getting
+# Started with Amazon Web Services in China" (Elastic Load Balancing).
 ELB_LOG_DELIVERY_MAPPING = "ElbLogDeliveryAccounts"
 ELB_LOG_DELIVERY_BY_ACCOUNT = "ElbLogDeliveryByAccount"
 ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
@@ -66,7 +67,22 @@ ELB_LOG_DELIVERY_ACCOUNTS = {
     "sa-east-1": "507241528517",
     "us-gov-west-1": "048591011584",
     "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
 }
+
+# CloudFront standard logging (legacy) cannot deliver to a bucket in an opt-in Region: creating the
+# distribution then fails with "You don't have permission to access the S3 bucket for CloudFront logs"
+# (Amazon CloudFront Developer Guide, "Choosing an Amazon S3 bucket for your standard logs", lists af-south-1,
+# ap-east-1, eu-south-1, me-south-1 and, as Regions open, every later opt-in Region). The Regions enabled by
+# default are listed instead of the excluded ones, so a Region that opens later loses the CloudFront logs
+# rather than the whole stack.
+CLOUDFRONT_LOGGING_SUPPORTED = "CloudFrontStandardLoggingSupported"
+CLOUDFRONT_LOGGING_REGIONS = (
+    *("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1"),
+    *("eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1"),
+    *("ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2"),
+)
 
 
 @dataclass(frozen=True)
@@ -108,14 +124,20 @@ def _deny_insecure_transport(bucket_id: str) -> Statement:
     )
 
 
-def _add_elb_log_delivery_lookup(t: Template) -> None:
+def _in_regions(regions: list[str] | tuple[str, ...]) -> Or:
+    """A condition that holds when the stack runs in one of the regions."""
+    checks = [Equals(Ref("AWS::Region"), region) for region in regions]
+    # Fn::Or takes 2 to 10 conditions, so the regions are grouped by ten.
+    chunks = [checks[i : i + 10] for i in range(0, len(checks), 10)]
+    groups = [Or(*chunk) if len(chunk) > 1 else chunk[0] for chunk in chunks]
+    return Or(*groups)
+
+
+def _add_region_lookups(t: Template) -> None:
     accounts = {region: {"AccountId": account} for region, account in ELB_LOG_DELIVERY_ACCOUNTS.items()}
     t.add_mapping(ELB_LOG_DELIVERY_MAPPING, accounts)
-    regions = [Equals(Ref("AWS::Region"), region) for region in ELB_LOG_DELIVERY_ACCOUNTS]
-    # Fn::Or takes 2 to 10 conditions, so the regions are grouped by ten.
-    chunks = [regions[i : i + 10] for i in range(0, len(regions), 10)]
-    groups = [Or(*chunk) if len(chunk) > 1 else chunk[0] for chunk in chunks]
-    t.add_condition(ELB_LOG_DELIVERY_BY_ACCOUNT, Or(*groups))
+    t.add_condition(ELB_LOG_DELIVERY_BY_ACCOUNT, _in_regions(list(ELB_LOG_DELIVERY_ACCOUNTS)))
+    t.add_condition(CLOUDFRONT_LOGGING_SUPPORTED, _in_regions(CLOUDFRONT_LOGGING_REGIONS))
 
 
 def _add_log_bucket(t: Template, p: StackParameters) -> s3.Bucket:
@@ -266,6 +288,12 @@ def _add_distribution(
             "live in us-east-1) is out of scope for this stack and can be attached by the operations team.",
         ),
         (
+            "CKV_AWS_86",
+            "Standard logging to the log bucket is on in every Region whose buckets CloudFront can deliver "
+            "logs to (condition CloudFrontStandardLoggingSupported); in opt-in Regions CloudFront refuses such "
+            "a bucket and the distribution would fail to create. The check cannot see through the Fn::If.",
+        ),
+        (
             "CKV_AWS_174",
             "The distribution uses the default *.cloudfront.net certificate, for which CloudFront fixes the "
             "minimum protocol at TLSv1; MinimumProtocolVersion only applies to a custom (ACM) certificate.",
@@ -298,9 +326,16 @@ def _add_distribution(
                 ResponseHeadersPolicyId=SECURITY_HEADERS_POLICY_ID,
                 Compress=True,
             ),
-            # CloudFront standard logging names the bucket by its s3.amazonaws.com domain name.
-            Logging=cloudfront.Logging(
-                Bucket=GetAtt(log_bucket, "DomainName"), Prefix=CLOUDFRONT_LOG_PREFIX, IncludeCookies=False
+            # CloudFront standard logging names the bucket by its s3.amazonaws.com domain name. In a Region
+            # whose buckets CloudFront cannot log to, the distribution goes without logs instead of failing.
+            Logging=If(
+                CLOUDFRONT_LOGGING_SUPPORTED,
+                cloudfront.Logging(
+                    Bucket=GetAtt(log_bucket, "DomainName"),
+                    Prefix=CLOUDFRONT_LOG_PREFIX,
+                    IncludeCookies=False,
+                ),
+                NoValue,
             ),
         ),
         Tags=tags(p, COMPONENT),
@@ -344,7 +379,7 @@ def _add_static_bucket_policy(
 def add_storage(t: Template, p: StackParameters | None = None, enc: Encryption | None = None) -> Storage:
     p = p or add_parameters(t)
     enc = enc or add_encryption(t, p)
-    _add_elb_log_delivery_lookup(t)
+    _add_region_lookups(t)
     log_bucket = _add_log_bucket(t, p)
     static_bucket = _add_static_bucket(t, p, enc, log_bucket)
     log_policy = _add_log_bucket_policy(t, log_bucket, static_bucket)

@@ -273,10 +273,14 @@ def test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it() 
     arn = props(tpl, "AutoScalingGroup")["ServiceLinkedRoleARN"]["Fn::If"]
     assert arn[0] == CREATE_AUTOSCALING_ROLE
     assert arn[1]["Fn::Sub"][1] == {"Role": {"Ref": "AutoScalingServiceLinkedRole"}}
-    assert arn[2] == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
-        "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    }
+
+
+def test_group_names_no_service_linked_role_the_account_may_not_have_yet() -> None:
+    # Without ServiceLinkedRoleARN the group uses AWSServiceRoleForAutoScaling and EC2 Auto Scaling creates
+    # that role when it is missing; naming its ARN instead fails the group in an account that never used Auto
+    # Scaling, which is exactly the default deployment (CreateAutoScalingServiceLinkedRole false) there.
+    arn = props(web_tier_dict(), "AutoScalingGroup")["ServiceLinkedRoleARN"]["Fn::If"]
+    assert arn[2] == {"Ref": "AWS::NoValue"}
 
 
 def test_service_role_arn_helper_adds_the_role_once() -> None:

@@ -6,23 +6,42 @@ import json
 import re
 from typing import Any
 
+from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
+from templates.storage import CLOUDFRONT_LOGGING_SUPPORTED
 from templates.tags import TAG_KEYS
-from tests.template_helpers import refs_in, stack_dict
+from tests.template_helpers import refs_in, resources_of_type, stack_dict
 from tests.unit._fragment import tag_keys, taggable_types
 
 STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"}
 # AWS publishes the Elastic Load Balancing log-delivery account per region: that mapping, and the condition that
-# lists the regions using it, are the one place where account ids and region names may appear.
+# lists the regions using it, are the one place where account ids may appear. Region names also appear in the
+# condition listing the regions whose buckets CloudFront standard logging can deliver to.
 ELB_ACCOUNT_MAPPING = "ElbLogDeliveryAccounts"
 ELB_ACCOUNT_CONDITION = "ElbLogDeliveryByAccount"
+REGION_LIST_CONDITIONS = (ELB_ACCOUNT_CONDITION, CLOUDFRONT_LOGGING_SUPPORTED)
+# Every name the stack derives, by the property that carries it, with the limit AWS sets for that name.
+NAME_LIMITS = {
+    ("AWS::S3::Bucket", "BucketName"): 63,
+    ("AWS::CloudFront::OriginAccessControl", "Name"): 64,
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"): 32,
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "Name"): 32,
+    ("AWS::AutoScaling::AutoScalingGroup", "AutoScalingGroupName"): 255,
+    ("AWS::EC2::LaunchTemplate", "LaunchTemplateName"): 128,
+    ("AWS::KMS::Alias", "AliasName"): 256,
+    ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+}
+NAME_PROPERTIES = {"Name", "RoleName", "AlarmName", "PolicyName"} | {prop for _, prop in NAME_LIMITS}
+LONGEST_REGION = "ap-southeast-99"  # longer than any Region name today (ap-southeast-5 has 14 characters)
 
 
 def _without_elb_accounts(tpl: dict[str, Any]) -> dict[str, Any]:
     tpl = dict(tpl)
     tpl["Mappings"] = {k: v for k, v in tpl.get("Mappings", {}).items() if k != ELB_ACCOUNT_MAPPING}
     tpl["Conditions"] = {
-        k: v for k, v in tpl.get("Conditions", {}).items() if not k.startswith(ELB_ACCOUNT_CONDITION)
+        k: v for k, v in tpl.get("Conditions", {}).items() if not k.startswith(REGION_LIST_CONDITIONS)
     }
     # Suppression reasons are prose for reviewers (one mentions where WAF web ACLs for CloudFront live).
     tpl["Resources"] = {k: {**v, "Metadata": {}} for k, v in tpl["Resources"].items()}
@@ -144,8 +163,54 @@ def test_req14_outputs_reference_resources_or_parameters_that_exist() -> None:
 def test_req4_web_servers_boot_only_after_the_private_subnets_have_egress() -> None:
     tpl = stack_dict()
     depends = tpl["Resources"]["AutoScalingGroup"]["DependsOn"]
-    assert sorted(depends) == ["PrivateDefaultRouteA", "PrivateDefaultRouteB"]
-    for route in depends:
+    routes = [d for d in depends if tpl["Resources"][d]["Type"] == "AWS::EC2::Route"]
+    assert sorted(routes) == ["PrivateDefaultRouteA", "PrivateDefaultRouteB"]
+    for route in routes:
         props = tpl["Resources"][route]["Properties"]
         assert props["DestinationCidrBlock"] == "0.0.0.0/0"
         assert "NatGatewayId" in props
+    # Until its association exists a subnet uses the VPC's main route table, which has no way out.
+    associations = resources_of_type(tpl, "AWS::EC2::SubnetRouteTableAssociation")
+    private = {k for k, v in associations.items() if v["Properties"]["SubnetId"]["Ref"].startswith("Private")}
+    assert private == {"PrivateSubnetARouteTableAssociation", "PrivateSubnetBRouteTableAssociation"}
+    assert private <= set(depends)
+
+
+def _derived_names(tpl: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """(logical id, type, property, value) of every name-like property, at the top level or one level down
+    (e.g. the origin access control's configuration)."""
+    found = []
+    for logical_id, res in tpl["Resources"].items():
+        properties = res.get("Properties", {})
+        nested = [v for v in properties.values() if isinstance(v, dict)]
+        for block in [properties, *nested]:
+            for key, value in block.items():
+                if key in NAME_PROPERTIES and isinstance(value, dict) and "Fn::Sub" in value:
+                    found.append((logical_id, res["Type"], key, value["Fn::Sub"]))
+    return found
+
+
+def test_req11_every_derived_name_is_checked_and_fits_its_limit() -> None:
+    names = _derived_names(stack_dict())
+    kinds = {(rtype, prop) for _, rtype, prop, _ in names}
+    assert kinds == set(NAME_LIMITS), "a named resource has no limit here, or one listed here lost its name"
+    suffixes = ("a" * MAX_SUFFIX_LENGTH, ("ab-" * MAX_SUFFIX_LENGTH)[: MAX_SUFFIX_LENGTH - 1] + "z")
+    for logical_id, rtype, prop, pattern in names:
+        assert isinstance(pattern, str), (logical_id, pattern)
+        assert pattern in naming.PATTERNS, f"{logical_id}.{prop} is not a pattern of templates/naming.py"
+        limit = NAME_LIMITS[(rtype, prop)]
+        for suffix in suffixes:
+            rendered = naming.render(pattern, suffix, region=LONGEST_REGION)
+            assert len(rendered) <= limit, f"{logical_id}: {rendered} ({len(rendered)} > {limit})"
+            assert "${" not in rendered, f"{logical_id}: {rendered} has a variable render does not fill"
+
+
+def test_req4_group_zones_are_the_zones_of_its_subnets() -> None:
+    # EC2 Auto Scaling accepts AvailabilityZones with VPCZoneIdentifier only when the subnets lie in those zones.
+    tpl = stack_dict()
+    group = tpl["Resources"]["AutoScalingGroup"]["Properties"]
+    subnet_zones = [
+        tpl["Resources"][s["Ref"]]["Properties"]["AvailabilityZone"] for s in group["VPCZoneIdentifier"]
+    ]
+    assert group["AvailabilityZones"] == subnet_zones
+    assert len({json.dumps(zone, sort_keys=True) for zone in subnet_zones}) == 2

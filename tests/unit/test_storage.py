@@ -18,6 +18,8 @@ from templates.security import Encryption
 from templates.storage import (
     ALB_LOG_PREFIX,
     CACHING_OPTIMIZED_POLICY_ID,
+    CLOUDFRONT_LOGGING_REGIONS,
+    CLOUDFRONT_LOGGING_SUPPORTED,
     ELB_LOG_DELIVERY_ACCOUNTS,
     ELB_LOG_DELIVERY_BY_ACCOUNT,
     ELB_LOG_DELIVERY_MAPPING,
@@ -217,12 +219,46 @@ def test_distribution_redirects_to_https_and_serves_a_default_root_object(tpl: d
     assert not config.get("CacheBehaviors"), "every path must use the HTTPS-redirecting default behaviour"
 
 
+def _regions_in_condition(tpl: dict[str, Any], condition: str) -> set[str]:
+    return set(re.findall(r'"AWS::Region"\}, "([a-z0-9-]+)"', json.dumps(tpl["Conditions"][condition])))
+
+
 def test_distribution_logs_to_the_log_bucket(tpl: dict[str, Any]) -> None:
-    assert _distribution_config(tpl)["Logging"] == {
+    condition, logging, otherwise = _distribution_config(tpl)["Logging"]["Fn::If"]
+    assert condition == CLOUDFRONT_LOGGING_SUPPORTED
+    assert logging == {
         "Bucket": {"Fn::GetAtt": ["LogBucket", "DomainName"]},
         "Prefix": "cloudfront/",
         "IncludeCookies": False,
     }
+    assert otherwise == {"Ref": "AWS::NoValue"}
+
+
+# Regions whose buckets the CloudFront Developer Guide says standard logging (legacy) cannot deliver to; a
+# distribution that logs to a bucket there fails to create.
+CLOUDFRONT_UNSUPPORTED_LOG_REGIONS = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+)
+
+
+def test_distribution_does_not_log_to_a_bucket_in_a_region_cloudfront_cannot_deliver_to(
+    tpl: dict[str, Any],
+) -> None:
+    regions = _regions_in_condition(tpl, CLOUDFRONT_LOGGING_SUPPORTED)
+    assert regions == set(CLOUDFRONT_LOGGING_REGIONS)
+    assert "us-east-1" in regions
+    assert not regions & set(CLOUDFRONT_UNSUPPORTED_LOG_REGIONS)
 
 
 def test_static_bucket_access_logs_go_to_the_log_bucket(tpl: dict[str, Any]) -> None:
@@ -260,11 +296,21 @@ def test_log_bucket_accepts_alb_access_logs_in_old_and_new_regions(tpl: dict[str
     mapping = tpl["Mappings"][ELB_LOG_DELIVERY_MAPPING]
     assert mapping["us-east-1"] == {"AccountId": "127311923021"}
     # The condition is true exactly in the Regions the mapping has an account for.
-    regions = set(re.findall(r'"AWS::Region"\}, "([a-z0-9-]+)"', json.dumps(tpl["Conditions"][condition])))
-    assert regions == set(mapping) == set(ELB_LOG_DELIVERY_ACCOUNTS)
+    assert _regions_in_condition(tpl, condition) == set(mapping) == set(ELB_LOG_DELIVERY_ACCOUNTS)
 
 
-def test_region_condition_respects_the_fn_or_limit(tpl: dict[str, Any]) -> None:
+def test_alb_logs_in_china_regions_use_the_published_elb_accounts(tpl: dict[str, Any]) -> None:
+    # The China Regions predate the service principal; AWS publishes their accounts separately.
+    mapping = tpl["Mappings"][ELB_LOG_DELIVERY_MAPPING]
+    assert mapping["cn-north-1"] == {"AccountId": "638102146993"}
+    assert mapping["cn-northwest-1"] == {"AccountId": "037604701340"}
+    # Regions opened since December 2021 (Jakarta onwards) use the service principal.
+    for newer in ("ap-southeast-3", "me-central-1", "il-central-1", "ca-west-1"):
+        assert newer not in mapping
+
+
+@pytest.mark.parametrize("condition", [ELB_LOG_DELIVERY_BY_ACCOUNT, CLOUDFRONT_LOGGING_SUPPORTED])
+def test_region_condition_respects_the_fn_or_limit(tpl: dict[str, Any], condition: str) -> None:
     def check(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
@@ -275,7 +321,7 @@ def test_region_condition_respects_the_fn_or_limit(tpl: dict[str, Any]) -> None:
             for item in node:
                 check(item)
 
-    check(tpl["Conditions"][ELB_LOG_DELIVERY_BY_ACCOUNT])
+    check(tpl["Conditions"][condition])
 
 
 def test_no_account_id_outside_the_elb_mapping(tpl: dict[str, Any]) -> None:
