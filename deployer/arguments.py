@@ -6,13 +6,13 @@ import argparse
 import re
 from pathlib import Path
 
+from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
 from deployer.engine import DeployOptions
 from deployer.errors import EXIT_CODE_HELP, BadInput
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.inputs import (
     ParameterFile,
-    check_capabilities,
     load_parameter_file,
     load_stack_policy,
     load_template,
@@ -24,6 +24,11 @@ from deployer.upload import check_upload_possible
 
 DEFAULT_TIMEOUT = "60m"
 NAME_PATTERN = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
+ARN_EXAMPLES = {
+    "--role-arn": "arn:aws:iam::123456789012:role/NAME",
+    "--notification-arns": "arn:aws:sns:REGION:123456789012:TOPIC",
+    "--rollback-alarm": "arn:aws:cloudwatch:REGION:123456789012:alarm:NAME",
+}
 ARN_PATTERNS = {
     "--role-arn": re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/.+"),
     "--notification-arns": re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+"),
@@ -245,6 +250,11 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
             action="store_true",
             help="review mode: create and print the change set, exit 8 (changes) or 0 (none)",
         )
+        p.add_argument(
+            "--yes",
+            action="store_true",
+            help="on a terminal, execute the change set without asking (off a terminal nothing is asked)",
+        )
 
 
 def deploy_options(args: argparse.Namespace) -> DeployOptions:
@@ -282,13 +292,17 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         s3_prefix=args.s3_prefix,
         outputs_file=args.outputs_file,
         changeset_file=args.changeset_file,
+        assume_yes=getattr(args, "yes", False),  # plan has no --yes: it never executes
     )
 
 
 def _check_arns(flag: str, values: list[str]) -> None:
     bad = [v for v in values if not ARN_PATTERNS[flag].fullmatch(v)]
     if bad:
-        raise BadInput(f"{flag}: {', '.join(bad)} is not a valid ARN for this option")
+        raise BadInput(
+            f"{flag}: {', '.join(bad)} is not a valid ARN for this option",
+            hint=f"give the full ARN, like {ARN_EXAMPLES[flag]}",
+        )
 
 
 def check_common(args: argparse.Namespace, stdin_is_tty: bool) -> None:

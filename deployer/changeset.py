@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from deployer.waiting import Pacer
 
 PREFIX = "tap-deploy"
+# Exactly what new_change_set_name makes: a person's "tap-deploy-hotfix" is not ours to delete.
+_OUR_NAME = re.compile(rf"{PREFIX}-(create|update)-[0-9a-f]{{32}}")
+_NOT_FOUND = frozenset({"ChangeSetNotFound", "ChangeSetNotFoundException"})
+# CreateChangeSet answers quickly with one of these; anything else is final (FAILED, or deleted meanwhile).
+_CREATING = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
 _NO_CHANGES_WORDINGS = (
     "didn't contain changes",  # a FAILED change set: "The submitted information didn't contain changes. ..."
     "does not contain changes",  # the same message in older and some regional wordings
@@ -39,7 +45,17 @@ def new_change_set_name(kind: str) -> str:
 
 
 def is_ours(name: str) -> bool:
-    return name.startswith(f"{PREFIX}-")
+    return _OUR_NAME.fullmatch(name) is not None
+
+
+def execute_token(change_set_id: str) -> str:
+    """ClientRequestToken for ExecuteChangeSet: one per change set, from the UUID at the end of its ARN.
+
+    A retry of the same execution carries the same token; a later change set with a reused name (CodePipeline
+    reuses names) gets a new one, so CloudFormation never mistakes a new execution for a retry of an old one.
+    """
+    tail = change_set_id.rstrip("/").rsplit("/", 1)[-1]
+    return ("exec-" + re.sub(r"[^A-Za-z0-9-]", "-", tail))[:128]
 
 
 @dataclass(frozen=True)
@@ -64,10 +80,14 @@ class ChangeSetRequest:
             "ClientToken": self.name,
             "ChangeSetType": self.change_set_type,
             "Parameters": list(self.parameters),
-            "Capabilities": list(self.capabilities),
-            "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],
             "Description": f"Created by deploy.py ({self.change_set_type.lower()})",
         }
+        if self.capabilities:
+            kwargs["Capabilities"] = list(self.capabilities)
+        # Tags are sent only when given: on an update an empty list would remove every tag from the stack (and
+        # its resources), while leaving the parameter out keeps them.
+        if self.tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
         if self.template_url:
             kwargs["TemplateURL"] = self.template_url
         else:
@@ -112,7 +132,7 @@ def create(cfn: CloudFormationClient, request: ChangeSetRequest) -> tuple[str, s
 
 
 def wait_until_created(cfn: CloudFormationClient, change_set_id: str, pacer: Pacer) -> dict[str, Any]:
-    """Poll the first page until the change set is ready or failed; returns that page."""
+    """Poll the first page until the change set is no longer being created; returns that page."""
     paginator = cfn.get_paginator("describe_change_set")
     while True:
         try:
@@ -122,7 +142,7 @@ def wait_until_created(cfn: CloudFormationClient, change_set_id: str, pacer: Pac
                 raise api_error(err, f"reading change set {change_set_id}") from err
             pacer.slow_down(err)
             continue
-        if page["Status"] in {"CREATE_COMPLETE", "FAILED"}:
+        if page["Status"] not in _CREATING:
             return dict(page)
         pacer.tick(f"change set {change_set_id}", str(page["Status"]))
 
@@ -139,7 +159,7 @@ def describe(cfn: CloudFormationClient, change_set: str, stack_name: str | None 
             head = head or dict(page)
             changes += [dict(c.get("ResourceChange", {})) for c in page.get("Changes", [])]
     except ClientError as err:
-        if error_code(err) in {"ChangeSetNotFound", "ChangeSetNotFoundException"}:
+        if error_code(err) in _NOT_FOUND:
             raise BadInput(
                 f"no change set {change_set} for stack {stack_name or '?'}",
                 hint="list the stack's change sets with `deploy.py status --stack-name NAME`",
@@ -216,11 +236,17 @@ def clean_up_failed(cfn: CloudFormationClient, stack_name: str, say: Callable[[s
                 )
                 if mine and summary.get("Status") == "FAILED":
                     failed.append(summary["ChangeSetId"])
-        for change_set_id in failed:
-            cfn.delete_change_set(ChangeSetName=change_set_id)
     except ClientError as err:
-        raise api_error(err, f"cleaning up old change sets of {stack_name}") from err
-    removed = len(failed)
+        raise api_error(err, f"listing old change sets of {stack_name}") from err
+    removed = 0
+    for change_set_id in failed:
+        try:
+            cfn.delete_change_set(ChangeSetName=change_set_id)
+            removed += 1
+        except ClientError as err:
+            # Another run may have removed it meanwhile: gone is what this cleanup wanted.
+            if error_code(err) not in _NOT_FOUND:
+                raise api_error(err, f"deleting old change set {change_set_id}") from err
     if removed:
         say(f"Removed {removed} failed change set(s) left by earlier runs")
     return removed

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     except DeployError as err:
         return _fail(env, context, err)
     except ProfileNotFound as err:
-        return _fail(env, context, BadInput(str(err)))
+        hint = "list the profiles with `aws configure list-profiles`, or leave --profile out"
+        return _fail(env, context, BadInput(str(err), hint=hint))
     except ClientError as err:
         return _fail(env, context, api_error(err, f"running {args.command}"))
     except BotoCoreError as err:  # no credentials, endpoint unreachable, ...
@@ -116,7 +117,9 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
 def _fail(env: Environment, ctx: Context | None, err: DeployError, code: ExitCode | None = None) -> int:
     if ctx:
         ctx.reporter.finish()
-    print(f"error: {err}", file=env.stderr, flush=True)
+    # One line whatever the message holds (AWS and parser messages sometimes span lines): CI logs are grepped.
+    text = " ".join(str(err).split())
+    print(f"error: {text}", file=env.stderr, flush=True)
     return int(code or err.exit_code)
 
 

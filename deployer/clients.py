@@ -51,7 +51,8 @@ class ClientSettings:
 def botocore_config(settings: ClientSettings) -> Config:
     return Config(
         region_name=settings.region,
-        retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+        # total_max_attempts counts the first try; botocore's "max_attempts" would count only the retries.
+        retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         user_agent_extra="tap-deploy",
     )
 

@@ -14,7 +14,7 @@ from deployer import changeset
 from deployer.clients import api_error
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
-from deployer.inputs import Template, resolve_parameters
+from deployer.inputs import Template, check_given_parameters, resolve_parameters
 from deployer.runtime import Context
 from deployer.stack_ops import (
     SUCCESS_OUTCOMES,
@@ -54,6 +54,8 @@ class DeployOptions:
     s3_prefix: str | None = None
     outputs_file: Path | None = None
     changeset_file: Path | None = None
+    # --yes: on a terminal, execute without asking (off a terminal nobody can answer, so nothing is asked).
+    assume_yes: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class ExecuteOptions:
 
 
 def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
+    # Names and values are checked before the first AWS call, so bad input fails fast even without credentials.
+    check_given_parameters(opts.template, opts.parameters)
     for _ in range(MAX_ROUNDS):
         stack = read_stack(ctx, opts.stack_name)
         status = str(stack["StackStatus"]) if stack else None
@@ -92,7 +96,7 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
         parameters = resolve_parameters(opts.template, opts.parameters, existing)
         if decision.action is Action.REPLACE:
             assert stack is not None
-            _replace(ctx, stack)
+            _replace(ctx, stack, opts.role_arn)
             continue
         if decision.action is Action.CONTINUE_ROLLBACK:
             assert stack is not None
@@ -107,14 +111,15 @@ def _parameter_names(stack: dict[str, Any] | None) -> list[str]:
     return [p["ParameterKey"] for p in (stack or {}).get("Parameters") or []]
 
 
-def _replace(ctx: Context, stack: dict[str, Any]) -> None:
+def _replace(ctx: Context, stack: dict[str, Any], role_arn: str | None) -> None:
     ctx.say(f"Deleting failed stack {stack['StackName']} ({stack['StackStatus']}) before creating it again")
-    token = f"tap-deploy-{uuid.uuid4().hex}"
-    result = operation(
-        ctx,
-        stack["StackId"],
-        lambda: ctx.cfn.delete_stack(StackName=stack["StackId"], ClientRequestToken=token),
-    )
+    kwargs: dict[str, Any] = {
+        "StackName": stack["StackId"],
+        "ClientRequestToken": f"tap-deploy-{uuid.uuid4().hex}",
+    }
+    if role_arn:
+        kwargs["RoleARN"] = role_arn
+    result = operation(ctx, stack["StackId"], lambda: ctx.cfn.delete_stack(**kwargs))
     if result.stack["StackStatus"] != "DELETE_COMPLETE":
         raise failure(ctx, result.stack, result.events)
 
@@ -145,7 +150,7 @@ def _deploy_change_set(
     parameters: list[dict[str, Any]],
     stack: dict[str, Any] | None,
 ) -> ExitCode:
-    if change_set_type == "UPDATE":
+    if stack is not None:  # an UPDATE, or a CREATE again on a REVIEW_IN_PROGRESS stack
         changeset.clean_up_failed(ctx.cfn, opts.stack_name, ctx.say)
     body, url = opts.template.body, None
     if needs_upload(body):
@@ -167,8 +172,10 @@ def _deploy_change_set(
     )
     ctx.say(f"Creating {change_set_type} change set {request.name}")
     created = changeset.create(ctx.cfn, request)
+    settings = StackSettings(opts.stack_policy, opts.termination_protection)
+    settings_if_executing = settings if opts.execute else None  # review mode changes nothing on the stack
     if created is None:
-        return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file)
+        return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file, settings_if_executing)
     change_set_id, _ = created
     ctx.progress.change_set = request.name
     ctx.pacer.restart()
@@ -176,21 +183,29 @@ def _deploy_change_set(
     if page["Status"] == "FAILED":
         reason = str(page.get("StatusReason", ""))
         if changeset.is_no_changes(reason):
-            return _no_changes(ctx, opts.fail_on_empty, change_set_id, stack, opts.outputs_file)
+            return _no_changes(
+                ctx, opts.fail_on_empty, change_set_id, stack, opts.outputs_file, settings_if_executing
+            )
         raise ChangeSetFailed(
             f"change set {request.name} failed: {reason}",
             hint=hint_for(reason) or "it is kept for inspection and removed by the next run",
+        )
+    if page["Status"] != "CREATE_COMPLETE":
+        raise ChangeSetFailed(
+            f"change set {request.name} is {page['Status']} (deleted by someone else while it was being created?)",
+            hint="run the same command again",
         )
     described = changeset.describe(ctx.cfn, change_set_id)
     _print_change_set(ctx, described)
     if opts.changeset_file:
         changeset.write_json(opts.changeset_file, described, opts.stack_name)
         ctx.say(f"Wrote the change set to {opts.changeset_file}")
+    command = ctx.command_for("execute", "--stack-name", opts.stack_name, "--change-set-name", described.name)
     if not opts.execute:
-        command = ctx.command_for(
-            "execute", "--stack-name", opts.stack_name, "--change-set-name", described.name
-        )
         ctx.say(f"Review mode: nothing executed. To execute this change set later:\n  {command}")
+        return ExitCode.CHANGES_PRESENT
+    if not _confirmed(ctx, opts, described.name):
+        ctx.say(f"Not executed. The change set is kept; to execute it later:\n  {command}")
         return ExitCode.CHANGES_PRESENT
     return _execute(
         ctx,
@@ -198,10 +213,20 @@ def _deploy_change_set(
         opts.stack_name,
         change_set_type == "CREATE",
         opts.disable_rollback,
-        opts.termination_protection,
-        opts.stack_policy,
+        settings,
         opts.outputs_file,
     )
+
+
+def _confirmed(ctx: Context, opts: DeployOptions, change_set_name: str) -> bool:
+    """On a terminal, ask before executing (unless --yes); in CI there is nobody to ask, so the command decides."""
+    if opts.assume_yes or not ctx.stdin_is_tty:
+        return True
+    try:
+        answer = ctx.confirm(f"Execute change set {change_set_name} on stack {opts.stack_name}? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def _print_change_set(ctx: Context, described: changeset.ChangeSet) -> None:
@@ -216,17 +241,50 @@ def _no_changes(
     change_set_id: str | None,
     stack: dict[str, Any] | None,
     outputs_file: Path | None,
+    settings: StackSettings | None,
 ) -> ExitCode:
     if change_set_id:
         changeset.delete(ctx.cfn, change_set_id)
     ctx.progress.change_set = None
     ctx.say("No changes: the stack already matches the template and parameters")
     if stack and stack.get("StackStatus") != "REVIEW_IN_PROGRESS":
+        # A template that did not change is no reason to ignore --stack-policy-file / --termination-protection.
+        if settings:
+            _set_policy(ctx, stack["StackId"], settings)
+            _protect(ctx, stack, settings)
         # Later CI steps read the outputs file whether or not this run changed anything.
         show_outputs(ctx, stack, outputs_file)
     if fail_on_empty:
         raise EmptyChangeSet("no changes to deploy, and --fail-on-empty-changeset was given")
     return ExitCode.SUCCESS
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What a deploy sets on the stack besides the change set itself."""
+
+    stack_policy: dict[str, Any] | None = None
+    termination_protection: bool = False
+
+
+def _set_policy(ctx: Context, stack_id: str, settings: StackSettings) -> None:
+    if not settings.stack_policy:
+        return
+    try:
+        ctx.cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(settings.stack_policy))
+    except ClientError as err:
+        raise api_error(err, f"setting the stack policy of {stack_id}") from err
+    ctx.say("Stack policy set")
+
+
+def _protect(ctx: Context, stack: dict[str, Any], settings: StackSettings) -> None:
+    if not settings.termination_protection or stack.get("EnableTerminationProtection"):
+        return
+    try:
+        ctx.cfn.update_termination_protection(StackName=stack["StackId"], EnableTerminationProtection=True)
+    except ClientError as err:
+        raise api_error(err, f"turning termination protection on for {stack['StackId']}") from err
+    ctx.say("Termination protection turned on")
 
 
 def _execute(
@@ -235,39 +293,29 @@ def _execute(
     stack_name: str,
     creating: bool,
     disable_rollback: bool,
-    termination_protection: bool,
-    stack_policy: dict[str, Any] | None,
+    settings: StackSettings,
     outputs_file: Path | None,
 ) -> ExitCode:
-    try:
-        # A new policy should already guard this update; a new stack can only take one once it exists.
-        if stack_policy and not creating:
-            ctx.cfn.set_stack_policy(StackName=described.stack_id, StackPolicyBody=json.dumps(stack_policy))
-    except ClientError as err:
-        raise api_error(err, "setting the stack policy") from err
+    # A new policy should already guard this update; a new stack can only take one once it exists.
+    if not creating:
+        _set_policy(ctx, described.stack_id, settings)
     ctx.say(f"Executing change set {described.name}")
     result = operation(
         ctx,
         described.stack_id,
         lambda: ctx.cfn.execute_change_set(
-            ChangeSetName=described.id, ClientRequestToken=described.name, DisableRollback=disable_rollback
+            ChangeSetName=described.id,
+            ClientRequestToken=changeset.execute_token(described.id),
+            DisableRollback=disable_rollback,
         ),
     )
     final = result.stack
     if final["StackStatus"] not in SUCCESS_OUTCOMES:
         raise failure(ctx, final, result.events)
     ctx.progress.change_set = None
-    try:
-        if stack_policy and creating:
-            ctx.cfn.set_stack_policy(StackName=described.stack_id, StackPolicyBody=json.dumps(stack_policy))
-        if termination_protection and not final.get("EnableTerminationProtection"):
-            ctx.cfn.update_termination_protection(
-                StackName=described.stack_id, EnableTerminationProtection=True
-            )
-    except ClientError as err:
-        raise api_error(
-            err, "applying the stack policy / termination protection after a successful deploy"
-        ) from err
+    if creating:
+        _set_policy(ctx, described.stack_id, settings)
+    _protect(ctx, final, settings)
     ctx.say(f"Stack {stack_name}: {final['StackStatus']}")
     show_outputs(ctx, final, outputs_file)
     return ExitCode.SUCCESS
@@ -291,8 +339,9 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
         ctx.say(f"Change set {described.name} was already executed; stack is {stack['StackStatus']}")
         show_outputs(ctx, stack, opts.outputs_file)
         return ExitCode.SUCCESS
+    settings = StackSettings(termination_protection=opts.termination_protection)
     if described.empty:
-        return _no_changes(ctx, opts.fail_on_empty, described.id, stack, opts.outputs_file)
+        return _no_changes(ctx, opts.fail_on_empty, described.id, stack, opts.outputs_file, settings)
     if described.status == "FAILED":
         raise ChangeSetFailed(
             f"change set {described.name} failed: {described.reason}", hint=hint_for(described.reason)
@@ -311,7 +360,6 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
         opts.stack_name,
         stack["StackStatus"] == "REVIEW_IN_PROGRESS",
         opts.disable_rollback,
-        opts.termination_protection,
-        None,
+        settings,
         opts.outputs_file,
     )

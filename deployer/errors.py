@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     AWS_ERROR = 5  # AWS API error, or throttling that outlasted the retries
     NEEDS_DECISION = 6  # the stack is in a state that needs an explicit flag or a manual fix
     CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
-    CHANGES_PRESENT = 8  # review mode: a change set with changes is ready to execute
+    CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
     EMPTY_CHANGE_SET = 9  # no changes, and --fail-on-empty-changeset was given
     INTERRUPTED = 130  # Ctrl-C: the stack was left alone
 
@@ -32,7 +32,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.AWS_ERROR: "AWS API error, or throttling that outlasted the retries",
     ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
     ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
-    ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset): changes are ready to execute",
+    ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
+    "prompt: changes are ready to execute",
     ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
 }
@@ -49,7 +50,8 @@ class DeployError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+        # One line, problem then fix: CI logs are grepped line by line.
+        return f"{self.message}; hint: {self.hint}" if self.hint else self.message
 
 
 class BadInput(DeployError):

@@ -66,11 +66,12 @@ class EventReader:
     def new_events(self) -> list[Event]:
         """Events since the last call, oldest first."""
         fresh: list[Event] = []
-        found = self.last_seen is None
+        found = False
+        # With no event seen yet (the stack had none when primed), every page is new: read them all.
         for page in self._cfn.get_paginator("describe_stack_events").paginate(StackName=self.stack_id):
             self.pages_read += 1
             for event in page.get("StackEvents", []):
-                if event["EventId"] == self.last_seen:
+                if self.last_seen is not None and event["EventId"] == self.last_seen:
                     found = True
                     break
                 fresh.append(event)

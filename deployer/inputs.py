@@ -1,4 +1,4 @@
-"""Everything the deployer checks before it calls AWS: template, parameters, tags, capabilities.
+"""What the deployer checks before it calls AWS: template, parameters, tags (capabilities in capabilities.py).
 
 All of it is pure (files in, values or BadInput out), so a bad input can never leave a half-made change behind.
 """
@@ -18,31 +18,11 @@ from deployer.errors import BadInput
 INLINE_TEMPLATE_LIMIT = 51_200  # TemplateBody limit, in UTF-8 bytes
 S3_TEMPLATE_LIMIT = 1_000_000  # TemplateURL limit (1 MB), in UTF-8 bytes
 
-IAM_TYPES = frozenset(
-    {
-        "AWS::IAM::AccessKey",
-        "AWS::IAM::Group",
-        "AWS::IAM::GroupPolicy",
-        "AWS::IAM::InstanceProfile",
-        "AWS::IAM::ManagedPolicy",
-        "AWS::IAM::Policy",
-        "AWS::IAM::Role",
-        "AWS::IAM::RolePolicy",
-        "AWS::IAM::User",
-        "AWS::IAM::UserPolicy",
-        "AWS::IAM::UserToGroupAddition",
-    }
-)
-# A custom name on one of these needs CAPABILITY_NAMED_IAM instead of CAPABILITY_IAM.
-IAM_NAME_PROPERTIES = {
-    "AWS::IAM::Role": "RoleName",
-    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
-    "AWS::IAM::User": "UserName",
-    "AWS::IAM::Group": "GroupName",
-    "AWS::IAM::InstanceProfile": "InstanceProfileName",
-}
-CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
 TEMPLATE_CONFIG_KEYS = frozenset({"Parameters", "Tags", "StackPolicy"})
+PARAMETER_FILE_FORMATS = (
+    'use [{"ParameterKey": "K", "ParameterValue": "V"}], {"Parameters": {"K": "V"}, "Tags": {..}, '
+    '"StackPolicy": {..}} (CodePipeline template configuration) or a flat {"K": "V"}'
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +56,10 @@ def load_template(path: Path) -> Template:
     try:
         body = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(f"cannot read template {path}: {err}") from err
+        raise BadInput(
+            f"cannot read template {path}: {err}",
+            hint="check the --template-file path (make generate writes output/)",
+        ) from err
     size = utf8_size(body)
     if size > S3_TEMPLATE_LIMIT:
         raise BadInput(
@@ -92,10 +75,16 @@ def parse_template(body: str, name: str) -> Mapping[str, Any]:
         doc = json.loads(body)
     except json.JSONDecodeError as err:
         if body.lstrip().startswith("{"):
-            raise BadInput(f"template {name} is not valid JSON: {err}") from err
+            raise BadInput(
+                f"template {name} is not valid JSON: {err}",
+                hint="fix the syntax at that line and column (cfn-lint TEMPLATE lists every problem)",
+            ) from err
         doc = _parse_yaml(body, name)
     if not isinstance(doc, Mapping) or not isinstance(doc.get("Resources"), Mapping) or not doc["Resources"]:
-        raise BadInput(f"template {name} has no Resources section; is this a CloudFormation template?")
+        raise BadInput(
+            f"template {name} has no Resources section",
+            hint="pass a CloudFormation template (a JSON or YAML object with at least one resource)",
+        )
     return doc
 
 
@@ -106,7 +95,10 @@ def _parse_yaml(body: str, name: str) -> Mapping[str, Any]:
     doc, matches = decode_str(body)
     if doc is None:
         detail = "; ".join(str(m.message) for m in matches) or "unparseable"
-        raise BadInput(f"template {name} is neither valid JSON nor valid YAML: {detail}")
+        raise BadInput(
+            f"template {name} is neither valid JSON nor valid YAML: {detail}",
+            hint="fix the syntax at the position shown (cfn-lint TEMPLATE lists every problem)",
+        )
     return doc
 
 
@@ -117,9 +109,13 @@ def load_parameter_file(path: Path) -> ParameterFile:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(f"cannot read parameters file {path}: {err}") from err
+        raise BadInput(
+            f"cannot read parameters file {path}: {err}", hint="check the --parameters-file path"
+        ) from err
     except json.JSONDecodeError as err:
-        raise BadInput(f"parameters file {path} is not valid JSON: {err}") from err
+        raise BadInput(
+            f"parameters file {path} is not valid JSON: {err}", hint=PARAMETER_FILE_FORMATS
+        ) from err
     return parse_parameter_document(data, str(path))
 
 
@@ -127,22 +123,21 @@ def parse_parameter_document(data: Any, name: str) -> ParameterFile:
     """Accept the three formats people already have; reject anything else with the formats spelled out."""
     if isinstance(data, list):
         return ParameterFile(parameters=_from_cli_list(data, name))
-    if isinstance(data, dict) and "Parameters" in data and isinstance(data["Parameters"], dict):
+    # CodePipeline's template configuration: every one of its three keys is optional, and each holds an object.
+    if isinstance(data, dict) and any(isinstance(data.get(key), dict) for key in TEMPLATE_CONFIG_KEYS):
         return _from_template_configuration(data, name)
     if isinstance(data, dict) and all(not isinstance(v, dict | list) for v in data.values()):
         return ParameterFile(parameters={str(k): _scalar(v, name, str(k)) for k, v in data.items()})
-    raise BadInput(
-        f"parameters file {name} is in no format this tool reads",
-        hint='use [{"ParameterKey": "K", "ParameterValue": "V"}], {"Parameters": {"K": "V"}, "Tags": {..}, '
-        '"StackPolicy": {..}} (CodePipeline template configuration) or a flat {"K": "V"}',
-    )
+    raise BadInput(f"parameters file {name} is in no format this tool reads", hint=PARAMETER_FILE_FORMATS)
 
 
 def _from_cli_list(items: list[Any], name: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("ParameterKey"), str):
-            raise BadInput(f"parameters file {name}: entry {i} has no ParameterKey string")
+            raise BadInput(
+                f"parameters file {name}: entry {i} has no ParameterKey string", hint=PARAMETER_FILE_FORMATS
+            )
         key = item["ParameterKey"]
         if item.get("UsePreviousValue") is True:
             out[key] = None
@@ -150,7 +145,8 @@ def _from_cli_list(items: list[Any], name: str) -> dict[str, str | None]:
             out[key] = _scalar(item["ParameterValue"], name, key)
         else:
             raise BadInput(
-                f"parameters file {name}: {key} has neither ParameterValue nor UsePreviousValue: true"
+                f"parameters file {name}: {key} has neither ParameterValue nor UsePreviousValue: true",
+                hint=PARAMETER_FILE_FORMATS,
             )
     return out
 
@@ -158,15 +154,22 @@ def _from_cli_list(items: list[Any], name: str) -> dict[str, str | None]:
 def _from_template_configuration(data: dict[str, Any], name: str) -> ParameterFile:
     unknown = sorted(set(data) - TEMPLATE_CONFIG_KEYS)
     if unknown:
-        raise BadInput(f"parameters file {name}: unknown template-configuration keys {unknown}")
+        raise BadInput(
+            f"parameters file {name}: unknown template-configuration keys {unknown}",
+            hint=PARAMETER_FILE_FORMATS,
+        )
+    parameters = data.get("Parameters") or {}
     tags = data.get("Tags") or {}
-    if not isinstance(tags, dict):
-        raise BadInput(f"parameters file {name}: Tags must be an object of Key: Value")
+    if not isinstance(parameters, dict) or not isinstance(tags, dict):
+        raise BadInput(
+            f"parameters file {name}: Parameters and Tags must each be an object of Key: Value",
+            hint=PARAMETER_FILE_FORMATS,
+        )
     policy = data.get("StackPolicy")
     if policy is not None:
         validate_stack_policy(policy, name)
     return ParameterFile(
-        parameters={str(k): _scalar(v, name, str(k)) for k, v in data["Parameters"].items()},
+        parameters={str(k): _scalar(v, name, str(k)) for k, v in parameters.items()},
         tags={str(k): _scalar(v, name, str(k)) for k, v in tags.items()},
         stack_policy=policy,
     )
@@ -177,19 +180,28 @@ def _scalar(value: Any, name: str, key: str) -> str:
         return "true" if value else "false"
     if isinstance(value, str | int | float):
         return str(value)
-    raise BadInput(f"{name}: value of {key} must be a string or a number, not {type(value).__name__}")
+    raise BadInput(
+        f"{name}: value of {key} must be a string or a number, not {type(value).__name__}",
+        hint='write lists as one comma-separated string, e.g. "subnet-1,subnet-2"',
+    )
 
 
 def validate_stack_policy(policy: Any, name: str) -> None:
     if not isinstance(policy, dict) or not isinstance(policy.get("Statement"), list):
-        raise BadInput(f"stack policy in {name} must be a JSON object with a Statement list")
+        raise BadInput(
+            f"stack policy in {name} must be a JSON object with a Statement list",
+            hint='write it as {"Statement": [{"Effect": ..., "Action": ..., "Principal": "*", "Resource": ...}]}',
+        )
 
 
 def load_stack_policy(path: Path) -> dict[str, Any]:
     try:
         policy = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadInput(f"cannot read stack policy {path}: {err}") from err
+        raise BadInput(
+            f"cannot read stack policy {path}: {err}",
+            hint='the --stack-policy-file must be JSON like {"Statement": [...]}',
+        ) from err
     validate_stack_policy(policy, str(path))
     return dict(policy)
 
@@ -200,7 +212,9 @@ def parse_key_values(items: Iterable[str], what: str) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise BadInput(f"{what} {item!r} is not Key=Value")
+            raise BadInput(
+                f"{what} {item!r} is not Key=Value", hint="write each one as Key=Value, e.g. Team=web"
+            )
         out[key] = value
     return out
 
@@ -217,10 +231,39 @@ def validate_tags(tags: Mapping[str, str]) -> None:
         if len(value) > 256:
             problems.append(f"tag {key!r}: values are at most 256 characters")
     if problems:
-        raise BadInput("; ".join(problems))
+        raise BadInput("; ".join(problems), hint="fix the tags given with --tags or in the parameters file")
 
 
 # ---- parameters against the template --------------------------------------------------------------------------
+
+
+def _given_problems(template: Template, given: Mapping[str, str | None]) -> list[str]:
+    """Unknown names and constraint violations among the values given: needs no AWS call."""
+    declared = template.parameters
+    problems = []
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        problems.append(
+            f"unknown parameter(s) {', '.join(unknown)}; the template declares {', '.join(declared)}"
+        )
+    for name, spec in declared.items():
+        value = given.get(name)
+        if value is not None:
+            problems += check_value(name, value, spec)
+    return problems
+
+
+def _reject(problems: list[str]) -> None:
+    if problems:
+        raise BadInput(
+            "parameters rejected: " + "; ".join(problems),
+            hint="correct them in --parameter-overrides or --parameters-file",
+        )
+
+
+def check_given_parameters(template: Template, given: Mapping[str, str | None]) -> None:
+    """Reject unknown names and invalid values before anything reads or changes the stack."""
+    _reject(_given_problems(template, given))
 
 
 def resolve_parameters(
@@ -231,19 +274,12 @@ def resolve_parameters(
     `existing` is the deployed stack's parameter names (None for a new stack): a parameter that is not given keeps
     its previous value when both the old and the new template have it; a new one takes its default.
     """
-    declared = template.parameters
     previous = set(existing) if existing is not None else set()
-    problems = []
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        problems.append(
-            f"unknown parameter(s) {', '.join(unknown)}; the template declares {', '.join(declared)}"
-        )
+    problems = _given_problems(template, given)
     out: list[dict[str, Any]] = []
-    for name, spec in declared.items():
+    for name, spec in template.parameters.items():
         value = given.get(name)
         if name in given and value is not None:
-            problems += check_value(name, value, spec)
             out.append({"ParameterKey": name, "ParameterValue": value})
         elif name in previous:
             out.append({"ParameterKey": name, "UsePreviousValue": True})
@@ -253,8 +289,7 @@ def resolve_parameters(
             problems.append(
                 f"{name}: required (the template gives no Default); pass --parameter-overrides {name}=..."
             )
-    if problems:
-        raise BadInput("parameters rejected: " + "; ".join(problems))
+    _reject(problems)
     return out
 
 
@@ -277,10 +312,10 @@ def _check_one(name: str, item: str, ptype: str, spec: Mapping[str, Any]) -> lis
     allowed = spec.get("AllowedValues")
     if allowed is not None and item not in [str(a) for a in allowed]:
         problems.append(f"{name}={item!r} is not one of {[str(a) for a in allowed]}")
-    pattern = spec.get("AllowedPattern")
+    pattern = _compiled(spec.get("AllowedPattern"))
     # CloudFormation matches AllowedPattern against the whole value (Java String.matches).
-    if pattern is not None and re.fullmatch(str(pattern), item) is None:
-        problems.append(f"{name}={item!r} does not match {pattern}")
+    if pattern is not None and pattern.fullmatch(item) is None:
+        problems.append(f"{name}={item!r} does not match {pattern.pattern}")
     if ptype in {"Number", "List<Number>"}:
         try:
             number = float(item)
@@ -295,6 +330,17 @@ def _check_one(name: str, item: str, ptype: str, spec: Mapping[str, Any]) -> lis
     return problems
 
 
+def _compiled(pattern: Any) -> re.Pattern[str] | None:
+    """The pattern, or None when Python's re cannot read this Java regex (e.g. \\p{Alpha}): CloudFormation
+    checks it when the change set is created, so an unreadable pattern is not a reason to reject a valid value."""
+    if pattern is None:
+        return None
+    try:
+        return re.compile(str(pattern))
+    except re.error:
+        return None
+
+
 def _check_length(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
     problems = []
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
@@ -302,51 +348,3 @@ def _check_length(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
         problems.append(f"{name} is {len(value)} characters; MaxLength is {spec['MaxLength']}")
     return problems
-
-
-# ---- capabilities ---------------------------------------------------------------------------------------------
-
-
-def required_capabilities(doc: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Capability -> the logical ids (or 'Transform') that need it."""
-    needs: dict[str, list[str]] = {}
-    resources = doc.get("Resources") or {}
-    for logical_id, resource in resources.items():
-        rtype = resource.get("Type", "") if isinstance(resource, Mapping) else ""
-        props = resource.get("Properties") or {} if isinstance(resource, Mapping) else {}
-        if rtype in IAM_TYPES:
-            named = IAM_NAME_PROPERTIES.get(rtype) in props
-            needs.setdefault("CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM", []).append(logical_id)
-    if doc.get("Transform") or _has_fn_transform(doc):
-        needs.setdefault("CAPABILITY_AUTO_EXPAND", []).append("Transform")
-    return needs
-
-
-def _has_fn_transform(node: Any) -> bool:
-    if isinstance(node, Mapping):
-        return "Fn::Transform" in node or any(_has_fn_transform(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_fn_transform(v) for v in node)
-    return False
-
-
-def check_capabilities(doc: Mapping[str, Any], given: Iterable[str]) -> list[str]:
-    """The capabilities to send; raises BadInput naming what is missing and why it is needed."""
-    acknowledged = set(given)
-    bad = sorted(acknowledged - set(CAPABILITIES))
-    if bad:
-        raise BadInput(f"unknown capabilities {bad}; valid: {', '.join(CAPABILITIES)}")
-    missing = []
-    for capability, ids in sorted(required_capabilities(doc).items()):
-        # CAPABILITY_NAMED_IAM acknowledges unnamed IAM resources too.
-        if capability == "CAPABILITY_IAM" and "CAPABILITY_NAMED_IAM" in acknowledged:
-            continue
-        if capability not in acknowledged:
-            missing.append(f"{capability} (needed by {', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})")
-    if missing:
-        wanted = sorted(acknowledged | {m.split()[0] for m in missing})
-        raise BadInput(
-            "the template needs capabilities that were not acknowledged: " + "; ".join(missing),
-            hint=f"add --capabilities {' '.join(wanted)} after reviewing what the template creates",
-        )
-    return sorted(acknowledged)

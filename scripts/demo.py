@@ -59,6 +59,7 @@ def run_demo() -> int:
                 str(outputs_file),
                 "--poll-interval",
                 "0.2",
+                "--yes",
             ]
         )
         if code != 0:

@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from deployer import cli
+from deployer.changeset import execute_token
 from deployer.clients import ClientSettings, botocore_config
 from tests.moto_server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer, start_moto_server
 
@@ -27,6 +28,8 @@ MUTATING = frozenset(
         "DeleteChangeSet",
         "DeleteStack",
         "ContinueUpdateRollback",
+        "CancelUpdateStack",
+        "RollbackStack",
         "SetStackPolicy",
         "UpdateTerminationProtection",
         "CreateStack",
@@ -105,7 +108,10 @@ class Harness:
         self.stdout = io.StringIO()
         self.stderr = io.StringIO()
         self.confirm_answer = ""
+        self.prompts: list[str] = []
         self.stdin_is_tty = False
+        self.stdout_is_tty = False
+        self.settings: ClientSettings | None = None
         self.event_count = 0
 
     def _record(self, model: Any, **_: Any) -> None:
@@ -118,16 +124,24 @@ class Harness:
     def s3(self) -> Any:
         return self.s3_client
 
+    def _clients(self, settings: ClientSettings) -> Harness:
+        self.settings = settings
+        return self
+
+    def _confirm(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        return self.confirm_answer
+
     def run(self, *argv: str) -> int:
         env = cli.Environment(
-            clients=lambda settings: self,
+            clients=self._clients,
             sleep=self.clock.sleep,
             clock=self.clock.time,
             stdout=self.stdout,
             stderr=self.stderr,
-            stdout_is_tty=False,
+            stdout_is_tty=self.stdout_is_tty,
             stdin_is_tty=self.stdin_is_tty,
-            confirm=lambda prompt: self.confirm_answer,
+            confirm=self._confirm,
         )
         with self.stub, self.s3_stub:
             code = cli.main(list(argv), env)
@@ -216,8 +230,6 @@ class Harness:
             "ClientToken": ANY,
             "ChangeSetType": change_set_type,
             "Parameters": ANY,
-            "Capabilities": [],
-            "Tags": [],
             "Description": ANY,
             "TemplateBody": ANY,
         }
@@ -277,7 +289,11 @@ class Harness:
         self.stub.add_response(
             "execute_change_set",
             {},
-            {"ChangeSetName": CS_ID, "ClientRequestToken": ANY, "DisableRollback": disable_rollback},
+            {
+                "ChangeSetName": CS_ID,
+                "ClientRequestToken": execute_token(CS_ID),
+                "DisableRollback": disable_rollback,
+            },
         )
 
     def expect_successful_execution(

@@ -13,6 +13,8 @@ from tests.deploy.conftest import SMALL_TEMPLATE, STACK, Harness
 def assert_rejected(h: Harness, code: int, *message_parts: str) -> None:
     assert code == ExitCode.BAD_INPUT
     assert h.mutating_calls == []
+    lines = h.errors.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), h.errors  # one line: the problem and the fix
     for part in message_parts:
         assert part in h.errors, h.errors
 
@@ -30,16 +32,15 @@ def assert_rejected(h: Harness, code: int, *message_parts: str) -> None:
         ("MinSize=two", "is not a number"),
     ],
 )
-def test_parameter_value_violating_the_template_is_rejected_before_any_change(
+def test_parameter_value_violating_the_template_is_rejected_before_any_aws_call(
     harness: Harness, override: str, message: str
 ) -> None:
-    harness.expect_stack(None)
     code = harness.run(*harness.deploy_args("--parameter-overrides", override))
     assert_rejected(harness, code, message)
+    assert harness.calls == []  # rejected even without credentials or network
 
 
 def test_constraint_description_is_included_in_the_message(harness: Harness) -> None:
-    harness.expect_stack(None)
     code = harness.run(*harness.deploy_args("--parameter-overrides", "EnvironmentSuffix=A-"))
     assert_rejected(harness, code, "lower-case letters, digits and single hyphens")
 
@@ -56,8 +57,33 @@ def test_unparseable_template_is_rejected_without_any_aws_call(harness: Harness)
     path = harness.tmp / "broken.json"
     path.write_text('{"Resources": {')
     code = harness.run("deploy", "--stack-name", STACK, "--template-file", str(path))
-    assert_rejected(harness, code, "not valid JSON")
+    assert_rejected(harness, code, "not valid JSON", "line 1 column", "hint: fix the syntax")
     assert harness.calls == []
+
+
+def test_unparseable_yaml_template_is_rejected_without_any_aws_call(harness: Harness) -> None:
+    path = harness.tmp / "broken.yaml"
+    path.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n   Properties: [\n")
+    code = harness.run("deploy", "--stack-name", STACK, "--template-file", str(path))
+    assert_rejected(harness, code, "neither valid JSON nor valid YAML", "hint: fix the syntax")
+    assert harness.calls == []
+
+
+def test_bad_parameter_on_update_is_rejected_before_the_stack_is_even_read(harness: Harness) -> None:
+    # Nothing is queued: DescribeStacks, or cleanup (ListChangeSets / DeleteChangeSet), would be an unexpected call.
+    code = harness.run(*harness.deploy_args("--parameter-overrides", "MinSize=99"))
+    assert_rejected(harness, code, "above MaxValue 5", "--parameter-overrides")
+    assert harness.calls == []
+
+
+def test_parameter_only_valid_for_an_update_is_checked_once_the_stack_is_read(harness: Harness) -> None:
+    # Whether a parameter may keep its previous value depends on the deployed stack: that check follows the read.
+    doc = json.loads(json.dumps(SMALL_TEMPLATE))
+    del doc["Parameters"]["EnvironmentSuffix"]["Default"]
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=[{"ParameterKey": "MinSize", "ParameterValue": "2"}])
+    code = harness.run("deploy", "--stack-name", STACK, "--template-file", harness.template(doc))
+    assert_rejected(harness, code, "EnvironmentSuffix: required")
+    assert harness.calls == ["DescribeStacks"]
 
 
 def test_template_without_resources_is_rejected(harness: Harness) -> None:
@@ -78,13 +104,22 @@ def test_missing_template_file_is_rejected(harness: Harness) -> None:
         [{"Key": "A", "Value": "1"}],
         "just a string",
         {"Parameters": {"A": "1"}, "Extra": 1},
+        {"Parameters": {"A": "1"}, "Tags": ["Team=web"]},
     ],
 )
 def test_parameters_file_in_no_known_format_is_rejected(harness: Harness, document: object) -> None:
     path = harness.tmp / "params.json"
     path.write_text(json.dumps(document))
     code = harness.run(*harness.deploy_args("--parameters-file", str(path)))
-    assert_rejected(harness, code, "parameters file")
+    assert_rejected(harness, code, "parameters file", "ParameterKey")  # the hint spells out the formats
+    assert harness.calls == []
+
+
+def test_parameters_file_that_is_not_json_is_rejected(harness: Harness) -> None:
+    path = harness.tmp / "params.json"
+    path.write_text("InstanceType=t3.small\n")
+    code = harness.run(*harness.deploy_args("--parameters-file", str(path)))
+    assert_rejected(harness, code, "not valid JSON")
     assert harness.calls == []
 
 

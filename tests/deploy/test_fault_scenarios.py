@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from deployer.changeset import new_change_set_name
 from deployer.errors import ExitCode
 from tests.deploy.conftest import CS_ID, STACK, STACK_ID, Harness, change
 from tests.deploy.test_stack_state_scenarios import PREVIOUS
@@ -216,36 +217,49 @@ def test_empty_change_set_with_fail_on_empty_changeset_exits_9(harness: Harness)
     assert harness.run(*harness.deploy_args("--fail-on-empty-changeset")) == ExitCode.EMPTY_CHANGE_SET
 
 
+def summary(change_set_id: str, name: str, status: str) -> dict[str, str]:
+    return {"StackName": STACK, "ChangeSetId": change_set_id, "ChangeSetName": name, "Status": status}
+
+
 def test_old_failed_change_sets_of_this_tool_are_cleaned_up_and_others_are_not(harness: Harness) -> None:
     harness.expect_stack("UPDATE_COMPLETE", Parameters=PREVIOUS)
-    summaries = [
-        {
-            "StackName": STACK,
-            "ChangeSetId": "cs-ours-failed",
-            "ChangeSetName": "tap-deploy-update-1",
-            "Status": "FAILED",
-        },
-        {
-            "StackName": STACK,
-            "ChangeSetId": "cs-ours-ok",
-            "ChangeSetName": "tap-deploy-update-2",
-            "Status": "CREATE_COMPLETE",
-        },
-        {"StackName": STACK, "ChangeSetId": "cs-theirs", "ChangeSetName": "manual-fix", "Status": "FAILED"},
+    page_one = [
+        summary("cs-ours-failed", new_change_set_name("UPDATE"), "FAILED"),
+        summary("cs-theirs", "manual-fix", "FAILED"),
+    ]
+    page_two = [
+        summary("cs-ours-ok", new_change_set_name("UPDATE"), "CREATE_COMPLETE"),
+        # Our prefix, but not a name this tool makes: someone else's, never touched.
+        summary("cs-lookalike", "tap-deploy-hotfix", "FAILED"),
+        summary("cs-ours-failed-2", new_change_set_name("CREATE"), "FAILED"),
     ]
     harness.stub.add_response(
-        "list_change_sets", {"Summaries": summaries[:1], "NextToken": "n"}, {"StackName": STACK}
+        "list_change_sets", {"Summaries": page_one, "NextToken": "n"}, {"StackName": STACK}
     )
     harness.stub.add_response(
-        "list_change_sets", {"Summaries": summaries[1:]}, {"StackName": STACK, "NextToken": "n"}
+        "list_change_sets", {"Summaries": page_two}, {"StackName": STACK, "NextToken": "n"}
     )
     harness.stub.add_response("delete_change_set", {}, {"ChangeSetName": "cs-ours-failed"})
+    # Removed meanwhile by a parallel run: gone is what the cleanup wanted, not a reason to fail the deploy.
+    harness.stub.add_client_error(
+        "delete_change_set",
+        "ChangeSetNotFound",
+        "ChangeSet [cs-ours-failed-2] does not exist",
+        404,
+        expected_params={"ChangeSetName": "cs-ours-failed-2"},
+    )
     harness.expect_create_change_set("UPDATE")
     harness.expect_change_set_status("CREATE_COMPLETE")
     harness.expect_change_set_pages([[change("Modify", "Topic", "False")]])
     harness.expect_successful_execution()
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
-    assert harness.mutating_calls == ["DeleteChangeSet", "CreateChangeSet", "ExecuteChangeSet"]
+    assert harness.mutating_calls == [
+        "DeleteChangeSet",
+        "DeleteChangeSet",
+        "CreateChangeSet",
+        "ExecuteChangeSet",
+    ]
+    assert "Removed 1 failed change set(s)" in harness.output
 
 
 def test_success_writes_outputs_file(harness: Harness) -> None:

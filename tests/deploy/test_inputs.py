@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from deployer.capabilities import check_capabilities, required_capabilities
 from deployer.errors import BadInput
 from deployer.inputs import (
     Template,
-    check_capabilities,
     check_value,
     load_template,
     parse_parameter_document,
-    required_capabilities,
     resolve_parameters,
 )
 from tests.deploy.conftest import SMALL_TEMPLATE
@@ -41,6 +40,17 @@ def test_template_configuration_file_carries_tags_and_stack_policy() -> None:
     )
     assert parsed.tags == {"Team": "web"}
     assert parsed.stack_policy == policy
+
+
+def test_template_configuration_may_carry_only_tags_or_only_a_stack_policy() -> None:
+    # Each of CodePipeline's three keys is optional.
+    assert parse_parameter_document({"Tags": {"Team": "web"}}, "f").tags == {"Team": "web"}
+    policy = {"Statement": []}
+    assert parse_parameter_document({"StackPolicy": policy}, "f").stack_policy == policy
+
+
+def test_flat_file_may_name_a_parameter_tags() -> None:
+    assert parse_parameter_document({"Tags": "a,b"}, "f").parameters == {"Tags": "a,b"}
 
 
 def test_cli_list_format_accepts_use_previous_value() -> None:
@@ -76,6 +86,11 @@ def test_all_violations_are_reported_together() -> None:
 def test_allowed_pattern_must_match_the_whole_value() -> None:
     assert check_value("P", "abc1", {"AllowedPattern": "[a-z]+"}) != []
     assert check_value("P", "abc", {"AllowedPattern": "[a-z]+"}) == []
+
+
+def test_allowed_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
+    # Java's \p{Alpha} is not Python regex syntax: not a reason to crash or to reject a value AWS may accept.
+    assert check_value("P", "abc", {"AllowedPattern": "\\p{Alpha}+"}) == []
 
 
 def test_list_parameters_are_checked_item_by_item() -> None:

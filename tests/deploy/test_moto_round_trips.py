@@ -31,7 +31,9 @@ def write(tmp_path: Path, doc: dict[str, Any], name: str = "t.json", *, reformat
 
 
 def run(moto: MotoServer, *args: str, endpoint: str | None = None) -> int:
-    return deploy.main([*args, "--endpoint-url", endpoint or moto.endpoint, *FAST])
+    # --yes: `pytest -s` from a terminal must not stop at deploy's "execute?" question.
+    yes = ["--yes"] if args[0] in {"deploy", "delete"} else []
+    return deploy.main([*args, "--endpoint-url", endpoint or moto.endpoint, *FAST, *yes])
 
 
 def cfn(moto: MotoServer) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.stub import ANY
 
+from deployer.changeset import new_change_set_name
 from deployer.errors import ExitCode
 from deployer.states import FAILED_CREATE, IN_PROGRESS, UPDATABLE
 from tests.deploy.conftest import STACK, STACK_ID, Harness, change
@@ -50,11 +51,23 @@ def test_a_missing_stack_is_created_through_a_create_change_set(harness: Harness
     assert "CREATE_COMPLETE" in harness.output
 
 
-def test_review_in_progress_stack_gets_a_create_change_set_again(harness: Harness) -> None:
+def test_review_in_progress_stack_gets_a_create_change_set_again_after_its_failed_one_is_removed(
+    harness: Harness,
+) -> None:
+    # A first CREATE change set that failed (a template error) leaves the stack REVIEW_IN_PROGRESS.
+    failed = {
+        "StackName": STACK,
+        "ChangeSetId": "cs-failed-create",
+        "ChangeSetName": new_change_set_name("CREATE"),
+        "Status": "FAILED",
+    }
     harness.expect_stack("REVIEW_IN_PROGRESS")
+    harness.stub.add_response("list_change_sets", {"Summaries": [failed]}, {"StackName": STACK})
+    harness.stub.add_response("delete_change_set", {}, {"ChangeSetName": "cs-failed-create"})
     queue_create(harness)
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
     assert "REVIEW_IN_PROGRESS -> create" in harness.output
+    assert harness.mutating_calls == ["DeleteChangeSet", "CreateChangeSet", "ExecuteChangeSet"]
 
 
 @pytest.mark.parametrize("status", sorted(UPDATABLE))

@@ -40,6 +40,8 @@ class Account:
     def deploy(self, *args: str) -> int:
         """Run deploy.py's real entry point against the emulator, with fast polling."""
         command, *rest = args
+        # deploy asks before executing when stdin is a terminal (pytest -s); answer for the test.
+        confirm = ["--yes"] if command == "deploy" else []
         return deploy.main(
             [
                 command,
@@ -51,6 +53,7 @@ class Account:
                 "0.05",
                 "--max-poll-interval",
                 "0.2",
+                *confirm,
                 *rest,
             ]
         )
