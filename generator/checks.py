@@ -2,7 +2,8 @@
 
 The file is in the CodePipeline template-configuration format (`{"Parameters": {...}, "Tags": {...}}`), the
 format deploy.py and the operations team's pipelines read. Each check mirrors what CloudFormation does when a
-change set is created, so a file that passes here is not rejected for its values there.
+change set is created (each value's constraints, then the template's Rules across parameters), so a file that
+passes here is not rejected for its values there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from generator.describe import expression
 
 TOP_LEVEL_KEYS = {"Parameters", "Tags", "StackPolicy"}
 MAX_STACK_TAGS = 50
@@ -89,6 +92,90 @@ def _check_tags(tags: Any) -> list[str]:
     return problems
 
 
+class NotOffline(Exception):
+    """A rule uses something only CloudFormation can resolve (a pseudo parameter, Fn::ValueOf...)."""
+
+
+def _list_value(value: str, ptype: str) -> str | list[str]:
+    return (
+        [item.strip() for item in value.split(",")]
+        if ptype.startswith(("List<", "CommaDelimited"))
+        else value
+    )
+
+
+def evaluate(expr: Any, values: Mapping[str, str | list[str]]) -> Any:
+    """The value of a Rules expression for the given parameter values, as CloudFormation computes it.
+
+    Covers the rule functions that only compare parameter values: Ref, Fn::Equals, Fn::Not, Fn::And, Fn::Or,
+    Fn::Contains, Fn::EachMemberEquals and Fn::EachMemberIn. Anything else raises NotOffline.
+    """
+    if isinstance(expr, str):
+        return expr
+    if isinstance(expr, list):
+        return [evaluate(item, values) for item in expr]
+    if not isinstance(expr, dict) or len(expr) != 1:
+        raise NotOffline(f"cannot evaluate {expr!r}")
+    function, args = next(iter(expr.items()))
+    if function == "Ref":
+        if args not in values:
+            raise NotOffline(f"Ref {args} is not a parameter")
+        return values[args]
+    if function == "Fn::Not":
+        return not _truth(evaluate(args[0], values))
+    if function == "Fn::And":
+        return all(_truth(evaluate(a, values)) for a in args)
+    if function == "Fn::Or":
+        return any(_truth(evaluate(a, values)) for a in args)
+    left, right = (evaluate(a, values) for a in args)
+    if function == "Fn::Equals":
+        return left == right
+    if function == "Fn::Contains":
+        return right in left
+    if function == "Fn::EachMemberEquals":
+        return all(member == right for member in left)
+    if function == "Fn::EachMemberIn":
+        return all(member in right for member in left)
+    raise NotOffline(f"{function} is not evaluated offline")
+
+
+def _truth(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise NotOffline(f"{value!r} is not a condition")
+
+
+def _rule_values(template: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {}
+    for name, spec in template.get("Parameters", {}).items():
+        raw = params.get(name, spec.get("Default"))
+        if raw is not None:
+            values[name] = _list_value(str(raw), str(spec.get("Type", "String")))
+    return values
+
+
+def check_rules(template: Mapping[str, Any], params: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(problems, rules that cannot be checked offline) for the template's Rules and these values.
+
+    A rule applies when its RuleCondition holds (or it has none); each of its assertions must then hold,
+    exactly as CloudFormation checks them when a change set is created.
+    """
+    values = _rule_values(template, params)
+    problems: list[str] = []
+    unchecked: list[str] = []
+    for rule_name, rule in template.get("Rules", {}).items():
+        try:
+            if "RuleCondition" in rule and not _truth(evaluate(rule["RuleCondition"], values)):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not _truth(evaluate(assertion["Assert"], values)):
+                    why = assertion.get("AssertDescription") or expression(assertion["Assert"])
+                    problems.append(f"rule {rule_name} ({expression(assertion['Assert'])}) fails: {why}")
+        except (NotOffline, TypeError, ValueError, IndexError, KeyError) as err:
+            unchecked.append(f"{rule_name}: {err}")
+    return problems, unchecked
+
+
 def validate_parameter_file(template: Mapping[str, Any], data: Any) -> list[str]:
     """Every problem with a parsed parameter file for a parsed template; empty when the file is valid."""
     if not isinstance(data, dict):
@@ -116,6 +203,8 @@ def validate_parameter_file(template: Mapping[str, Any], data: Any) -> list[str]
             )
             continue
         problems += check_value(name, value, spec)
+    # A rule that cannot be evaluated here is left to CloudFormation; a test keeps the stacks' rules checkable.
+    problems += check_rules(template, params)[0]
     if "Tags" in data:
         problems += _check_tags(data["Tags"])
     return problems

@@ -35,15 +35,12 @@ NAME_PROPERTIES = {
     "AWS::SNS::Topic": "TopicName",
 }
 ON_DELETE = {
-    "AWS::S3::Bucket": "The bucket and every object version stay (and keep costing storage). Empty "
-    "and delete it "
-    "by hand when the data is no longer needed.",
-    "AWS::KMS::Key": "The key stays enabled (and billed monthly). Anything still encrypted with it (retained "
-    "buckets, log groups, EBS snapshots) needs it: schedule its deletion only after those are gone.",
+    "AWS::S3::Bucket": "The bucket and every object version stay (and keep costing storage).",
+    "AWS::KMS::Key": "The key stays enabled (and billed monthly); retained buckets, log groups and EBS snapshots "
+    "encrypted with it need it.",
     "AWS::IAM::ServiceLinkedRole": "The role stays: every Auto Scaling group (or other user of the service) in "
-    "the account relies on it. Leave it in place.",
-    "AWS::Logs::LogGroup": "The log group and its events stay until its retention period expires the events; "
-    "delete the group by hand to remove it.",
+    "the account relies on it.",
+    "AWS::Logs::LogGroup": "The log group stays, and its events until its retention period expires them.",
 }
 
 
@@ -99,36 +96,103 @@ def service_of(resource_type: str) -> str:
     return parts[1].lower() if len(parts) > 1 else resource_type
 
 
+# A resource that cannot carry tags (a wait-condition handle, a service-linked role, a policy) can name its
+# component in its Metadata: {"Component": "load-balancer"}.
+COMPONENT_METADATA_KEY = "Component"
+
+
+def declared_component(resource: Mapping[str, Any]) -> str | None:
+    """The component a resource declares: its literal Component tag, else its Metadata hint."""
+    tagged = tag_value(resource, "Component")
+    if tagged:
+        return tagged
+    hint = resource.get("Metadata", {}).get(COMPONENT_METADATA_KEY)
+    return hint if isinstance(hint, str) and hint else None
+
+
+def _outgoing(resource: Mapping[str, Any]) -> list[str]:
+    """What a resource points at: references in its Properties, then in its Metadata."""
+    return [*references(resource.get("Properties", {})), *references(resource.get("Metadata", {}))]
+
+
+def _incoming(res: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Logical id -> the resources that reference it or depend on it, in template order."""
+    pointed: dict[str, list[str]] = {}
+    for logical_id, resource in res.items():
+        depends = resource.get("DependsOn", [])
+        targets = [*_outgoing(resource), *([depends] if isinstance(depends, str) else depends)]
+        for target in dict.fromkeys(targets):
+            if target in res and target != logical_id:
+                pointed.setdefault(target, []).append(logical_id)
+    return pointed
+
+
 def components(t: Template) -> dict[str, list[str]]:
     """Component name -> logical ids, in template order, components sorted by name.
 
-    A resource's own Component tag wins. An untagged resource (routes, policies, listeners, dashboards...)
-    takes the component of the first resource of the same AWS service it references (a route its route
-    table's); failing that, the component most resources of its service share (a dashboard the alarms'); and
-    failing that, its service's name.
+    A resource's own Component tag (or Metadata hint) wins. Any other resource belongs, in this order, to:
+    the first resource of the same AWS service it references (a route to its route table); the component
+    most tagged resources of its service share (a dashboard to the alarms'); the first resource of any
+    service it references (a wait-condition handle to the listeners its Metadata names); the component most
+    of the resources that reference or depend on it share (a service-linked role to the group that uses
+    it); and failing all of these, its service's name.
     """
     res = resources(t)
-    tagged = {i: tag_value(r, "Component") for i, r in res.items()}
+    declared = {i: declared_component(r) for i, r in res.items()}
     by_service: dict[str, list[str]] = {}
-    for logical_id, component in tagged.items():
+    for logical_id, component in declared.items():
         if component:
             by_service.setdefault(service_of(str(res[logical_id].get("Type", ""))), []).append(component)
+    pointed_at_by = _incoming(res)
+    found: dict[str, str | None] = {}
 
-    def inferred(logical_id: str) -> str:
-        service = service_of(str(res[logical_id].get("Type", "")))
-        for ref in references(res[logical_id].get("Properties", {})):
-            if ref in res and tagged.get(ref) and service_of(str(res[ref].get("Type", ""))) == service:
-                return str(tagged[ref])
-        votes = by_service.get(service, [])
-        if votes:
-            leader = max(dict.fromkeys(votes), key=votes.count)
-            if votes.count(leader) * 2 > len(votes):
-                return leader
-        return service
+    def majority(votes: list[str]) -> str | None:
+        if not votes:
+            return None
+        leader = max(dict.fromkeys(votes), key=votes.count)
+        return leader if votes.count(leader) * 2 > len(votes) else None
+
+    def component_of(logical_id: str, visiting: frozenset[str]) -> tuple[str | None, bool]:
+        """(component, whether the answer is final); an answer cut short by a reference cycle is not kept."""
+        if declared.get(logical_id):
+            return declared[logical_id], True
+        if logical_id in found:
+            return found[logical_id], True
+        if logical_id in visiting:
+            return None, False
+        visiting = visiting | {logical_id}
+        final = True
+
+        def first(candidates: list[str]) -> str | None:
+            nonlocal final
+            for candidate in candidates:
+                component, complete = component_of(candidate, visiting)
+                final &= complete
+                if component:
+                    return component
+            return None
+
+        resource = res[logical_id]
+        service = service_of(str(resource.get("Type", "")))
+        outgoing = [r for r in dict.fromkeys(_outgoing(resource)) if r in res and r != logical_id]
+        same_service = [r for r in outgoing if service_of(str(res[r].get("Type", ""))) == service]
+        result = first(same_service) or majority(by_service.get(service, [])) or first(outgoing)
+        if result is None:
+            votes = []
+            for referrer in pointed_at_by.get(logical_id, []):
+                component, complete = component_of(referrer, visiting)
+                final &= complete
+                if component:
+                    votes.append(component)
+            result = max(dict.fromkeys(votes), key=votes.count) if votes else None
+        if final or len(visiting) == 1:
+            found[logical_id] = result
+        return result, final
 
     groups: dict[str, list[str]] = {}
-    for logical_id in res:
-        groups.setdefault(tagged[logical_id] or inferred(logical_id), []).append(logical_id)
+    for logical_id, resource in res.items():
+        name = component_of(logical_id, frozenset())[0] or service_of(str(resource.get("Type", "")))
+        groups.setdefault(name, []).append(logical_id)
     return dict(sorted(groups.items()))
 
 
@@ -244,6 +308,36 @@ def condition_parameter(t: Template, condition: str) -> str | None:
             if isinstance(side, dict) and "Ref" in side:
                 return str(side["Ref"])
     return None
+
+
+def deletion_protection_parameters(t: Template) -> list[tuple[str, str]]:
+    """(logical id, parameter) for each resource whose deletion protection a parameter switches on.
+
+    Finds a `deletion_protection.enabled` attribute (load balancers) or a property named DeletionProtection...
+    whose value is a Ref to a parameter.
+    """
+    params = t.get("Parameters", {})
+    found: list[tuple[str, str]] = []
+
+    def walk(logical_id: str, value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("Key") == "deletion_protection.enabled":
+                _add(logical_id, value.get("Value"))
+            for key, inner in value.items():
+                if key.startswith("DeletionProtection"):
+                    _add(logical_id, inner)
+                walk(logical_id, inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(logical_id, inner)
+
+    def _add(logical_id: str, value: Any) -> None:
+        if isinstance(value, dict) and value.get("Ref") in params and (logical_id, value["Ref"]) not in found:
+            found.append((logical_id, str(value["Ref"])))
+
+    for logical_id, resource in resources(t).items():
+        walk(logical_id, resource.get("Properties", {}))
+    return found
 
 
 def has_type(t: Template, *types: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from generator import describe, runbook
+from generator import describe, prerequisites, runbook, teardown
 from generator.environments import ENVIRONMENTS, Environment
 from generator.examples import parameter_file_name
 from generator.markdown import code, table
@@ -43,7 +43,8 @@ def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[En
     lines += [
         "Parameter files use the CodePipeline template-configuration format, "
         '`{"Parameters": {"Name": "value"}, "Tags": {"Key": "value"}}` with every value a string. '
-        "CodePipeline, `aws cloudformation deploy` and this project's `deploy.py` read it as it is; "
+        "CodePipeline, AWS CLI v2's `aws cloudformation deploy` and this project's `deploy.py` read it as "
+        "it is; "
         "`create-change-set` needs the list format (one `jq` line below converts it).",
         "",
     ]
@@ -59,9 +60,9 @@ def _resources_section(t: Mapping[str, Any]) -> list[str]:
     lines = [
         "## What the stack creates",
         "",
-        f"{len(res)} resources in {len(groups)} components (grouped by each resource's `Component` "
-        "tag, or the "
-        "tagged resource it belongs to). A resource with a condition exists only while the condition holds.",
+        f"{len(res)} resources in {len(groups)} components, grouped by each resource's `Component` tag; a "
+        "resource that cannot carry tags (a policy, a route, a service-linked role) is listed with the "
+        "resources it belongs to. A resource with a condition exists only while the condition holds.",
         "",
     ]
     for component, ids in groups.items():
@@ -142,6 +143,7 @@ def _parameters_section(t: Mapping[str, Any]) -> list[str]:
         *table(["Parameter", "Console label", "Console group", "Default"], summary),
         "",
     ]
+    lines += _rules_block(t)
     for group, names in sections:
         lines += [f"### {group}", ""]
         for p in names:
@@ -149,6 +151,31 @@ def _parameters_section(t: Mapping[str, Any]) -> list[str]:
                 p, params[p], labels.get(p), group if group != "Other parameters" else None
             )
     return lines
+
+
+def _rules_block(t: Mapping[str, Any]) -> list[str]:
+    """The template's Rules: constraints across parameters, checked when a change set is created."""
+    rules: Mapping[str, Any] = t.get("Rules", {})
+    if not rules:
+        return []
+    rows = [
+        [
+            code(name),
+            describe.expression(rule["RuleCondition"]) if "RuleCondition" in rule else "always",
+            describe.expression(assertion.get("Assert")),
+            assertion.get("AssertDescription", ""),
+        ]
+        for name, rule in rules.items()
+        for assertion in rule.get("Assertions", [])
+    ]
+    return [
+        "Values must also satisfy these rules across parameters. CloudFormation checks them when the "
+        "change set is created (in the console: when you submit), and a failed rule rejects it with the "
+        "message shown, before anything changes:",
+        "",
+        *table(["Rule", "Applies when", "Must hold", "Message when it does not"], rows),
+        "",
+    ]
 
 
 def _outputs_section(t: Mapping[str, Any]) -> list[str]:
@@ -189,54 +216,6 @@ def _capabilities_section(t: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _stateful_section(t: Mapping[str, Any]) -> list[str]:
-    kept = describe.stateful(t)
-    lines = ["## Stateful resources and deleting the stack", ""]
-    if not kept:
-        return [*lines, "Nothing is retained: deleting the stack deletes every resource it created.", ""]
-    rows = []
-    for logical_id, r in kept:
-        name_property = describe.NAME_PROPERTIES.get(str(r.get("Type")))
-        named = name_property in r.get("Properties", {}) if name_property else False
-        rows.append(
-            [
-                code(logical_id),
-                code(r.get("Type")),
-                r.get("DeletionPolicy", ""),
-                r.get("UpdateReplacePolicy", "Delete"),
-                "yes" if named else "no",
-            ]
-        )
-    lines += [
-        "These resources hold data. CloudFormation does not delete them with the stack, nor when an update "
-        "replaces them: they stay in the account, outside any stack.",
-        "",
-        *table(["Logical id", "Type", "DeletionPolicy", "UpdateReplacePolicy", "Fixed name"], rows),
-        "",
-    ]
-    for rtype in dict.fromkeys(str(r.get("Type")) for _, r in kept):
-        lines.append(
-            f"- {code(rtype)}: {describe.ON_DELETE.get(rtype, 'It stays; delete it by hand when done.')}"
-        )
-    lines += [
-        "- A retained resource with a fixed name keeps it: a new stack that derives the same name (same "
-        "environment suffix, account and region) fails to create until the old resource is deleted.",
-        "",
-        "Record their physical ids before deleting the stack (afterwards the stack no longer lists them):",
-        "",
-        "```sh",
-        f"aws cloudformation describe-stack-resources --region {runbook.DEFAULT_REGION} --stack-name "
-        '"$STACK_NAME" \\',
-        "  --query 'StackResources[].[LogicalResourceId,ResourceType,PhysicalResourceId]' --output table",
-        f'aws cloudformation delete-stack --region {runbook.DEFAULT_REGION} --stack-name "$STACK_NAME"',
-        f"aws cloudformation wait stack-delete-complete --region {runbook.DEFAULT_REGION} "
-        '--stack-name "$STACK_NAME"',
-        "```",
-        "",
-    ]
-    return lines
-
-
 def render_page(
     name: str, t: Mapping[str, Any], size: int, environments: Sequence[Environment] = ENVIRONMENTS
 ) -> str:
@@ -249,16 +228,18 @@ def render_page(
     ]
     if t.get("Description"):
         lines += [str(t["Description"]), ""]
+    # The commands use the first sample environment (dev) as their worked example.
+    example = environments[0] if environments else Environment(name="dev", purpose="", parameters={})
     lines += [
         *_files_section(name, t, size, environments),
         *_resources_section(t),
         *_parameters_section(t),
         *_outputs_section(t),
         *_capabilities_section(t),
-        *_stateful_section(t),
-        *runbook.console_section(t),
-        *runbook.deployment_section(name, t, size),
-        *runbook.validation_section(name),
-        *runbook.prerequisites_section(t),
+        *teardown.stateful_section(name, t),
+        *runbook.console_section(name, t, example),
+        *runbook.deployment_section(name, t, size, example),
+        *runbook.validation_section(name, t, size),
+        *prerequisites.prerequisites_section(t),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"

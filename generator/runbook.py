@@ -1,60 +1,89 @@
-"""The hand-off page's operational sections: AWS CLI commands, validation, account prerequisites.
+"""The hand-off page's operational sections: console steps, AWS CLI commands, validation.
 
-The commands are plain AWS CLI (v2) and jq, for a team that deploys without this project's Python.
+The commands are plain AWS CLI (v2) and jq, for a team that deploys without this project's Python. Every
+shell block is a complete script: it parses as bash, and its placeholders are values to replace, never
+`<...>` (which the shell would read as a redirection).
 """
 
 from __future__ import annotations
 
-import json
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator import describe
+from generator.environments import Environment
 from generator.markdown import code, fenced
 
 DEFAULT_REGION = "us-east-1"
-INLINE_LIMIT = 51_200
+INLINE_LIMIT = 51_200  # bytes CloudFormation accepts in --template-body (TemplateBody)
+BUCKET_PLACEHOLDER = "replace-with-your-bucket-name"
+SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value"
 
 
-def _template_source(name: str, size: int) -> tuple[str, list[str]]:
-    """The --template-body/--template-url argument, and the upload step a large template needs first."""
-    if size <= INLINE_LIMIT:
-        return f"--template-body file://output/{name}.json", []
-    upload = [
-        f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body:",
-        "# upload it to a bucket in the same region first.",
-        "BUCKET=<your-artifact-bucket>",
+def needs_upload(size: int) -> bool:
+    return size > INLINE_LIMIT
+
+
+def _template_source(size: int, name: str) -> str:
+    return (
+        '--template-url "$TEMPLATE_URL"'
+        if needs_upload(size)
+        else f"--template-body file://output/{name}.json"
+    )
+
+
+def _upload_lines(name: str, size: int) -> list[str]:
+    """Upload a template too large for --template-body, and set TEMPLATE_URL to its https URL."""
+    return [
+        f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body: upload it",
+        '# to an S3 bucket of yours in $REGION (none yet? aws s3 mb "s3://$BUCKET" --region "$REGION").',
+        f"BUCKET={BUCKET_PLACEHOLDER}",
         f'aws s3 cp output/{name}.json "s3://$BUCKET/{name}.json" --region "$REGION"',
+        "# Its virtual-hosted-style https URL. The host names the region, except in us-east-1 (the global",
+        "# host, as the S3 console shows it); the China regions end in .amazonaws.com.cn.",
+        'case "$REGION" in',
+        "  us-east-1) S3_HOST=s3.amazonaws.com ;;",
+        '  cn-*) S3_HOST="s3.$REGION.amazonaws.com.cn" ;;',
+        '  *) S3_HOST="s3.$REGION.amazonaws.com" ;;',
+        "esac",
+        f'TEMPLATE_URL="https://$BUCKET.$S3_HOST/{name}.json"',
     ]
-    return f'--template-url "https://$BUCKET.s3.$REGION.amazonaws.com/{name}.json"', upload
 
 
-def _capability_flag(t: Mapping[str, Any]) -> str:
-    caps = [cap for cap, _ in describe.capabilities(t)]
-    return f" \\\n  --capabilities {' '.join(caps)}" if caps else ""
-
-
-def _change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
-    source, upload = _template_source(name, size)
-    waiter = "stack-create-complete" if kind == "CREATE" else "stack-update-complete"
+def setup_script(name: str, size: int, env: str) -> str:
     lines = [
         f"REGION={DEFAULT_REGION}",
-        f"STACK_NAME={name}-dev",
-        f"PARAMS=output/{name}.dev.parameters.json",
-        f"CHANGE_SET={kind.lower()}-$(date -u +%Y%m%d-%H%M%S)",
+        f"STACK_NAME={name}-{env}",
+        f"PARAMS=output/{name}.{env}.parameters.json",
         "",
         "# --parameters and --tags take lists; the parameter files are the template-configuration format.",
         "jq '[.Parameters | to_entries[] | {ParameterKey: .key, ParameterValue: .value}]' \"$PARAMS\""
         " > parameters.cli.json",
         "jq '[.Tags // {} | to_entries[] | {Key: .key, Value: .value}]' \"$PARAMS\" > tags.cli.json",
-        *(["", *upload] if upload else []),
+    ]
+    if needs_upload(size):
+        lines += ["", *_upload_lines(name, size)]
+    return "\n".join(lines)
+
+
+def capability_names(t: Mapping[str, Any]) -> list[str]:
+    return [cap for cap, _ in describe.capabilities(t)]
+
+
+def _change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
+    waiter = "stack-create-complete" if kind == "CREATE" else "stack-update-complete"
+    caps = capability_names(t)
+    lines = [
+        f"CHANGE_SET={kind.lower()}-$(date -u +%Y%m%d-%H%M%S)",
         "",
-        "# 1. Create the change set: CloudFormation checks every parameter value now and changes "
+        "# 1. Create the change set: CloudFormation checks every parameter value and rule now, and changes "
         "nothing yet.",
         'aws cloudformation create-change-set --region "$REGION" --stack-name "$STACK_NAME" \\',
         f'  --change-set-name "$CHANGE_SET" --change-set-type {kind} \\',
-        f"  {source} \\",
-        "  --parameters file://parameters.cli.json --tags file://tags.cli.json" + _capability_flag(t),
+        f"  {_template_source(size, name)} \\",
+        "  --parameters file://parameters.cli.json --tags file://tags.cli.json"
+        + (f" \\\n  --capabilities {' '.join(caps)}" if caps else ""),
         'aws cloudformation wait change-set-create-complete --region "$REGION" \\',
         '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET"',
         "",
@@ -75,29 +104,84 @@ def _change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) ->
     return "\n".join(lines)
 
 
-def console_section(t: Mapping[str, Any]) -> list[str]:
-    caps = [cap for cap, _ in describe.capabilities(t)]
-    tick = " Tick the capability acknowledgement (see Capabilities)." if caps else ""
+def _deploy_script(name: str, t: Mapping[str, Any], size: int, env: Environment) -> str:
+    caps = capability_names(t)
+    tags = " ".join(shlex.quote(f"{key}={value}") for key, value in env.tags.items())
+    lines = [f"REGION={DEFAULT_REGION}"]
+    if needs_upload(size):
+        lines.append(
+            f"BUCKET={BUCKET_PLACEHOLDER}  # deploy uploads the template here (over {INLINE_LIMIT:,} bytes)"
+        )
+    lines += [
+        f'aws cloudformation deploy --region "$REGION" --stack-name {name}-{env.name} \\',
+        f"  --template-file output/{name}.json \\",
+        *(['  --s3-bucket "$BUCKET" \\'] if needs_upload(size) else []),
+        f"  --parameter-overrides file://output/{name}.{env.name}.parameters.json \\",
+        *([f"  --tags {tags} \\"] if tags else []),
+        *([f"  --capabilities {' '.join(caps)} \\"] if caps else []),
+        "  --no-execute-changeset  # stops before executing; drop it to deploy at once",
+    ]
+    return "\n".join(lines)
+
+
+def console_section(name: str, t: Mapping[str, Any], env: Environment) -> list[str]:
+    groups, _ = describe.interface(t)
+    caps = describe.capabilities(t)
+    group_text = (
+        " in the groups " + ", ".join(f'"{label}"' for label, _ in groups) + ", with the labels listed under "
+        "Parameters"
+        if groups
+        else ""
+    )
+    tick = (
+        " and tick the acknowledgement for "
+        + ", ".join(code(cap) for cap, _ in caps)
+        + " (see Capabilities) before you submit"
+        if caps
+        else ""
+    )
+    tags = ", ".join(f"{code(k)} = {code(v)}" for k, v in env.tags.items())
     return [
         "## Deploying with the CloudFormation console",
         "",
-        "- New stack: Create stack > With new resources > Upload a template file (the console stores it in an "
-        "S3 bucket of your account, so the size limit for inline templates does not apply). Enter the values "
-        "from your parameter file; the console shows the parameters in the groups listed above." + tick,
-        "- Existing stack: select it > Update > Replace existing template, upload the new file, keep or change "
-        "the values, and review the change set the console shows before you submit it.",
+        "The console does not read parameter files: type in the values of yours. A field you leave as shown "
+        "keeps the template default.",
+        "",
+        "A new stack:",
+        "",
+        "1. Open the CloudFormation console in the region you deploy to; Create stack > With new resources "
+        "(standard).",
+        f"2. Choose an existing template > Upload a template file > `output/{name}.json`. The console stores the "
+        "file in an S3 bucket it creates in your account (`cf-templates-...`), so the "
+        f"{INLINE_LIMIT:,}-byte limit for inline templates does not apply.",
+        f"3. Stack name (e.g. `{name}-{env.name}`), then the parameters{group_text}.",
+        "4. Configure stack options: add your parameter file's `Tags` as stack tags"
+        + (f" (the {env.name} file has {tags})" if tags else "")
+        + ". Leave the rest at the defaults.",
+        f"5. Review{tick}. A value that breaks a parameter's constraint or a rule (see Parameters) is "
+        "rejected with its message before anything is created.",
+        "",
+        "An existing stack: select it > Change sets tab > Create change set > Replace current template > "
+        "Upload a template file. Keep or change the parameter values (they show the stack's current ones), "
+        "review the change set's Changes tab (Replacement True means the resource is recreated), then "
+        "Execute change set. Before the first stack in an account, read Account prerequisites below.",
         "",
     ]
 
 
-def deployment_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
-    caps = " ".join(cap for cap, _ in describe.capabilities(t))
-    lines = [
+def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environment) -> list[str]:
+    return [
         "## Deploying with the AWS CLI",
         "",
-        "Run these from the directory that contains `output/`, with AWS CLI v2 and `jq`. "
-        f"Set `STACK_NAME` and `PARAMS` for your environment (e.g. `{name}-prod` and "
-        f"`output/{name}.prod.parameters.json`, or your own copy of a parameter file).",
+        "### Set up",
+        "",
+        "Run these from the directory that contains `output/`, with AWS CLI v2 and `jq`. Set up once per "
+        f"shell, with `STACK_NAME` and `PARAMS` for your environment (e.g. `{name}-prod` and "
+        f"`output/{name}.prod.parameters.json`, or your own copy of a parameter file)"
+        + (", and `BUCKET` to a bucket of yours in `REGION`" if needs_upload(size) else "")
+        + ":",
+        "",
+        *fenced("sh", setup_script(name, size, env.name)),
         "",
         "### A new stack",
         "",
@@ -107,13 +191,21 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
         "",
         "The same steps with `--change-set-type UPDATE` and the update waiter. Each parameter takes the "
         "file's value; one left out of a hand-made file takes the template default, not the stack's "
-        "previous value.",
+        "previous value. The stack's tags become the file's `Tags`: a tag left out is removed.",
         "",
         *fenced("sh", _change_set_script(name, t, size, "UPDATE")),
         "",
-        "A change set with no changes ends `FAILED` with \"The submitted information didn't contain "
-        'changes": '
-        "nothing to do; remove it with `aws cloudformation delete-change-set`.",
+        "If `wait change-set-create-complete` fails, the change set ended `FAILED`; see why with:",
+        "",
+        *fenced(
+            "sh",
+            'aws cloudformation describe-change-set --region "$REGION" --stack-name "$STACK_NAME" \\\n'
+            "  --change-set-name \"$CHANGE_SET\" --query '[Status,StatusReason]' --output text",
+        ),
+        "",
+        '"The submitted information didn\'t contain changes" means there is nothing to do; remove the '
+        'change set with `aws cloudformation delete-change-set --region "$REGION" --stack-name '
+        '"$STACK_NAME" --change-set-name "$CHANGE_SET"`.',
         "If a new stack fails it rolls back to `ROLLBACK_COMPLETE` and must be deleted before you try again; "
         "find the cause first:",
         "",
@@ -127,230 +219,82 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
         "",
         "### One command instead (`aws cloudformation deploy`)",
         "",
-        "AWS CLI v2's `deploy` reads the parameter file as it is (the template-configuration format) "
-        "and creates "
-        "or updates the stack through a change set. It ignores the file's `Tags`: pass them with `--tags`.",
+        "AWS CLI v2's `deploy` reads the parameter file as it is (the template-configuration format; AWS CLI "
+        "v1 does not) and creates or updates the stack through a change set"
+        + (", uploading the template to `--s3-bucket` first" if needs_upload(size) else "")
+        + ". It ignores the file's `Tags`: pass them with `--tags`. On an update, a parameter the file "
+        "leaves out keeps the stack's previous value.",
         "",
-        *fenced(
-            "sh",
-            f"aws cloudformation deploy --region {DEFAULT_REGION} --stack-name {name}-dev \\\n"
-            f"  --template-file output/{name}.json \\\n"
-            f"  --parameter-overrides file://output/{name}.dev.parameters.json \\\n"
-            "  --tags Environment=dev"
-            + (f" \\\n  --capabilities {caps}" if caps else "")
-            + (" \\\n  --s3-bucket <your-artifact-bucket>" if size > INLINE_LIMIT else "")
-            + " \\\n  --no-execute-changeset  # stops before executing; drop it to deploy at once",
-        ),
+        *fenced("sh", _deploy_script(name, t, size, env)),
         "",
     ]
-    return lines
 
 
-def validation_section(name: str) -> list[str]:
+def _ssm_parameters(t: Mapping[str, Any]) -> list[str]:
+    return [
+        n for n, s in t.get("Parameters", {}).items() if str(s.get("Type", "")).startswith(SSM_PARAMETER_TYPE)
+    ]
+
+
+def validation_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
+    ssm = _ssm_parameters(t)
+    lint_file = "parameters.lint.json" if ssm else "parameters.cli.json"
+    with_values = (
+        [
+            f"# cfn-lint does not resolve SSM parameter types ({', '.join(ssm)}): it would check the",
+            "# parameter's path as if it were the value. Leave them out; the template's default is used.",
+            f"jq --slurpfile t output/{name}.json \\",
+            f"  '[.[] | select($t[0].Parameters[.ParameterKey].Type | startswith(\"{SSM_PARAMETER_TYPE}\") | not)]' \\",
+            f"  parameters.cli.json > {lint_file}",
+        ]
+        if ssm
+        else []
+    )
+    validate = f'aws cloudformation validate-template --region "$REGION" {_template_source(size, name)}'
     return [
         "## Validating before you deploy",
+        "",
+        "These use the variables and files from Set up above (`REGION`, `PARAMS`, `parameters.cli.json`"
+        + (", `TEMPLATE_URL`" if needs_upload(size) else "")
+        + ").",
         "",
         "- Lint the template offline (no AWS account needed; `pip install cfn-lint`):",
         "",
         *fenced("sh", f"cfn-lint output/{name}.json"),
         "",
-        "- Lint it with your values (cfn-lint reads the list format made by the `jq` line above):",
+        "- Lint it with your values. cfn-lint puts them into the resources and checks what they make (for "
+        "example the bucket names derived from the environment suffix); it does not check the values "
+        "against the parameters' own constraints or the rules:",
         "",
-        *fenced("sh", f"cfn-lint output/{name}.json --parameter-files parameters.cli.json"),
+        *fenced(
+            "sh", "\n".join([*with_values, f"cfn-lint output/{name}.json --parameter-files {lint_file}"])
+        ),
         "",
         "- Check that every name in your parameter file is a parameter of the template (prints `[]` "
         "when so):",
         "",
         *fenced(
             "sh",
-            f"jq -n --slurpfile t output/{name}.json --slurpfile p output/{name}.dev.parameters.json \\\n"
+            f'jq -n --slurpfile t output/{name}.json --slurpfile p "$PARAMS" \\\n'
             "  '($p[0].Parameters | keys) - ($t[0].Parameters | keys)'",
         ),
         "",
-        "- Have CloudFormation parse the template (needs credentials; creates nothing):",
+        "- Have CloudFormation parse the template (needs credentials; creates nothing; prints its parameters "
+        "and the capabilities it needs)"
+        + (
+            f": over {INLINE_LIMIT:,} bytes it must be read from S3, like the change set"
+            if needs_upload(size)
+            else ""
+        )
+        + ":",
         "",
-        *fenced(
-            "sh",
-            f"aws cloudformation validate-template --region {DEFAULT_REGION} "
-            f"--template-body file://output/{name}.json",
-        ),
+        *fenced("sh", validate),
         "",
-        "Parameter values are checked against the constraints listed under Parameters when the change set is "
-        "created, before anything changes: a rejected value fails `create-change-set` with the parameter's "
-        "constraint description.",
+        "Parameter values are checked against the constraints and rules listed under Parameters when the "
+        "change set is created, before anything changes: a rejected value fails `create-change-set` with "
+        "the parameter's constraint description or the rule's message.",
         "",
     ]
-
-
-def _key_policy_statements(t: Mapping[str, Any]) -> list[dict[str, Any]]:
-    account_root = "arn:aws:iam::<ACCOUNT_ID>:root"
-    slr = (
-        "arn:aws:iam::<ACCOUNT_ID>:role/aws-service-role/"
-        "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    )
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "KeyAdministrationAndIamPolicies",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
-    if describe.has_type(t, "AWS::AutoScaling::AutoScalingGroup"):
-        statements += [
-            {
-                "Sid": "AutoScalingUseOfTheKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": slr},
-                "Action": [
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "AutoScalingGrantsForEbsVolumes",
-                "Effect": "Allow",
-                "Principal": {"AWS": slr},
-                "Action": "kms:CreateGrant",
-                "Resource": "*",
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
-            },
-        ]
-    if describe.has_type(t, "AWS::Logs::LogGroup"):
-        statements.append(
-            {
-                "Sid": "CloudWatchLogsEncryption",
-                "Effect": "Allow",
-                "Principal": {"Service": "logs.<REGION>.amazonaws.com"},
-                "Action": [
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:<REGION>:<ACCOUNT_ID>:log-group:*"
-                    }
-                },
-            }
-        )
-    if describe.has_type(t, "AWS::SNS::Topic") and describe.has_type(t, "AWS::CloudWatch::Alarm"):
-        statements.append(
-            {
-                "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            }
-        )
-    if describe.has_type(t, "AWS::CloudFront::Distribution"):
-        statements.append(
-            {
-                "Sid": "CloudFrontReadsEncryptedObjects",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudfront.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {
-                    "StringLike": {"AWS:SourceArn": "arn:aws:cloudfront::<ACCOUNT_ID>:distribution/*"}
-                },
-            }
-        )
-    return statements
-
-
-def _key_parameters(t: Mapping[str, Any]) -> list[str]:
-    return [name for name in t.get("Parameters", {}) if "kms" in name.lower()]
-
-
-def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
-    lines = ["## Account prerequisites", ""]
-    found = False
-    key_params = _key_parameters(t)
-    if key_params:
-        found = True
-        policy = json.dumps({"Version": "2012-10-17", "Statement": _key_policy_statements(t)}, indent=2)
-        lines += [
-            f"### Bringing your own KMS key ({', '.join(code(p) for p in key_params)})",
-            "",
-            "Left empty, the stack creates its own key with the right policy. A key you bring must be a "
-            "symmetric customer managed key in the stack's region whose key policy lets every "
-            "service the stack "
-            "encrypts with use it. Without the Auto Scaling statements, instances never launch: "
-            "their encrypted "
-            "volumes cannot be created and the group reports `Client.InternalError`. Replace "
-            "`<ACCOUNT_ID>` and "
-            "`<REGION>`; keep the first statement (or your own administration statements) so that "
-            "the account's "
-            "IAM policies, such as the instance role's, can grant use of the key. A key policy may only name "
-            "roles that exist: create the service-linked role first (below).",
-            "",
-            *fenced("json", policy),
-            "",
-            "Apply it with `aws kms put-key-policy --key-id <key-id> --policy-name default "
-            "--policy file://key-policy.json` after merging it with the statements your key already has.",
-            "",
-        ]
-    for logical_id, resource in describe.service_linked_roles(t):
-        found = True
-        service = resource.get("Properties", {}).get("AWSServiceName", "the service")
-        role = (
-            "AWSServiceRoleForAutoScaling"
-            if service == "autoscaling.amazonaws.com"
-            else f"the role for {service}"
-        )
-        condition = resource.get("Condition")
-        parameter = describe.condition_parameter(t, condition) if condition else None
-        switch = (
-            f"Set {code(parameter)} to `true` only when the role does not exist yet; the stack then "
-            "creates it "
-            f"({code(logical_id)})."
-            if parameter
-            else f"The stack creates it ({code(logical_id)})."
-        )
-        lines += [
-            f"### The {role} service-linked role",
-            "",
-            f"The service {service} acts through {role}. Every account that has used the service has it already, "
-            "and creating "
-            f"it twice fails. {switch} Check first:",
-            "",
-            *fenced(
-                "sh",
-                f"aws iam get-role --role-name {role}"
-                if role.startswith("AWSService")
-                else f"aws iam list-roles --path-prefix /aws-service-role/{service}/",
-            ),
-            "",
-            "Or create it once for the account yourself:",
-            "",
-            *fenced("sh", f"aws iam create-service-linked-role --aws-service-name {service}"),
-            "",
-        ]
-    for name, spec in t.get("Parameters", {}).items():
-        if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and "Default" in spec:
-            found = True
-            lines += [
-                f"### The SSM parameter behind {code(name)}",
-                "",
-                "It must exist in the region you deploy to (public AWS parameters do in every "
-                "commercial region):",
-                "",
-                *fenced("sh", f"aws ssm get-parameters --region {DEFAULT_REGION} --names {spec['Default']}"),
-                "",
-            ]
-    if not found:
-        lines += ["None beyond permission to create the resources listed above.", ""]
-    return lines
 
 
 def environment_notes(envs: Sequence[Any], template: Mapping[str, Any]) -> list[str]:

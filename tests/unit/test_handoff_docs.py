@@ -12,7 +12,12 @@ import pytest
 
 import generate
 from generator import describe
-from generator.checks import ParameterFileError, check_parameter_file, check_value, validate_parameter_file
+from generator.checks import (
+    ParameterFileError,
+    check_parameter_file,
+    check_value,
+    validate_parameter_file,
+)
 from generator.docs import render_page
 from generator.environments import ENVIRONMENTS
 from generator.examples import parameter_files
@@ -87,7 +92,46 @@ def test_page_lists_retained_resources_and_what_happens_on_delete(name: str) -> 
     assert retained, "the stack has stateful resources that must be retained"
     for logical_id in retained:
         assert f"`{logical_id}`" in section
-    assert "describe-stack-resources" in section and "delete-stack" in section
+    assert "aws cloudformation delete-stack" in section
+    # The query that records what stays behind lists exactly the retained resources.
+    (literal,) = re.findall(r"contains\(`(\[.*?\])`, LogicalResourceId\)", section)
+    assert json.loads(literal) == retained
+    for rtype in {t["Resources"][i]["Type"] for i in retained}:
+        line = next(x for x in section.splitlines() if x.startswith(f"- `{rtype}`:"))
+        assert line.count(".") >= 2, f"{rtype}: says neither what stays nor how to remove it"
+
+
+def test_page_says_which_parameter_blocks_deleting_the_stack() -> None:
+    t, text = stack_dict("tap-stack"), page("tap-stack")
+    protections = describe.deletion_protection_parameters(t)
+    assert [p for _, p in protections] == ["LoadBalancerDeletionProtection"]
+    section = text.split("## Stateful resources", 1)[1].split("\n## ", 1)[0]
+    assert "with `LoadBalancerDeletionProtection` = `true` the delete fails at `LoadBalancer`" in section
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_page_states_every_rule_across_parameters(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    section = text.split("## Parameters", 1)[1].split("\n## ", 1)[0]
+    for rule_name, rule in t.get("Rules", {}).items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{rule_name}` |"))
+        for assertion in rule["Assertions"]:
+            assert describe.expression(assertion["Assert"]) in row
+            assert assertion["AssertDescription"] in row
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_console_steps_name_the_upload_groups_tags_and_acknowledgement(name: str) -> None:
+    t, text = stack_dict(name), page(name)
+    section = text.split("## Deploying with the CloudFormation console", 1)[1].split("\n## ", 1)[0]
+    assert f"Upload a template file > `output/{name}.json`" in section
+    for label, _ in describe.interface(t)[0]:
+        assert f'"{label}"' in section
+    for capability, _ in describe.capabilities(t):
+        assert f"`{capability}`" in section
+    for key, value in ENVIRONMENTS[0].tags.items():
+        assert f"`{key}` = `{value}`" in section
+    assert "Create change set" in section and "Execute change set" in section
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -111,11 +155,25 @@ def test_page_has_change_set_commands_for_new_and_existing_stacks(name: str) -> 
 @pytest.mark.parametrize("name", NAMES)
 def test_page_gives_the_offline_validation_commands(name: str) -> None:
     text = page(name)
-    assert f"cfn-lint output/{name}.json\n" in text
-    assert (
-        f"aws cloudformation validate-template --region us-east-1 --template-body file://output/{name}.json"
-        in text
-    )
+    section = text.split("## Validating before you deploy", 1)[1].split("\n## ", 1)[0]
+    assert f"cfn-lint output/{name}.json\n" in section
+    assert f"cfn-lint output/{name}.json --parameter-files " in section
+    # Over 51,200 bytes validate-template, like create-change-set, must read the template from S3.
+    if len(to_json(stack_dict(name)).encode()) > 51_200:
+        assert 'validate-template --region "$REGION" --template-url "$TEMPLATE_URL"' in section
+        assert "--template-body file:" not in text
+    else:
+        assert f'validate-template --region "$REGION" --template-body file://output/{name}.json' in section
+
+
+def test_lint_with_values_leaves_out_ssm_parameter_types() -> None:
+    """cfn-lint reads an SSM parameter type's value as the resolved value (W1030 on the AMI path)."""
+    t, text = stack_dict("tap-stack"), page("tap-stack")
+    ssm = [n for n, spec in t["Parameters"].items() if spec["Type"].startswith("AWS::SSM::Parameter::Value")]
+    assert ssm == ["ImageId"]
+    section = text.split("## Validating before you deploy", 1)[1].split("\n## ", 1)[0]
+    assert 'startswith("AWS::SSM::Parameter::Value") | not' in section
+    assert "--parameter-files parameters.lint.json" in section
 
 
 def test_page_gives_the_key_policy_auto_scaling_needs_for_a_brought_key() -> None:
@@ -262,41 +320,6 @@ def test_every_parameter_has_console_label_group_description_and_constraint_desc
             problems.append(f"{p}: constrained by {sorted(constrained)} but has no ConstraintDescription")
     problems += [f"{p}: grouped but not a parameter" for p in grouped if p not in t.get("Parameters", {})]
     assert not problems, "\n".join(problems)
-
-
-def test_components_come_from_tags_then_references_then_service() -> None:
-    t = {
-        "Resources": {
-            "Vpc": {
-                "Type": "AWS::EC2::VPC",
-                "Properties": {"Tags": [{"Key": "Component", "Value": "network"}]},
-            },
-            "Route": {"Type": "AWS::EC2::Route", "Properties": {"RouteTableId": {"Ref": "Vpc"}}},
-            "Alarm": {
-                "Type": "AWS::CloudWatch::Alarm",
-                "Properties": {"Tags": [{"Key": "Component", "Value": "ops"}]},
-            },
-            "Dashboard": {
-                "Type": "AWS::CloudWatch::Dashboard",
-                "Properties": {"DashboardBody": {"Ref": "Vpc"}},
-            },
-            "Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
-            "Template": {
-                "Type": "AWS::EC2::LaunchTemplate",
-                "Properties": {
-                    "LaunchTemplateData": {
-                        "TagSpecifications": [{"Tags": [{"Key": "Component", "Value": "compute"}]}]
-                    }
-                },
-            },
-        }
-    }
-    assert describe.components(t) == {
-        "cloudformation": ["Handle"],
-        "compute": ["Template"],
-        "network": ["Vpc", "Route"],
-        "ops": ["Alarm", "Dashboard"],
-    }
 
 
 @pytest.mark.parametrize(

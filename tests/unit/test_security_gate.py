@@ -2,8 +2,8 @@
 
 checkov calls home by default: for its check-id mappings (api0.prismacloud.io) and, when its banner is
 imported, for a newer version on PyPI. The environment below switches both off, and no API key is passed, so
-the scan runs offline in a few seconds; a timeout turns any attempt to wait on the network into a failure
-instead of a hang.
+the scan runs offline in a few seconds. Proxy variables point any remaining request at a closed local port,
+and a timeout turns anything else that waits into a failure instead of a hang.
 """
 
 from __future__ import annotations
@@ -21,11 +21,16 @@ import generate
 from templates import REGISTRY
 
 OUTPUT = Path(generate.__file__).resolve().parent / "output"
-TIMEOUT_SECONDS = 300
+TIMEOUT_SECONDS = 120
 OFFLINE_ENV = {
     "BC_SKIP_MAPPING": "TRUE",  # no download of check-id mappings and guidelines
     "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE",  # no PyPI version check
     "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",  # no package scanning (needs the platform)
+    # Any request that still tries the network goes to a closed local port and fails at once: the gate
+    # stays offline by construction, not only by the switches above.
+    **{name: "http://127.0.0.1:9" for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")},
+    "NO_PROXY": "",
+    "no_proxy": "",
 }
 PLATFORM_VARIABLES = ("BC_API_KEY", "PRISMA_API_URL", "BC_API_URL")
 

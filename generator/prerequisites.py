@@ -1,0 +1,197 @@
+"""The hand-off page's account prerequisites: a brought KMS key's policy, service-linked roles, SSM parameters.
+
+Each subsection appears only when the template has what needs it, and says how to check and fix it with the
+plain AWS CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from generator import describe
+from generator.markdown import code, fenced
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _key_policy_statements(t: Mapping[str, Any]) -> list[dict[str, Any]]:
+    account_root = "arn:aws:iam::<ACCOUNT_ID>:root"
+    slr = (
+        "arn:aws:iam::<ACCOUNT_ID>:role/aws-service-role/"
+        "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "KeyAdministrationAndIamPolicies",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if describe.has_type(t, "AWS::AutoScaling::AutoScalingGroup"):
+        statements += [
+            {
+                "Sid": "AutoScalingUseOfTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": slr},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "AutoScalingGrantsForEbsVolumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": slr},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
+            },
+        ]
+    if describe.has_type(t, "AWS::Logs::LogGroup"):
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryption",
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.<REGION>.amazonaws.com"},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:<REGION>:<ACCOUNT_ID>:log-group:*"
+                    }
+                },
+            }
+        )
+    if describe.has_type(t, "AWS::SNS::Topic") and describe.has_type(t, "AWS::CloudWatch::Alarm"):
+        statements.append(
+            {
+                "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            }
+        )
+    if describe.has_type(t, "AWS::CloudFront::Distribution"):
+        statements.append(
+            {
+                "Sid": "CloudFrontReadsEncryptedObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {
+                    "StringLike": {"AWS:SourceArn": "arn:aws:cloudfront::<ACCOUNT_ID>:distribution/*"}
+                },
+            }
+        )
+    return statements
+
+
+def _key_parameters(t: Mapping[str, Any]) -> list[str]:
+    return [name for name in t.get("Parameters", {}) if "kms" in name.lower()]
+
+
+def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
+    lines = ["## Account prerequisites", ""]
+    found = False
+    key_params = _key_parameters(t)
+    if key_params:
+        found = True
+        policy = json.dumps({"Version": "2012-10-17", "Statement": _key_policy_statements(t)}, indent=2)
+        lines += [
+            f"### Bringing your own KMS key ({', '.join(code(p) for p in key_params)})",
+            "",
+            "Left empty, the stack creates its own key with the right policy. A key you bring must be a "
+            "symmetric customer managed key in the stack's region whose key policy lets every "
+            "service the stack "
+            "encrypts with use it. Without the Auto Scaling statements, instances never launch: "
+            "their encrypted "
+            "volumes cannot be created and the group reports `Client.InternalError`. Replace "
+            "`<ACCOUNT_ID>` and "
+            "`<REGION>`; keep the first statement (or your own administration statements) so that "
+            "the account's "
+            "IAM policies, such as the instance role's, can grant use of the key. A key policy may only name "
+            "roles that exist: create the service-linked role first (below). Then set the key's ARN as "
+            f"{code(key_params[0])} in your parameter file.",
+            "",
+            *fenced("json", policy),
+            "",
+            "Save it as `key-policy.json`, merge in the statements your key already has (a key has exactly "
+            "one policy, named `default`, and this replaces it), then apply it:",
+            "",
+            *fenced(
+                "sh",
+                "KEY_ID=replace-with-your-key-id-or-arn\n"
+                f'aws kms get-key-policy --region {DEFAULT_REGION} --key-id "$KEY_ID" --policy-name default '
+                "--query Policy --output text > current-key-policy.json\n"
+                f'aws kms put-key-policy --region {DEFAULT_REGION} --key-id "$KEY_ID" --policy-name default '
+                "--policy file://key-policy.json",
+            ),
+            "",
+        ]
+    for logical_id, resource in describe.service_linked_roles(t):
+        found = True
+        service = resource.get("Properties", {}).get("AWSServiceName", "the service")
+        role = (
+            "AWSServiceRoleForAutoScaling"
+            if service == "autoscaling.amazonaws.com"
+            else f"the role for {service}"
+        )
+        condition = resource.get("Condition")
+        parameter = describe.condition_parameter(t, condition) if condition else None
+        switch = (
+            f"Set {code(parameter)} to `true` only when the role does not exist yet; the stack then "
+            "creates it "
+            f"({code(logical_id)})."
+            if parameter
+            else f"The stack creates it ({code(logical_id)})."
+        )
+        lines += [
+            f"### The {role} service-linked role",
+            "",
+            f"The service {service} acts through {role}. Every account that has used the service has it already, "
+            "and creating "
+            f"it twice fails. {switch} Check first:",
+            "",
+            *fenced(
+                "sh",
+                f"aws iam get-role --role-name {role}"
+                if role.startswith("AWSService")
+                else f"aws iam list-roles --path-prefix /aws-service-role/{service}/",
+            ),
+            "",
+            "Or create it once for the account yourself:",
+            "",
+            *fenced("sh", f"aws iam create-service-linked-role --aws-service-name {service}"),
+            "",
+        ]
+    for name, spec in t.get("Parameters", {}).items():
+        if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and "Default" in spec:
+            found = True
+            lines += [
+                f"### The SSM parameter behind {code(name)}",
+                "",
+                "It must exist in the region you deploy to (public AWS parameters do in every "
+                "commercial region):",
+                "",
+                *fenced("sh", f"aws ssm get-parameters --region {DEFAULT_REGION} --names {spec['Default']}"),
+                "",
+            ]
+    if not found:
+        lines += ["None beyond permission to create the resources listed above.", ""]
+    return lines
