@@ -8,7 +8,6 @@ from pathlib import Path
 
 from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
-from deployer.engine import DeployOptions
 from deployer.errors import EXIT_CODE_HELP, BadInput
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.inputs import (
@@ -19,6 +18,7 @@ from deployer.inputs import (
     parse_key_values,
     validate_tags,
 )
+from deployer.options import DeployOptions
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
 

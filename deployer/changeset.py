@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from deployer.clients import api_error, error_code, error_message, is_transient
+from deployer.clients import api_error, aws_call, error_code, error_message, is_transient
 from deployer.errors import BadInput
 
 if TYPE_CHECKING:
@@ -218,17 +218,15 @@ def write_json(path: Path, change_set: ChangeSet, stack_name: str) -> None:
 
 
 def delete(cfn: CloudFormationClient, change_set_id: str) -> None:
-    try:
+    with aws_call(f"deleting change set {change_set_id}"):
         cfn.delete_change_set(ChangeSetName=change_set_id)
-    except ClientError as err:
-        raise api_error(err, f"deleting change set {change_set_id}") from err
 
 
 def clean_up_failed(cfn: CloudFormationClient, stack_name: str, say: Callable[[str], None]) -> int:
     """Delete FAILED change sets this tool made earlier (its prefix); others' change sets are not ours to touch."""
     # Collect first, delete after: deleting while paging could shift the pages under the paginator.
     failed: list[str] = []
-    try:
+    with aws_call(f"listing old change sets of {stack_name}"):
         for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack_name):
             for summary in page.get("Summaries", []):
                 mine = summary.get("StackName") in (None, stack_name) and is_ours(
@@ -236,8 +234,6 @@ def clean_up_failed(cfn: CloudFormationClient, stack_name: str, say: Callable[[s
                 )
                 if mine and summary.get("Status") == "FAILED":
                     failed.append(summary["ChangeSetId"])
-    except ClientError as err:
-        raise api_error(err, f"listing old change sets of {stack_name}") from err
     removed = 0
     for change_set_id in failed:
         try:

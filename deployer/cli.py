@@ -14,8 +14,9 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from deployer.arguments import build_parser, check_common, connection_args, deploy_options
 from deployer.clients import ClientFactory, ClientSettings, api_error
-from deployer.engine import DeployOptions, ExecuteOptions, run_deploy, run_execute
+from deployer.engine import run_deploy, run_execute
 from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.options import DeployOptions, ExecuteOptions
 from deployer.output import make_reporter
 from deployer.runtime import Context
 from deployer.stack_ops import run_delete, run_status

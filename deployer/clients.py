@@ -7,6 +7,8 @@ error outlasts botocore's retries there, the loop slows down instead of failing 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -108,3 +110,12 @@ def api_error(err: ClientError, doing: str) -> AwsApiError:
     elif code in {"AccessDenied", "AccessDeniedException"} or "not authorized" in error_message(err):
         hint = "the credentials in use lack this permission: check --profile / --role-arn and the IAM policy"
     return AwsApiError(f"AWS error while {doing}: {code}: {error_message(err)}", hint=hint)
+
+
+@contextmanager
+def aws_call(doing: str) -> Iterator[None]:
+    """Turn any ClientError raised inside the block into the CLI's one-line error about `doing`."""
+    try:
+        yield
+    except ClientError as err:
+        raise api_error(err, doing) from err

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from deployer import changeset
-from deployer.clients import api_error
+from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
-from deployer.inputs import Template, check_given_parameters, resolve_parameters
+from deployer.inputs import check_given_parameters, resolve_parameters
+from deployer.options import DeployOptions, ExecuteOptions
 from deployer.runtime import Context
 from deployer.stack_ops import (
     SUCCESS_OUTCOMES,
@@ -25,47 +24,12 @@ from deployer.stack_ops import (
     show_outputs,
     wait_until_settled,
 )
-from deployer.states import FAILURE_OUTCOMES, Action, Flags, decide, is_settled
+from deployer.states import FAILURE_OUTCOMES, Action, decide, is_settled
 from deployer.upload import needs_upload, upload_template
 
 # A deploy re-decides after each wait, replace or continued rollback; more rounds than this means the stack keeps
 # being changed by someone else.
 MAX_ROUNDS = 4
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    stack_name: str
-    template: Template
-    parameters: dict[str, str | None] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    capabilities: list[str] = field(default_factory=list)
-    role_arn: str | None = None
-    notification_arns: list[str] = field(default_factory=list)
-    rollback_alarms: list[str] = field(default_factory=list)
-    stack_policy: dict[str, Any] | None = None
-    execute: bool = True
-    fail_on_empty: bool = False
-    disable_rollback: bool = False
-    termination_protection: bool = False
-    flags: Flags = field(default_factory=Flags)
-    skip_resources: list[str] = field(default_factory=list)
-    s3_bucket: str | None = None
-    s3_prefix: str | None = None
-    outputs_file: Path | None = None
-    changeset_file: Path | None = None
-    # --yes: on a terminal, execute without asking (off a terminal nobody can answer, so nothing is asked).
-    assume_yes: bool = False
-
-
-@dataclass(frozen=True)
-class ExecuteOptions:
-    stack_name: str
-    change_set_name: str
-    disable_rollback: bool = False
-    termination_protection: bool = False
-    fail_on_empty: bool = False
-    outputs_file: Path | None = None
 
 
 def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
@@ -270,20 +234,16 @@ class StackSettings:
 def _set_policy(ctx: Context, stack_id: str, settings: StackSettings) -> None:
     if not settings.stack_policy:
         return
-    try:
+    with aws_call(f"setting the stack policy of {stack_id}"):
         ctx.cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(settings.stack_policy))
-    except ClientError as err:
-        raise api_error(err, f"setting the stack policy of {stack_id}") from err
     ctx.say("Stack policy set")
 
 
 def _protect(ctx: Context, stack: dict[str, Any], settings: StackSettings) -> None:
     if not settings.termination_protection or stack.get("EnableTerminationProtection"):
         return
-    try:
+    with aws_call(f"turning termination protection on for {stack['StackId']}"):
         ctx.cfn.update_termination_protection(StackName=stack["StackId"], EnableTerminationProtection=True)
-    except ClientError as err:
-        raise api_error(err, f"turning termination protection on for {stack['StackId']}") from err
     ctx.say("Termination protection turned on")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from deployer.clients import api_error
+from deployer.clients import aws_call
 from deployer.errors import BadInput, ExitCode, NeedsDecision, StackFailed
 from deployer.events import Event, EventReader, operation_events, root_cause
 from deployer.runtime import Context
@@ -21,21 +21,17 @@ SUCCESS_OUTCOMES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMP
 
 
 def read_stack(ctx: Context, stack: str) -> dict[str, Any] | None:
-    try:
+    with aws_call(f"reading stack {stack}"):
         return describe_stack(ctx.cfn, stack)
-    except ClientError as err:
-        raise api_error(err, f"reading stack {stack}") from err
 
 
 def operation(ctx: Context, stack_id: str, start: Callable[[], object]) -> WaitResult:
     """Start a stack operation and wait for it; events from before the start are never shown again."""
     reader = EventReader(ctx.cfn, stack_id)
-    try:
+    with aws_call(f"starting an operation on {stack_id}"):
         reader.prime()
         ctx.progress.executing = True
         start()
-    except ClientError as err:
-        raise api_error(err, f"starting an operation on {stack_id}") from err
     ctx.pacer.restart()
     return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=True)
 
@@ -46,10 +42,8 @@ def wait_until_settled(ctx: Context, stack: dict[str, Any]) -> WaitResult:
         f"Waiting for the running operation ({stack['StackStatus']}) to finish; nothing is changed meanwhile"
     )
     reader = EventReader(ctx.cfn, stack["StackId"])
-    try:
+    with aws_call(f"reading events of {stack['StackName']}"):
         reader.prime()
-    except ClientError as err:
-        raise api_error(err, f"reading events of {stack['StackName']}") from err
     ctx.pacer.restart()
     return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=False)
 
@@ -112,7 +106,7 @@ def run_status(ctx: Context, stack_name: str, outputs_file: Path | None) -> Exit
     ctx.say(f"Termination protection: {'on' if stack.get('EnableTerminationProtection') else 'off'}")
     for param in stack.get("Parameters") or []:
         ctx.say(f"  parameter {param['ParameterKey']} = {param.get('ParameterValue', '')}")
-    try:
+    with aws_call(f"listing change sets of {stack_name}"):
         for page in ctx.cfn.get_paginator("list_change_sets").paginate(StackName=stack["StackId"]):
             for summary in page.get("Summaries", []):
                 if summary.get("StackName") in (None, stack["StackName"]):
@@ -120,8 +114,6 @@ def run_status(ctx: Context, stack_name: str, outputs_file: Path | None) -> Exit
                         f"  change set {summary['ChangeSetName']}: {summary.get('Status')} / "
                         f"{summary.get('ExecutionStatus')}"
                     )
-    except ClientError as err:
-        raise api_error(err, f"listing change sets of {stack_name}") from err
     print_root_cause_if_failed(ctx, stack)
     show_outputs(ctx, stack, outputs_file)
     return ExitCode.SUCCESS

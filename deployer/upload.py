@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from deployer.clients import api_error
+from deployer.clients import aws_call
 from deployer.errors import BadInput
 from deployer.inputs import INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT, utf8_size
 
@@ -47,8 +45,6 @@ def template_url(s3: S3Client, bucket: str, key: str) -> str:
 
 def upload_template(s3: S3Client, body: str, bucket: str, prefix: str | None) -> str:
     key = object_key(body, prefix)
-    try:
+    with aws_call(f"uploading the template to s3://{bucket}/{key}"):
         s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
-    except ClientError as err:
-        raise api_error(err, f"uploading the template to s3://{bucket}/{key}") from err
     return template_url(s3, bucket, key)

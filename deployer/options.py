@@ -1,0 +1,48 @@
+"""What one command was asked to do: plain data made by the argument parser and read by the engine.
+
+It lives apart from both so that parsing arguments does not depend on orchestration, and the reverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deployer.inputs import Template
+from deployer.states import Flags
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    stack_name: str
+    template: Template
+    parameters: dict[str, str | None] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    capabilities: list[str] = field(default_factory=list)
+    role_arn: str | None = None
+    notification_arns: list[str] = field(default_factory=list)
+    rollback_alarms: list[str] = field(default_factory=list)
+    stack_policy: dict[str, Any] | None = None
+    execute: bool = True
+    fail_on_empty: bool = False
+    disable_rollback: bool = False
+    termination_protection: bool = False
+    flags: Flags = field(default_factory=Flags)
+    skip_resources: list[str] = field(default_factory=list)
+    s3_bucket: str | None = None
+    s3_prefix: str | None = None
+    outputs_file: Path | None = None
+    changeset_file: Path | None = None
+    # --yes: on a terminal, execute without asking (off a terminal nobody can answer, so nothing is asked).
+    assume_yes: bool = False
+
+
+@dataclass(frozen=True)
+class ExecuteOptions:
+    stack_name: str
+    change_set_name: str
+    disable_rollback: bool = False
+    termination_protection: bool = False
+    fail_on_empty: bool = False
+    outputs_file: Path | None = None
