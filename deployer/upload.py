@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from cfnspec.limits import INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT
 from deployer.clients import api_error
 from deployer.errors import BadInput
-from deployer.inputs import INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT, utf8_size
+from deployer.inputs import utf8_size
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
