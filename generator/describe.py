@@ -194,9 +194,8 @@ def capabilities(t: Template) -> list[tuple[str, list[str]]]:
     """
     needs = required_capabilities(t)
     if CAPABILITY_NAMED_IAM in needs:
-        needs[CAPABILITY_NAMED_IAM] = [
-            i for i in resources(t) if i in {*needs.pop(CAPABILITY_NAMED_IAM), *needs.pop(CAPABILITY_IAM, [])}
-        ]
+        iam = {*needs.pop(CAPABILITY_NAMED_IAM), *needs.pop(CAPABILITY_IAM, [])}
+        needs = {CAPABILITY_NAMED_IAM: [i for i in resources(t) if i in iam], **needs}
     return [(cap, [i for i in ids if i != TRANSFORM]) for cap, ids in needs.items()]
 
 
