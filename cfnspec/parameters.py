@@ -179,8 +179,8 @@ def placeholder_problems(template: Mapping[str, Any], values: Mapping[str, str |
     for name in placeholders(values):
         what = str(specs.get(name, {}).get("Description", "")).split(". ")[0].rstrip(".")
         problems.append(
-            f"{name}={values[name]!r} is the example file's placeholder, not a real value: put your own in "
-            f"its place{f' ({what})' if what else ''}"
+            f"{name}={values[name]!r} is the example file's placeholder, not a real value: put your real "
+            f"{name} in its place{f' ({what})' if what else ''}"
         )
     return problems
 

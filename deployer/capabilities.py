@@ -8,8 +8,6 @@ from typing import Any
 from cfnspec.capabilities import CAPABILITIES, CAPABILITY_IAM, CAPABILITY_NAMED_IAM, required_capabilities
 from deployer.errors import BadInput
 
-__all__ = ["check_capabilities", "required_capabilities"]
-
 
 def check_capabilities(doc: Mapping[str, Any], given: Iterable[str]) -> list[str]:
     """The capabilities to send; raises BadInput naming what is missing and why it is needed."""

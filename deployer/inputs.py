@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cfnspec.limits import INLINE_TEMPLATE_LIMIT, MAX_STACK_TAGS, S3_TEMPLATE_LIMIT
+from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_TEMPLATE_LIMIT  # re-exported for callers
+from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT
 from cfnspec.parameters import check_value, group_size_problems, placeholder_problems
 from deployer.errors import BadInput
-
-__all__ = ["INLINE_TEMPLATE_LIMIT", "S3_TEMPLATE_LIMIT", "check_value"]
 
 TEMPLATE_CONFIG_KEYS = frozenset({"Parameters", "Tags", "StackPolicy"})
 PARAMETER_FILE_FORMATS = (

@@ -17,8 +17,6 @@ from cfnspec.limits import MAX_STACK_TAGS
 from cfnspec.parameters import check_value, group_size_problems
 from generator.describe import expression
 
-__all__ = ["check_rules", "check_value", "validate_parameter_file"]
-
 TOP_LEVEL_KEYS = {"Parameters", "Tags", "StackPolicy"}
 
 

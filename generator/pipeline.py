@@ -22,8 +22,6 @@ from generator.render import render, template_dict
 
 Registry = Mapping[str, Callable[[], Template]]
 
-__all__ = ["INLINE_LIMIT", "RESOURCE_LIMIT", "S3_LIMIT", "Artifact", "BuildError", "Registry", "build"]
-
 
 class BuildError(RuntimeError):
     """A registered builder raised; the message names the template."""

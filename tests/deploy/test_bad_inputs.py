@@ -223,7 +223,14 @@ def test_the_production_example_is_refused_until_its_certificate_placeholder_is_
         "--s3-bucket",
         "templates-bucket",
     )
-    assert_rejected(harness, code, "CertificateArn=", "placeholder", "put your own", "ACM certificate")
+    assert_rejected(
+        harness,
+        code,
+        "CertificateArn=",
+        "placeholder",
+        "put your real CertificateArn in its place",
+        "ACM certificate",
+    )
     assert harness.calls == []
 
 

@@ -106,9 +106,9 @@ def test_example_placeholder_is_refused_before_any_aws_call_and_a_real_value_is_
     prod = json.loads((output / "tap-stack.prod.parameters.json").read_text())["Parameters"]
     with pytest.raises(BadInput) as caught:
         check_given_parameters(template, prod)
-    assert "CertificateArn=" in str(caught.value) and "put your own in its place (ARN of an ACM" in str(
+    assert "CertificateArn=" in str(
         caught.value
-    )
+    ) and "put your real CertificateArn in its place (ARN of an ACM" in str(caught.value)
     real = {**prod, "CertificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-4e5f"}
     check_given_parameters(template, real)
     assert resolve_parameters(template, real, existing=None)
