@@ -66,6 +66,7 @@ def python_pattern(java: str) -> re.Pattern[str] | None:
     """
     out: list[str] = []
     in_class = False
+    class_start = -1
     i = 0
     while i < len(java):
         char = java[i]
@@ -88,7 +89,9 @@ def python_pattern(java: str) -> re.Pattern[str] | None:
             return None
         if char == "[" and not in_class:
             in_class = True
-        elif char == "]" and in_class and java[i - 1] not in "[^":
+            # A "]" first in the class (after an optional "^") is a literal, in Java as in Python.
+            class_start = i + 2 if java.startswith("^", i + 1) else i + 1
+        elif char == "]" and in_class and i != class_start:
             in_class = False
         out.append(char)
         i += 1

@@ -96,6 +96,8 @@ def test_each_former_disagreement_has_one_answer_in_both_tools(
         ("\\p{Punct}", "!", True),
         ("\\p{Punct}", "a", False),
         ("[^\\p{Space}]+", "no-space", True),
+        ("[x^]\\p{Digit}", "^1", True),
+        ("[]a]+", "]a", True),
         ("\\p{IsAlphabetic}", "a", None),  # a Unicode property Python's re cannot read: unchecked
     ],
 )
