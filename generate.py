@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from cfnspec.parameters import PLACEHOLDER_MARK
 from generator.lint import DEFAULT_REGIONS, suppressions
 from generator.pipeline import (
     INLINE_LIMIT,
@@ -39,7 +40,9 @@ Every template is linted with cfn-lint (errors, warnings and informational rules
 (default: {", ".join(DEFAULT_REGIONS)}). Each finding is printed as "RULE path: message" and fails the run;
 the only way to accept one is a suppression in the resource's own Metadata
 ({{"cfn-lint": {{"config": {{"ignore_checks": ["RULE"]}}}}}}) with the reason next to it. The example
-parameter files are validated against the template's parameter constraints.
+parameter files are validated against the template's parameter constraints, its Rules, and the Auto Scaling
+sizes (MinSize <= DesiredCapacity <= MaxSize); a placeholder value (one containing "{PLACEHOLDER_MARK}") is allowed
+in an example file and listed, and deploy.py refuses it.
 
 One line per template gives its resources against the {RESOURCE_LIMIT}-resource limit and its size against the
 {INLINE_LIMIT:,}-byte limit for an inline template body. Over that limit the run warns that deploying needs
@@ -102,6 +105,12 @@ def _report(artifact: Artifact, out: TextIO) -> None:
         print(f"{artifact.name}: {len(artifact.findings)} cfn-lint finding(s):", file=out)
         for finding in artifact.findings:
             print(f"  {finding}", file=out)
+    for file_name, names in artifact.placeholders.items():
+        print(
+            f"{artifact.name}: {file_name} holds placeholders to replace before deploying (deploy.py refuses "
+            f"them): {', '.join(names)}",
+            file=out,
+        )
     for file_name, problems in artifact.parameter_file_problems.items():
         print(f"{artifact.name}: {file_name} breaks the template's parameter constraints:", file=out)
         for problem in problems:

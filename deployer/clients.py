@@ -16,13 +16,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from cfnspec.limits import DEFAULT_REGION
 from deployer.errors import AwsApiError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_s3 import S3Client
 
-DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_ATTEMPTS = 8
 RetryMode = Literal["standard", "adaptive"]
 

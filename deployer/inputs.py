@@ -6,17 +6,15 @@ All of it is pure (files in, values or BadInput out), so a bad input can never l
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_TEMPLATE_LIMIT  # re-exported for callers
+from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT
+from cfnspec.parameters import check_value, group_size_problems, placeholder_problems
 from deployer.errors import BadInput
-
-INLINE_TEMPLATE_LIMIT = 51_200  # TemplateBody limit, in UTF-8 bytes
-S3_TEMPLATE_LIMIT = 1_000_000  # TemplateURL limit (1 MB), in UTF-8 bytes
 
 TEMPLATE_CONFIG_KEYS = frozenset({"Parameters", "Tags", "StackPolicy"})
 PARAMETER_FILE_FORMATS = (
@@ -221,8 +219,8 @@ def parse_key_values(items: Iterable[str], what: str) -> dict[str, str]:
 
 def validate_tags(tags: Mapping[str, str]) -> None:
     problems = []
-    if len(tags) > 50:
-        problems.append(f"{len(tags)} tags given; a stack takes at most 50")
+    if len(tags) > MAX_STACK_TAGS:
+        problems.append(f"{len(tags)} tags given; a stack takes at most {MAX_STACK_TAGS}")
     for key, value in tags.items():
         if key.lower().startswith("aws:"):
             problems.append(f"tag {key!r}: the aws: prefix is reserved")
@@ -250,7 +248,12 @@ def _given_problems(template: Template, given: Mapping[str, str | None]) -> list
         value = given.get(name)
         if value is not None:
             problems += check_value(name, value, spec)
-    return problems
+    return problems + _across_problems(template, given)
+
+
+def _across_problems(template: Template, known: Mapping[str, str | None]) -> list[str]:
+    """Example placeholders and Auto Scaling sizes among the values known before the change set is made."""
+    return placeholder_problems(template.doc, known) + group_size_problems(template.doc, known)
 
 
 def _reject(problems: list[str]) -> None:
@@ -277,6 +280,7 @@ def resolve_parameters(
     previous = set(existing) if existing is not None else set()
     problems = _given_problems(template, given)
     out: list[dict[str, Any]] = []
+    defaults: dict[str, str | None] = {}
     for name, spec in template.parameters.items():
         value = given.get(name)
         if name in given and value is not None:
@@ -289,62 +293,19 @@ def resolve_parameters(
             problems.append(
                 f"{name}: required (the template gives no Default); pass --parameter-overrides {name}=..."
             )
+        else:
+            defaults[name] = _default_text(spec["Default"])
+    # Defaults now join the values checked together (a given MinSize against MaxSize's default); the
+    # given values alone were checked above, so only findings that need a default are added.
+    known = {**defaults, **{k: v for k, v in given.items() if v is not None}}
+    problems += [p for p in _across_problems(template, known) if p not in problems]
     _reject(problems)
     return out
 
 
-def check_value(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
-    """Every constraint the template declares for one parameter; returns the violations."""
-    ptype = str(spec.get("Type", "String"))
-    is_list = ptype.startswith("List<") or ptype == "CommaDelimitedList"
-    items = [v.strip() for v in value.split(",")] if is_list else [value]
-    problems = []
-    explain = f" ({spec['ConstraintDescription']})" if spec.get("ConstraintDescription") else ""
-    for item in items:
-        problems += _check_one(name, item, ptype, spec)
-    if not is_list:
-        problems += _check_length(name, value, spec)
-    return [p + explain for p in problems]
-
-
-def _check_one(name: str, item: str, ptype: str, spec: Mapping[str, Any]) -> list[str]:
-    problems = []
-    allowed = spec.get("AllowedValues")
-    if allowed is not None and item not in [str(a) for a in allowed]:
-        problems.append(f"{name}={item!r} is not one of {[str(a) for a in allowed]}")
-    pattern = _compiled(spec.get("AllowedPattern"))
-    # CloudFormation matches AllowedPattern against the whole value (Java String.matches).
-    if pattern is not None and pattern.fullmatch(item) is None:
-        problems.append(f"{name}={item!r} does not match {pattern.pattern}")
-    if ptype in {"Number", "List<Number>"}:
-        try:
-            number = float(item)
-        except ValueError:
-            return [*problems, f"{name}={item!r} is not a number"]
-        if not math.isfinite(number):
-            problems.append(f"{name}={item!r} is not a finite number")
-        if "MinValue" in spec and number < float(spec["MinValue"]):
-            problems.append(f"{name}={item} is below MinValue {spec['MinValue']}")
-        if "MaxValue" in spec and number > float(spec["MaxValue"]):
-            problems.append(f"{name}={item} is above MaxValue {spec['MaxValue']}")
-    return problems
-
-
-def _compiled(pattern: Any) -> re.Pattern[str] | None:
-    """The pattern, or None when Python's re cannot read this Java regex (e.g. \\p{Alpha}): CloudFormation
-    checks it when the change set is created, so an unreadable pattern is not a reason to reject a valid value."""
-    if pattern is None:
-        return None
-    try:
-        return re.compile(str(pattern))
-    except re.error:
-        return None
-
-
-def _check_length(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
-    problems = []
-    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
-        problems.append(f"{name} is {len(value)} characters; MinLength is {spec['MinLength']}")
-    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
-        problems.append(f"{name} is {len(value)} characters; MaxLength is {spec['MaxLength']}")
-    return problems
+def _default_text(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, list):
+        return ",".join(str(item) for item in default)
+    return str(default)

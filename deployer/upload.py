@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from cfnspec.limits import INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT
 from deployer.clients import aws_call
 from deployer.errors import BadInput
-from deployer.inputs import INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT, utf8_size
+from deployer.inputs import utf8_size
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

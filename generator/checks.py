@@ -9,73 +9,19 @@ passes here is not rejected for its values there.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cfnspec.limits import MAX_STACK_TAGS
+from cfnspec.parameters import check_value, group_size_problems
 from generator.describe import expression
 
 TOP_LEVEL_KEYS = {"Parameters", "Tags", "StackPolicy"}
-MAX_STACK_TAGS = 50
 
 
 class ParameterFileError(ValueError):
     """A parameter file CloudFormation would reject; the message lists every problem."""
-
-
-def _number(value: str) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _constraint_hint(spec: Mapping[str, Any]) -> str:
-    hint = spec.get("ConstraintDescription")
-    return f" ({hint})" if hint else ""
-
-
-def check_value(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
-    """Problems with one value of one parameter; empty when CloudFormation would accept it."""
-    ptype = str(spec.get("Type", "String"))
-    hint = _constraint_hint(spec)
-    problems: list[str] = []
-    if ptype in ("Number", "List<Number>"):
-        items = value.split(",") if ptype == "List<Number>" else [value]
-        for item in items:
-            number = _number(item.strip())
-            if number is None:
-                problems.append(f"{name}={value!r} is not a number{hint}")
-                continue
-            if "MinValue" in spec and number < float(spec["MinValue"]):
-                problems.append(f"{name}={value!r} is less than MinValue {spec['MinValue']}{hint}")
-            if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                problems.append(f"{name}={value!r} is greater than MaxValue {spec['MaxValue']}{hint}")
-    if ptype == "String":
-        if "MinLength" in spec and len(value) < int(spec["MinLength"]):
-            problems.append(f"{name}={value!r} is shorter than MinLength {spec['MinLength']}{hint}")
-        if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
-            problems.append(f"{name}={value!r} is longer than MaxLength {spec['MaxLength']}{hint}")
-    pattern = spec.get("AllowedPattern")
-    # CloudFormation matches the pattern against the whole value (each item of a CommaDelimitedList).
-    if pattern is not None and ptype in ("String", "CommaDelimitedList"):
-        items = value.split(",") if ptype == "CommaDelimitedList" else [value]
-        if any(re.fullmatch(str(pattern), item) is None for item in items):
-            problems.append(f"{name}={value!r} does not match AllowedPattern {pattern!r}{hint}")
-    allowed = spec.get("AllowedValues")
-    if allowed is not None and not _is_allowed(value, allowed, ptype):
-        listed = ", ".join(str(a) for a in allowed)
-        problems.append(f"{name}={value!r} is not one of the AllowedValues [{listed}]{hint}")
-    return problems
-
-
-def _is_allowed(value: str, allowed: list[Any], ptype: str) -> bool:
-    if value in [str(a) for a in allowed]:
-        return True
-    # Number parameters accept "90" and "90.0" alike.
-    number = _number(value) if ptype == "Number" else None
-    return number is not None and any(_number(str(a)) == number for a in allowed)
 
 
 def _check_tags(tags: Any) -> list[str]:
@@ -205,9 +151,16 @@ def validate_parameter_file(template: Mapping[str, Any], data: Any) -> list[str]
         problems += check_value(name, value, spec)
     # A rule that cannot be evaluated here is left to CloudFormation; a test keeps the stacks' rules checkable.
     problems += check_rules(template, params)[0]
+    # Rules cannot compare numbers, so the Auto Scaling sizes are checked here (and by deploy.py) instead.
+    problems += group_size_problems(template, _known_values(template, params))
     if "Tags" in data:
         problems += _check_tags(data["Tags"])
     return problems
+
+
+def _known_values(template: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, str | None]:
+    values = _rule_values(template, params)
+    return {name: value for name, value in values.items() if isinstance(value, str)}
 
 
 def check_parameter_file(template_path: Path, parameter_path: Path) -> None:

@@ -10,21 +10,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from cfnspec.capabilities import CAPABILITY_IAM, CAPABILITY_NAMED_IAM, TRANSFORM, required_capabilities
+from cfnspec.limits import RETAINING_POLICIES
+
 Template = Mapping[str, Any]
 
-# Resource types that need an IAM capability, and the property that gives each a custom name (which makes it
-# CAPABILITY_NAMED_IAM). From the CloudFormation CreateStack API reference.
-IAM_NAME_PROPERTIES = {
-    "AWS::IAM::AccessKey": None,
-    "AWS::IAM::Group": "GroupName",
-    "AWS::IAM::InstanceProfile": "InstanceProfileName",
-    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
-    "AWS::IAM::Policy": None,
-    "AWS::IAM::Role": "RoleName",
-    "AWS::IAM::User": "UserName",
-    "AWS::IAM::UserToGroupAddition": None,
-}
-RETAINING_POLICIES = ("Retain", "RetainExceptOnCreate", "Snapshot")
 # The property that names each kind of stateful resource: a retained resource with a fixed name blocks a new
 # stack that would create the same name.
 NAME_PROPERTIES = {
@@ -197,23 +187,16 @@ def components(t: Template) -> dict[str, list[str]]:
 
 
 def capabilities(t: Template) -> list[tuple[str, list[str]]]:
-    """(capability, logical ids that need it) for every capability a change set must acknowledge."""
-    unnamed: list[str] = []
-    named: list[str] = []
-    for logical_id, resource in resources(t).items():
-        rtype = resource.get("Type")
-        if rtype in IAM_NAME_PROPERTIES:
-            name_property = IAM_NAME_PROPERTIES[rtype]
-            has_name = name_property is not None and name_property in resource.get("Properties", {})
-            (named if has_name else unnamed).append(logical_id)
-    found: list[tuple[str, list[str]]] = []
-    if named:
-        found.append(("CAPABILITY_NAMED_IAM", named))
-    elif unnamed:
-        found.append(("CAPABILITY_IAM", unnamed))
-    if "Transform" in t:
-        found.append(("CAPABILITY_AUTO_EXPAND", []))
-    return found
+    """(capability, logical ids that need it) for every capability a change set must acknowledge.
+
+    CAPABILITY_NAMED_IAM acknowledges unnamed IAM resources too, so when a template needs it, it is the only IAM
+    capability listed, for every IAM resource.
+    """
+    needs = required_capabilities(t)
+    if CAPABILITY_NAMED_IAM in needs:
+        iam = {*needs.pop(CAPABILITY_NAMED_IAM), *needs.pop(CAPABILITY_IAM, [])}
+        needs = {CAPABILITY_NAMED_IAM: [i for i in resources(t) if i in iam], **needs}
+    return [(cap, [i for i in ids if i != TRANSFORM]) for cap, ids in needs.items()]
 
 
 def stateful(t: Template) -> list[tuple[str, Mapping[str, Any]]]:

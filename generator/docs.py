@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cfnspec.limits import RESOURCE_LIMIT
 from generator import describe, prerequisites, runbook, teardown
 from generator.environments import ENVIRONMENTS, Environment
 from generator.examples import parameter_file_name
 from generator.markdown import code, table
 
-RESOURCE_LIMIT = 500
 CONSOLE_CAPABILITY_TEXT = {
     "CAPABILITY_IAM": "I acknowledge that AWS CloudFormation might create IAM resources.",
     "CAPABILITY_NAMED_IAM": "I acknowledge that AWS CloudFormation might create IAM resources with "

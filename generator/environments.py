@@ -10,6 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from cfnspec.limits import DEFAULT_REGION
+from cfnspec.parameters import PLACEHOLDER_MARK
+
+# Matches the template's CertificateArn pattern, so the example is valid, and carries the placeholder mark, so
+# generate.py lists it and deploy.py refuses it until a real certificate ARN takes its place.
+CERTIFICATE_PLACEHOLDER = (
+    f"arn:aws:acm:{DEFAULT_REGION}:111122223333:certificate/{PLACEHOLDER_MARK}YOUR-CERTIFICATE-ID"
+)
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -31,6 +40,7 @@ DEV = Environment(
             "InstanceType": "t3.micro",
             "MinSize": "2",
             "MaxSize": "3",
+            # Applies only while the template declares DesiredCapacity (the group's size then follows MinSize).
             "DesiredCapacity": "2",
             "LoadBalancerDeletionProtection": "false",
             "LogRetentionDays": "30",
@@ -41,7 +51,8 @@ DEV = Environment(
 
 PROD = Environment(
     name="prod",
-    purpose="Production: a NAT gateway per zone, larger instances, more headroom, longer log retention.",
+    purpose="Production: HTTPS required, a NAT gateway per zone, larger instances, more headroom, longer log "
+    "retention.",
     parameters=MappingProxyType(
         {
             "EnvironmentSuffix": "prod",
@@ -52,6 +63,8 @@ PROD = Environment(
             "DesiredCapacity": "4",
             "CpuTargetUtilization": "60",
             "LoadBalancerDeletionProtection": "true",
+            "RequireHttps": "true",
+            "CertificateArn": CERTIFICATE_PLACEHOLDER,
             "LogRetentionDays": "365",
             "AlarmEmail": "ops-alerts@example.com",
         }
@@ -60,7 +73,11 @@ PROD = Environment(
     to_fill_in=MappingProxyType(
         {
             "AlarmEmail": "the address that should receive alarms (example.com is a placeholder)",
-            "CertificateArn": "the ARN of your ACM certificate in the stack's region, to serve HTTPS",
+            "CertificateArn": "the ARN of your ACM certificate in the stack's region, in place of the "
+            f"placeholder `{CERTIFICATE_PLACEHOLDER}`: production serves HTTPS only, and deploy.py "
+            "refuses the placeholder",
+            "RequireHttps": "`true` (already set): the template then refuses to create or update the stack "
+            "without a CertificateArn, so a production stack never serves plain HTTP",
         }
     ),
 )

@@ -17,7 +17,9 @@ from typing import Any
 
 from cfnlint.api import ManualArgs, lint
 
-DEFAULT_REGIONS = ("us-east-1",)
+from cfnspec.limits import DEFAULT_REGION
+
+DEFAULT_REGIONS = (DEFAULT_REGION,)
 
 
 @dataclass(frozen=True, order=True)

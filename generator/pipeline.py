@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from troposphere import Template
 
+from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_LIMIT
+from cfnspec.limits import RESOURCE_LIMIT
+from cfnspec.limits import S3_TEMPLATE_LIMIT as S3_LIMIT
+from cfnspec.parameters import placeholders
 from generator.checks import validate_parameter_file
 from generator.docs import render_page
 from generator.examples import parameter_files
@@ -17,10 +21,6 @@ from generator.lint import Finding, lint_template, unexplained_suppressions
 from generator.render import render, template_dict
 
 Registry = Mapping[str, Callable[[], Template]]
-
-INLINE_LIMIT = 51_200  # bytes CloudFormation accepts as --template-body
-S3_LIMIT = 1_000_000  # bytes CloudFormation accepts from S3 (documented as 1 MB)
-RESOURCE_LIMIT = 500
 
 
 class BuildError(RuntimeError):
@@ -34,6 +34,8 @@ class Artifact:
     files: dict[str, str]  # file name in the output directory -> content
     findings: list[Finding]
     parameter_file_problems: dict[str, list[str]]
+    # Example-file values a team must replace (e.g. a certificate ARN): allowed in an example, never deployed.
+    placeholders: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -77,15 +79,18 @@ def build(name: str, builder: Callable[[], Template], regions: Sequence[str]) ->
     body = render(t)
     data = template_dict(t)
     examples = parameter_files(name, data)
-    problems = {}
+    problems, to_replace = {}, {}
     for file_name, content in examples.items():
-        found = validate_parameter_file(data, json.loads(content))
+        example = json.loads(content)
+        found = validate_parameter_file(data, example)
         if found:
             problems[file_name] = found
+        if placeholders(example.get("Parameters", {})):
+            to_replace[file_name] = placeholders(example["Parameters"])
     files = {f"{name}.json": body, **examples}
     files[f"{name}.md"] = render_page(name, data, len(body.encode("utf-8")))
     findings = sorted([*lint_template(body, regions), *unexplained_suppressions(data)])
-    return Artifact(name, data, files, findings, problems)
+    return Artifact(name, data, files, findings, problems, to_replace)
 
 
 @dataclass(frozen=True)

@@ -10,96 +10,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec.limits import DEFAULT_REGION
 from generator import describe
+from generator.key_policy import brought_key_policy, placeholders_used
 from generator.markdown import code, fenced
-
-DEFAULT_REGION = "us-east-1"
-
-
-def _key_policy_statements(t: Mapping[str, Any]) -> list[dict[str, Any]]:
-    account_root = "arn:aws:iam::<ACCOUNT_ID>:root"
-    slr = (
-        "arn:aws:iam::<ACCOUNT_ID>:role/aws-service-role/"
-        "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    )
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "KeyAdministrationAndIamPolicies",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
-    if describe.has_type(t, "AWS::AutoScaling::AutoScalingGroup"):
-        statements += [
-            {
-                "Sid": "AutoScalingUseOfTheKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": slr},
-                "Action": [
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "AutoScalingGrantsForEbsVolumes",
-                "Effect": "Allow",
-                "Principal": {"AWS": slr},
-                "Action": "kms:CreateGrant",
-                "Resource": "*",
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
-            },
-        ]
-    if describe.has_type(t, "AWS::Logs::LogGroup"):
-        statements.append(
-            {
-                "Sid": "CloudWatchLogsEncryption",
-                "Effect": "Allow",
-                "Principal": {"Service": "logs.<REGION>.amazonaws.com"},
-                "Action": [
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:<REGION>:<ACCOUNT_ID>:log-group:*"
-                    }
-                },
-            }
-        )
-    if describe.has_type(t, "AWS::SNS::Topic") and describe.has_type(t, "AWS::CloudWatch::Alarm"):
-        statements.append(
-            {
-                "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            }
-        )
-    if describe.has_type(t, "AWS::CloudFront::Distribution"):
-        statements.append(
-            {
-                "Sid": "CloudFrontReadsEncryptedObjects",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudfront.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {
-                    "StringLike": {"AWS:SourceArn": "arn:aws:cloudfront::<ACCOUNT_ID>:distribution/*"}
-                },
-            }
-        )
-    return statements
 
 
 def _key_parameters(t: Mapping[str, Any]) -> list[str]:
@@ -110,26 +24,24 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
     lines = ["## Account prerequisites", ""]
     found = False
     key_params = _key_parameters(t)
-    if key_params:
+    policy = brought_key_policy(t)
+    if key_params and policy is not None:
         found = True
-        policy = json.dumps({"Version": "2012-10-17", "Statement": _key_policy_statements(t)}, indent=2)
+        fill_in = "; ".join(f"`{p}`: {what}" for p, what in placeholders_used(policy, t))
         lines += [
             f"### Bringing your own KMS key ({', '.join(code(p) for p in key_params)})",
             "",
-            "Left empty, the stack creates its own key with the right policy. A key you bring must be a "
-            "symmetric customer managed key in the stack's region whose key policy lets every "
-            "service the stack "
-            "encrypts with use it. Without the Auto Scaling statements, instances never launch: "
-            "their encrypted "
-            "volumes cannot be created and the group reports `Client.InternalError`. Replace "
-            "`<ACCOUNT_ID>` and "
-            "`<REGION>`; keep the first statement (or your own administration statements) so that "
-            "the account's "
-            "IAM policies, such as the instance role's, can grant use of the key. A key policy may only name "
-            "roles that exist: create the service-linked role first (below). Then set the key's ARN as "
+            "Left empty, the stack creates its own key. A key you bring must be a symmetric customer managed "
+            "key in the stack's region whose key policy lets every service the stack encrypts with use it: "
+            "the policy below is the one the stack gives its own key, statement for statement. Without the "
+            "Auto Scaling statements, instances never launch: their encrypted volumes cannot be created and "
+            "the group reports `Client.InternalError`. Replace the placeholders ("
+            + fill_in
+            + "); keep the first statement (or your own administration statements) so that the account's "
+            "IAM policies, such as the instance role's, can grant use of the key. Then set the key's ARN as "
             f"{code(key_params[0])} in your parameter file.",
             "",
-            *fenced("json", policy),
+            *fenced("json", json.dumps(policy, indent=2)),
             "",
             "Save it as `key-policy.json`, merge in the statements your key already has (a key has exactly "
             "one policy, named `default`, and this replaces it), then apply it:",

@@ -11,12 +11,12 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cfnspec.limits import DEFAULT_REGION
+from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_LIMIT
 from generator import describe
 from generator.environments import Environment
 from generator.markdown import code, fenced
 
-DEFAULT_REGION = "us-east-1"
-INLINE_LIMIT = 51_200  # bytes CloudFormation accepts in --template-body (TemplateBody)
 BUCKET_PLACEHOLDER = "replace-with-your-bucket-name"
 SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value"
 

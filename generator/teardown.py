@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec.limits import DEFAULT_REGION
 from generator import describe
 from generator.markdown import code, fenced, table
-
-DEFAULT_REGION = "us-east-1"
 
 # How to remove each kind of retained resource by hand, once its data is no longer needed. The physical id
 # comes from the list recorded before the stack is deleted.

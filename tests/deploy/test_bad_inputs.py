@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deployer.errors import ExitCode
 from tests.deploy.conftest import SMALL_TEMPLATE, STACK, Harness
+
+OUTPUT = Path(__file__).resolve().parents[2] / "output"
 
 
 def assert_rejected(h: Harness, code: int, *message_parts: str) -> None:
@@ -24,11 +28,11 @@ def assert_rejected(h: Harness, code: int, *message_parts: str) -> None:
     [
         ("Nope=1", "unknown parameter(s) Nope"),
         ("EnvironmentSuffix=Bad_Suffix", "does not match"),
-        ("EnvironmentSuffix=x", "MinLength is 2"),
-        ("EnvironmentSuffix=" + "a" * 21, "MaxLength is 20"),
+        ("EnvironmentSuffix=x", "is shorter than MinLength 2"),
+        ("EnvironmentSuffix=" + "a" * 21, "is longer than MaxLength 20"),
         ("InstanceType=m5.24xlarge", "is not one of"),
-        ("MinSize=0", "below MinValue 1"),
-        ("MinSize=9", "above MaxValue 5"),
+        ("MinSize=0", "is less than MinValue 1"),
+        ("MinSize=9", "is greater than MaxValue 5"),
         ("MinSize=two", "is not a number"),
     ],
 )
@@ -72,7 +76,7 @@ def test_unparseable_yaml_template_is_rejected_without_any_aws_call(harness: Har
 def test_bad_parameter_on_update_is_rejected_before_the_stack_is_even_read(harness: Harness) -> None:
     # Nothing is queued: DescribeStacks, or cleanup (ListChangeSets / DeleteChangeSet), would be an unexpected call.
     code = harness.run(*harness.deploy_args("--parameter-overrides", "MinSize=99"))
-    assert_rejected(harness, code, "above MaxValue 5", "--parameter-overrides")
+    assert_rejected(harness, code, "is greater than MaxValue 5", "--parameter-overrides")
     assert harness.calls == []
 
 
@@ -198,3 +202,82 @@ def test_delete_without_yes_off_a_terminal_is_refused_without_any_call(harness: 
     code = harness.run("delete", "--stack-name", STACK)
     assert_rejected(harness, code, "--yes")
     assert harness.calls == []
+
+
+# ---- placeholders and Auto Scaling sizes (checked with generate.py's example checks through cfnspec) --------
+
+
+def test_the_production_example_is_refused_until_its_certificate_placeholder_is_replaced(
+    harness: Harness,
+) -> None:
+    code = harness.run(
+        "deploy",
+        "--stack-name",
+        STACK,
+        "--template-file",
+        str(OUTPUT / "tap-stack.json"),
+        "--parameters-file",
+        str(OUTPUT / "tap-stack.prod.parameters.json"),
+        "--capabilities",
+        "CAPABILITY_IAM",
+        "--s3-bucket",
+        "templates-bucket",
+    )
+    assert_rejected(
+        harness,
+        code,
+        "CertificateArn=",
+        "placeholder",
+        "put your real CertificateArn in its place",
+        "ACM certificate",
+    )
+    assert harness.calls == []
+
+
+def sized_template(desired: bool = True) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(json.dumps(SMALL_TEMPLATE))
+    doc["Parameters"]["MaxSize"] = {"Type": "Number", "Default": "4", "MinValue": 1, "MaxValue": 10}
+    props: dict[str, Any] = {"MinSize": {"Ref": "MinSize"}, "MaxSize": {"Ref": "MaxSize"}}
+    if desired:
+        doc["Parameters"]["DesiredCapacity"] = {
+            "Type": "Number",
+            "Default": "2",
+            "MinValue": 1,
+            "MaxValue": 10,
+        }
+        props["DesiredCapacity"] = {"Ref": "DesiredCapacity"}
+    doc["Resources"]["Group"] = {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": props}
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["MinSize=5", "MaxSize=3"], "MinSize=5 is greater than MaxSize=3"),
+        (
+            ["MinSize=2", "MaxSize=4", "DesiredCapacity=5"],
+            "DesiredCapacity=5 is outside [MinSize=2, MaxSize=4]",
+        ),
+        (["MinSize=3", "DesiredCapacity=2"], "DesiredCapacity=2 is outside [MinSize=3, MaxSize]"),
+    ],
+)
+def test_group_sizes_out_of_order_are_rejected_before_any_aws_call(
+    harness: Harness, overrides: list[str], message: str
+) -> None:
+    template = harness.template(sized_template())
+    code = harness.run(
+        "deploy", "--stack-name", STACK, "--template-file", template, "--parameter-overrides", *overrides
+    )
+    assert_rejected(harness, code, message, "Auto Scaling rejects group Group")
+    assert harness.calls == []
+
+
+def test_a_minimum_above_the_default_maximum_is_rejected_for_a_new_stack(harness: Harness) -> None:
+    # MaxSize is not given: a new stack takes its default (4), known only once the stack is found missing.
+    harness.expect_stack(None)
+    template = harness.template(sized_template(desired=False))
+    code = harness.run(
+        "deploy", "--stack-name", STACK, "--template-file", template, "--parameter-overrides", "MinSize=5"
+    )
+    assert_rejected(harness, code, "MinSize=5 is greater than MaxSize=4")
+    assert [c for c in harness.calls] == ["DescribeStacks"]

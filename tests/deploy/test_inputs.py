@@ -11,6 +11,7 @@ from deployer.capabilities import check_capabilities, required_capabilities
 from deployer.errors import BadInput
 from deployer.inputs import (
     Template,
+    check_given_parameters,
     check_value,
     load_template,
     parse_parameter_document,
@@ -88,9 +89,29 @@ def test_allowed_pattern_must_match_the_whole_value() -> None:
     assert check_value("P", "abc", {"AllowedPattern": "[a-z]+"}) == []
 
 
-def test_allowed_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
-    # Java's \p{Alpha} is not Python regex syntax: not a reason to crash or to reject a value AWS may accept.
+def test_allowed_pattern_in_java_syntax_is_read_as_java_reads_it() -> None:
+    # Java's \p{Alpha} is not Python regex syntax: translated, so neither a crash nor a pass for any value.
     assert check_value("P", "abc", {"AllowedPattern": "\\p{Alpha}+"}) == []
+    assert check_value("P", "ab1", {"AllowedPattern": "\\p{Alpha}+"}) != []
+
+
+def test_allowed_pattern_python_cannot_read_is_left_to_cloudformation() -> None:
+    # A class intersection has no Python equivalent: not a reason to reject a value AWS may accept.
+    assert check_value("P", "bee", {"AllowedPattern": "[a-z&&[^e]]+"}) == []
+
+
+def test_example_placeholder_is_refused_before_any_aws_call_and_a_real_value_is_not() -> None:
+    output = Path(__file__).resolve().parents[2] / "output"
+    template = load_template(output / "tap-stack.json")
+    prod = json.loads((output / "tap-stack.prod.parameters.json").read_text())["Parameters"]
+    with pytest.raises(BadInput) as caught:
+        check_given_parameters(template, prod)
+    assert "CertificateArn=" in str(
+        caught.value
+    ) and "put your real CertificateArn in its place (ARN of an ACM" in str(caught.value)
+    real = {**prod, "CertificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-4e5f"}
+    check_given_parameters(template, real)
+    assert resolve_parameters(template, real, existing=None)
 
 
 def test_list_parameters_are_checked_item_by_item() -> None:

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from troposphere import Export, Output, Parameter, Ref, Sub, Template, dynamodb, sns, ssm
+from troposphere import (
+    Export,
+    GetAZs,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+    autoscaling,
+    dynamodb,
+    ec2,
+    sns,
+    ssm,
+)
 
 import generate
 from generator import pipeline
+from generator.lint import Finding
 from generator.render import render
 
 Registry = dict[str, Callable[[], Template]]
@@ -116,6 +130,28 @@ DEMO_FILES = {
     "demo.dev.parameters.json",
     "demo.prod.parameters.json",
 }
+
+
+@pytest.fixture(scope="session")
+def lint_results() -> dict[tuple[str, tuple[str, ...]], list[Finding]]:
+    """cfn-lint's findings per (template body, regions), filled once per session: the tests below build the
+    same few templates many times, and linting is most of what a build costs."""
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def lint_once(
+    lint_results: dict[tuple[str, tuple[str, ...]], list[Finding]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pipeline.lint_template
+
+    def cached(body: str, regions: Sequence[str]) -> list[Finding]:
+        key = (body, tuple(regions))
+        if key not in lint_results:
+            lint_results[key] = real(body, regions)
+        return list(lint_results[key])
+
+    monkeypatch.setattr(pipeline, "lint_template", cached)
 
 
 def run(registry: Registry, output_dir: Path, **kwargs: object) -> tuple[int, str, str]:
@@ -332,3 +368,72 @@ def test_help_explains_options_limits_and_exit_codes(capsys: pytest.CaptureFixtu
         assert expected in text, expected
     for code in (generate.EXIT_OK, generate.EXIT_FAILED, generate.EXIT_USAGE, generate.EXIT_STALE):
         assert f"\n  {code}  " in text
+
+
+def sized_template(min_default: int, max_default: int) -> Callable[[], Template]:
+    """A group whose size parameters' defaults are out of order: every example file inherits them."""
+
+    def build() -> Template:
+        t = Template(Description="Group sizes")
+        low = t.add_parameter(Parameter("Low", Type="Number", Default=min_default, Description="min"))
+        high = t.add_parameter(Parameter("High", Type="Number", Default=max_default, Description="max"))
+        template = t.add_resource(
+            ec2.LaunchTemplate(
+                "Launch",
+                LaunchTemplateData=ec2.LaunchTemplateData(ImageId="ami-12345678", InstanceType="t3.micro"),
+            )
+        )
+        t.add_resource(
+            autoscaling.AutoScalingGroup(
+                "Fleet",
+                MinSize=Ref(low),
+                MaxSize=Ref(high),
+                AvailabilityZones=GetAZs(""),
+                LaunchTemplate=autoscaling.LaunchTemplateSpecification(
+                    LaunchTemplateId=Ref(template), Version="$Latest"
+                ),
+            )
+        )
+        return t
+
+    return build
+
+
+def test_example_files_with_minimum_above_maximum_fail_the_run(tmp_path: Path) -> None:
+    code, out, _ = run({"sized": sized_template(4, 3)}, tmp_path)
+    assert code == generate.EXIT_FAILED
+    assert "sized.parameters.json breaks the template's parameter constraints:" in out
+    assert "Low=4 is greater than High=3: Auto Scaling rejects group Fleet" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_example_files_with_sizes_in_order_pass(tmp_path: Path) -> None:
+    code, out, err = run({"sized": sized_template(2, 3)}, tmp_path)
+    assert code == generate.EXIT_OK, out + err
+
+
+def certificate_template() -> Template:
+    t = demo_template()
+    t.add_parameter(
+        Parameter(
+            "CertificateArn",
+            Type="String",
+            Default="",
+            AllowedPattern="^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[a-zA-Z0-9-]+$",
+            Description="ARN of an ACM certificate",
+        )
+    )
+    t.add_output(Output("Certificate", Value=Ref("CertificateArn")))
+    return t
+
+
+def test_placeholders_in_example_files_are_allowed_and_listed(tmp_path: Path) -> None:
+    code, out, err = run({"cert": certificate_template}, tmp_path)
+    assert code == generate.EXIT_OK, out + err
+    assert (
+        "cert: cert.prod.parameters.json holds placeholders to replace before deploying (deploy.py refuses "
+        "them): CertificateArn"
+    ) in out
+    prod = json.loads((tmp_path / "cert.prod.parameters.json").read_text())["Parameters"]
+    assert "REPLACE-WITH-" in prod["CertificateArn"]
+    assert out.count("holds placeholders") == 1  # the dev and defaults files hold none

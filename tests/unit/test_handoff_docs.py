@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import generate
+from cfnspec.parameters import placeholders
 from generator import describe
 from generator.checks import (
     ParameterFileError,
@@ -176,6 +177,38 @@ def test_lint_with_values_leaves_out_ssm_parameter_types() -> None:
     assert "--parameter-files parameters.lint.json" in section
 
 
+def _with_placeholders(value: Any) -> Any:
+    """The template's own statement with its Fn::Sub/Ref written as the page's placeholders (read independently
+    of generator.key_policy: only the forms the template uses)."""
+    if isinstance(value, list):
+        return [_with_placeholders(v) for v in value]
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        names = {"AWS::Partition": "PARTITION", "AWS::AccountId": "ACCOUNT_ID", "AWS::Region": "REGION"}
+        names["EnvironmentSuffix"] = "ENVIRONMENT_SUFFIX"
+        return re.sub(r"\$\{([^}]+)\}", lambda m: f"<{names[m.group(1)]}>", value["Fn::Sub"])
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return {"AWS::AccountId": "<ACCOUNT_ID>", "AWS::Region": "<REGION>"}[value["Ref"]]
+    if isinstance(value, dict):
+        return {k: _with_placeholders(v) for k, v in value.items()}
+    return value
+
+
+def test_brought_key_policy_on_the_page_is_the_templates_own_key_policy() -> None:
+    t = stack_dict("tap-stack")
+    (key,) = [r for r in t["Resources"].values() if r["Type"] == "AWS::KMS::Key"]
+    (policy,) = json_blocks(page("tap-stack"))
+    assert policy["Statement"] == _with_placeholders(key["Properties"]["KeyPolicy"]["Statement"])
+    text = json.dumps(policy)
+    assert "arn:aws:" not in text and "Fn::" not in text and '"Ref"' not in text
+
+
+def test_page_lists_every_placeholder_the_key_policy_uses() -> None:
+    text = page("tap-stack")
+    (policy,) = json_blocks(text)
+    used = set(re.findall(r"<[A-Z_]+>", json.dumps(policy)))
+    assert used and all(f"`{p}`:" in text for p in used), used
+
+
 def test_page_gives_the_key_policy_auto_scaling_needs_for_a_brought_key() -> None:
     text = page("tap-stack")
     assert "AWSServiceRoleForAutoScaling" in text and "CreateAutoScalingServiceLinkedRole" in text
@@ -183,13 +216,12 @@ def test_page_gives_the_key_policy_auto_scaling_needs_for_a_brought_key() -> Non
     by_action: dict[str, dict[str, Any]] = {}
     for statement in policy["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        principal = json.dumps(statement["Principal"])
-        if "AWSServiceRoleForAutoScaling" in principal:
+        if "AWSServiceRoleForAutoScaling" in json.dumps([statement["Principal"], statement.get("Condition")]):
             by_action.update(dict.fromkeys(actions, statement))
     assert {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"} <= set(
         by_action
     )
-    assert by_action["kms:CreateGrant"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
+    assert by_action["kms:CreateGrant"]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -214,11 +246,38 @@ def test_defaults_file_holds_every_parameter_at_its_default() -> None:
     assert values["KmsKeyArn"] == ""
 
 
+# Parameters an environment may set whether or not a template declares them: the HTTPS switch and the group's
+# desired capacity. A template without one leaves the value out of its example files (tested below).
+OPTIONALLY_DECLARED = {"RequireHttps", "DesiredCapacity"}
+
+
 def test_sample_environments_set_only_parameters_the_stack_has() -> None:
-    known = {p for name in NAMES for p in stack_dict(name).get("Parameters", {})}
+    known = {p for name in NAMES for p in stack_dict(name).get("Parameters", {})} | OPTIONALLY_DECLARED
     for env in ENVIRONMENTS:
         assert set(env.parameters) <= known, (env.name, set(env.parameters) - known)
         assert set(env.to_fill_in) <= known, (env.name, set(env.to_fill_in) - known)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_files_hold_exactly_the_templates_parameters(name: str) -> None:
+    t = stack_dict(name)
+    for file_name, content in parameter_files(name, t).items():
+        assert list(json.loads(content)["Parameters"]) == list(t["Parameters"]), file_name
+
+
+def test_production_example_requires_https_with_a_marked_certificate_placeholder() -> None:
+    t = stack_dict("tap-stack")
+    prod = json.loads(parameter_files("tap-stack", t)["tap-stack.prod.parameters.json"])["Parameters"]
+    assert placeholders(prod) == ["CertificateArn"]
+    assert check_value("CertificateArn", prod["CertificateArn"], t["Parameters"]["CertificateArn"]) == []
+    if "RequireHttps" in t["Parameters"]:
+        assert prod["RequireHttps"] == "true"
+    text = page("tap-stack")
+    assert (
+        f"set `CertificateArn` to the ARN of your ACM certificate in the stack's region, in place of the placeholder `{prod['CertificateArn']}`"
+        in text
+    )
+    assert "Production: HTTPS required" in text
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda e: e.name)
@@ -273,7 +332,7 @@ SPEC: dict[str, Any] = {
         ("range", "5.5", "is greater than MaxValue 5"),
         ("range", "two", "is not a number"),
         ("numbers", "90", None),
-        ("numbers", "90.0", None),
+        ("numbers", "90.0", "is not one of the AllowedValues [30, 90]; write it as '90'"),
         ("numbers", "60", "is not one of the AllowedValues [30, 90]"),
     ],
 )

@@ -1,0 +1,14 @@
+"""CloudFormation's hard limits and this project's defaults: each one a single constant."""
+
+from __future__ import annotations
+
+INLINE_TEMPLATE_LIMIT = 51_200  # bytes (UTF-8) CloudFormation accepts as TemplateBody / --template-body
+S3_TEMPLATE_LIMIT = 1_000_000  # bytes (UTF-8) CloudFormation accepts through TemplateURL (documented as 1 MB)
+RESOURCE_LIMIT = 500  # resources in one template
+MAX_STACK_TAGS = 50
+
+DEFAULT_REGION = "us-east-1"
+
+RETAIN = "Retain"
+# DeletionPolicy values that leave the resource (or a snapshot of it) behind when the stack is deleted.
+RETAINING_POLICIES = (RETAIN, "RetainExceptOnCreate", "Snapshot")

@@ -1,0 +1,223 @@
+"""cfnspec: the rules generate.py's example checks and deploy.py's offline check share, tested through both."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cfnspec.parameters
+import deployer.inputs
+import generator.checks
+from cfnspec import limits
+from cfnspec.capabilities import required_capabilities
+from cfnspec.parameters import group_size_problems, python_pattern
+from deployer.capabilities import check_capabilities
+from deployer.errors import BadInput
+from generator import describe
+from tests.template_helpers import stack_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generator_problems(template: dict[str, Any], values: dict[str, str]) -> list[str]:
+    return generator.checks.validate_parameter_file(template, {"Parameters": values})
+
+
+def deployer_problems(template: dict[str, Any], values: dict[str, str]) -> list[str]:
+    parsed = deployer.inputs.Template(path=Path("t.json"), body=json.dumps(template), doc=template)
+    try:
+        deployer.inputs.check_given_parameters(parsed, values)
+        deployer.inputs.resolve_parameters(parsed, values, existing=None)
+    except BadInput as err:
+        return [str(err)]
+    return []
+
+
+PATHS: dict[str, Callable[[dict[str, Any], dict[str, str]], list[str]]] = {
+    "generate.py": generator_problems,
+    "deploy.py": deployer_problems,
+}
+
+
+def one_parameter(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"Parameters": {"P": spec}, "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+
+
+def test_both_tools_use_the_one_implementation() -> None:
+    assert generator.checks.check_value is cfnspec.parameters.check_value
+    assert deployer.inputs.check_value is cfnspec.parameters.check_value
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("spec", "value", "rejected_with"),
+    [
+        # A Number is passed on by Ref as the string given: "90.0" is not the "90" the template allows.
+        ({"Type": "Number", "AllowedValues": [30, 90]}, "90.0", "write it as '90'"),
+        ({"Type": "Number", "AllowedValues": [30, 90]}, "90", None),
+        # MinLength/MaxLength constrain String parameters only.
+        ({"Type": "Number", "MinLength": 3, "Default": "1"}, "7", None),
+        ({"Type": "AWS::EC2::KeyPair::KeyName", "MinLength": 5}, "key", None),
+        ({"Type": "String", "MinLength": 5}, "key", "shorter than MinLength 5"),
+        # AllowedPattern is a Java regex: its POSIX classes are read, not crashed on or ignored.
+        ({"Type": "String", "AllowedPattern": "\\p{Alpha}+"}, "abc", None),
+        ({"Type": "String", "AllowedPattern": "\\p{Alpha}+"}, "ab1", "does not match AllowedPattern"),
+        ({"Type": "String", "AllowedPattern": "[\\p{Lower}\\d-]+"}, "web-1", None),
+        ({"Type": "String", "AllowedPattern": "[\\p{Lower}\\d-]+"}, "Web-1", "does not match AllowedPattern"),
+        ({"Type": "String", "AllowedPattern": "\\P{Digit}+\\z"}, "a1", "does not match AllowedPattern"),
+        # A class intersection means something else in Python: left to CloudFormation, never a false rejection.
+        ({"Type": "String", "AllowedPattern": "[a-z&&[^e]]+"}, "bee", None),
+        # AllowedPattern applies to String and CommaDelimitedList only.
+        ({"Type": "List<AWS::EC2::Subnet::Id>", "AllowedPattern": "x"}, "subnet-1", None),
+        ({"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]+"}, "a,b1", "does not match AllowedPattern"),
+        ({"Type": "CommaDelimitedList", "AllowedValues": ["a", "b"]}, "a,b", None),
+        ({"Type": "Number"}, "nan", "is not a number"),
+    ],
+)
+def test_each_former_disagreement_has_one_answer_in_both_tools(
+    path: str, spec: dict[str, Any], value: str, rejected_with: str | None
+) -> None:
+    found = PATHS[path](one_parameter(spec), {"P": value})
+    if rejected_with is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and rejected_with in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("java", "text", "matches"),
+    [
+        ("\\p{Alnum}{3}", "a1B", True),
+        ("\\p{Punct}", "!", True),
+        ("\\p{Punct}", "a", False),
+        ("[^\\p{Space}]+", "no-space", True),
+        ("[x^]\\p{Digit}", "^1", True),
+        ("[]a]+", "]a", True),
+        ("\\p{IsAlphabetic}", "a", None),  # a Unicode property Python's re cannot read: unchecked
+    ],
+)
+def test_java_classes_are_translated(java: str, text: str, matches: bool | None) -> None:
+    pattern = python_pattern(java)
+    if matches is None:
+        assert pattern is None
+    else:
+        assert pattern is not None and (pattern.fullmatch(text) is not None) is matches
+
+
+# ---- Auto Scaling sizes ---------------------------------------------------------------------------------------
+
+
+def sized(desired: bool) -> dict[str, Any]:
+    number = {"Type": "Number", "Default": "2", "MinValue": 1, "MaxValue": 20}
+    props: dict[str, Any] = {"MinSize": {"Ref": "Low"}, "MaxSize": {"Ref": "High"}}
+    params = {"Low": dict(number), "High": dict(number, Default="4")}
+    if desired:
+        params["Want"] = dict(number)
+        props["DesiredCapacity"] = {"Ref": "Want"}
+    return {
+        "Parameters": params,
+        "Resources": {"Fleet": {"Type": "AWS::AutoScaling::AutoScalingGroup", "Properties": props}},
+    }
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("desired", "values", "message"),
+    [
+        (False, {"Low": "5", "High": "3"}, "Low=5 is greater than High=3"),
+        (False, {"Low": "5"}, "Low=5 is greater than High=4"),  # against the default
+        (True, {"Low": "3", "High": "6", "Want": "7"}, "Want=7 is outside [Low=3, High=6]"),
+        (True, {"Low": "3"}, "Want=2 is outside [Low=3, High=4]"),
+        (True, {"Low": "3", "Want": "3"}, None),
+        (False, {"Low": "4", "High": "4"}, None),
+    ],
+)
+def test_group_sizes_out_of_order_are_caught_by_both_tools(
+    path: str, desired: bool, values: dict[str, str], message: str | None
+) -> None:
+    found = PATHS[path](sized(desired), values)
+    if message is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and message in found[0] and "Auto Scaling rejects group Fleet" in found[0], (
+            found
+        )
+
+
+def test_group_size_check_follows_the_stacks_own_group() -> None:
+    t = stack_dict("tap-stack")
+    problems = group_size_problems(t, {"MinSize": "5", "MaxSize": "4"})
+    assert problems and problems[0].startswith("MinSize=5 is greater than MaxSize=4")
+    assert generator_problems(t, {"MinSize": "5", "MaxSize": "4"}) == problems
+
+
+def test_sizes_that_are_unknown_or_literal_are_handled() -> None:
+    t = sized(desired=False)
+    t["Resources"]["Fleet"]["Properties"]["MaxSize"] = "3"
+    assert group_size_problems(t, {"Low": "4"}) == [
+        "Low=4 is greater than MaxSize 3: Auto Scaling rejects group Fleet with a minimum above its maximum; "
+        "lower the minimum or raise the maximum"
+    ]
+    assert group_size_problems(t, {"Low": None}) == []  # kept from the deployed stack: not known here
+
+
+# ---- capabilities ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        ({"P": {"Type": "AWS::IAM::RolePolicy"}}, {"CAPABILITY_IAM": ["P"]}),
+        ({"P": {"Type": "AWS::IAM::GroupPolicy"}}, {"CAPABILITY_IAM": ["P"]}),
+        ({"P": {"Type": "AWS::IAM::UserPolicy"}}, {"CAPABILITY_IAM": ["P"]}),
+        ({"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r"}}}, {"CAPABILITY_NAMED_IAM": ["R"]}),
+    ],
+)
+def test_page_and_deployer_agree_on_capabilities(resources: dict[str, Any], expected: dict[str, Any]) -> None:
+    doc = {"Resources": resources}
+    assert required_capabilities(doc) == expected
+    assert describe.capabilities(doc) == list(expected.items())
+    with pytest.raises(BadInput, match=next(iter(expected))):
+        check_capabilities(doc, [])
+
+
+def test_named_iam_covers_unnamed_iam_on_the_page_too() -> None:
+    doc = {
+        "Resources": {
+            "Policy": {"Type": "AWS::IAM::Policy"},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r"}},
+        }
+    }
+    assert describe.capabilities(doc) == [("CAPABILITY_NAMED_IAM", ["Policy", "Role"])]
+    assert check_capabilities(doc, ["CAPABILITY_NAMED_IAM"]) == ["CAPABILITY_NAMED_IAM"]
+
+
+# ---- one constant each ----------------------------------------------------------------------------------------
+
+
+RESTATED = {
+    "51,200-byte limit": re.compile(r"\b51_?200\b"),
+    "1,000,000-byte limit": re.compile(r"\b1_?000_?000\b"),
+    "500-resource limit": re.compile(r"[A-Z_]+ = 500\b"),
+    "default region": re.compile(r"=\s*[\"']us-east-1[\"']"),
+    "retaining policy names": re.compile(r"[\"']Retain(ExceptOnCreate)?[\"']"),
+}
+
+
+@pytest.mark.parametrize("fact", RESTATED)
+def test_limits_region_and_retain_are_stated_once_in_cfnspec(fact: str) -> None:
+    sources = [
+        ROOT / "generate.py",
+        ROOT / "deploy.py",
+        *ROOT.glob("generator/*.py"),
+        *ROOT.glob("deployer/*.py"),
+    ]
+    found = [str(p.relative_to(ROOT)) for p in sources if RESTATED[fact].search(p.read_text())]
+    assert found == [], f"{fact} restated outside cfnspec/limits.py"
+    assert RESTATED[fact].search((ROOT / "cfnspec" / "limits.py").read_text())
+    assert limits.INLINE_TEMPLATE_LIMIT < limits.S3_TEMPLATE_LIMIT
