@@ -16,8 +16,9 @@ STATIC_BUCKET = PREFIX + "-static-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::
 LOG_BUCKET = PREFIX + "-logs-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
 # CloudFront names are unique per account across regions, hence the region.
 ORIGIN_ACCESS_CONTROL = PREFIX + "-${EnvironmentSuffix}-static-${AWS::Region}"
-# Load balancer and target group names: at most 32 characters.
+# Load balancer names: at most 32 characters.
 LOAD_BALANCER = PREFIX + "-${EnvironmentSuffix}-alb"
+# The target group's Name tag only: a custom name would stop CloudFormation from replacing the group.
 TARGET_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 AUTO_SCALING_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 LAUNCH_TEMPLATE = PREFIX + "-${EnvironmentSuffix}-web"
@@ -36,7 +37,6 @@ PATTERNS = frozenset(
         LOG_BUCKET,
         ORIGIN_ACCESS_CONTROL,
         LOAD_BALANCER,
-        TARGET_GROUP,
         AUTO_SCALING_GROUP,
         LAUNCH_TEMPLATE,
         KMS_ALIAS,
