@@ -31,7 +31,6 @@ DEV = Environment(
             "InstanceType": "t3.micro",
             "MinSize": "2",
             "MaxSize": "3",
-            "DesiredCapacity": "2",
             "LoadBalancerDeletionProtection": "false",
             "LogRetentionDays": "30",
         }
@@ -49,7 +48,6 @@ PROD = Environment(
             "InstanceType": "t3.medium",
             "MinSize": "4",
             "MaxSize": "10",
-            "DesiredCapacity": "4",
             "CpuTargetUtilization": "60",
             "LoadBalancerDeletionProtection": "true",
             "LogRetentionDays": "365",
