@@ -259,3 +259,115 @@ def test_retain_is_spelt_once_in_templates() -> None:
     templates = Path(__file__).resolve().parents[2] / "templates"
     spelt = {path.name: path.read_text().count('"Retain"') for path in sorted(templates.glob("*.py"))}
     assert sum(spelt.values()) == 1 and spelt.get("lifecycle.py") == 1, spelt
+
+
+# --- Replacement: which parameters can force a named resource to be replaced ---------------------------------
+
+
+def _create_only(rtype: str) -> list[list[str]]:
+    """The create-only property paths of a type, from cfn-lint's bundled resource provider schemas."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", rtype).schema
+    return [path.split("/")[2:] for path in schema.get("createOnlyProperties", [])]
+
+
+def _at(properties: dict[str, Any], path: list[str]) -> Any:
+    value: Any = properties
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _inputs(value: Any, conditions: dict[str, set[str]]) -> set[str]:
+    """Every parameter, resource and condition-parameter a value depends on."""
+    found = {name for name in refs_in(value) if "::" not in name}
+    for condition in re.findall(r'"Fn::If": \["([^"]+)"', json.dumps(value)):
+        found |= conditions[condition]
+    return found
+
+
+def _condition_parameters(tpl: dict[str, Any]) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for name, body in tpl.get("Conditions", {}).items():
+        text = json.dumps(body)
+        nested = set(re.findall(r'"Condition": "([^"]+)"', text))
+        assert not nested, f"{name}: nested conditions are not followed here"
+        result[name] = {r for r in refs_in(body) if r in tpl["Parameters"]}
+    return result
+
+
+def replacing_parameters(tpl: dict[str, Any]) -> dict[str, set[str]]:
+    """For every resource, the parameters whose change replaces it: those that reach a create-only property,
+    directly or through a resource that is itself replaced (its id and attributes change)."""
+    conditions = _condition_parameters(tpl)
+    direct: dict[str, set[str]] = {}
+    for logical_id, res in tpl["Resources"].items():
+        values = [_at(res.get("Properties", {}), path) for path in _create_only(res["Type"])]
+        direct[logical_id] = set().union(*(_inputs(v, conditions) for v in values if v is not None))
+    replaced = {logical_id: deps & set(tpl["Parameters"]) for logical_id, deps in direct.items()}
+    changed = True
+    while changed:
+        changed = False
+        for logical_id, deps in direct.items():
+            through = set().union(*(replaced[d] for d in deps if d in replaced))
+            if not through <= replaced[logical_id]:
+                replaced[logical_id] |= through
+                changed = True
+    return replaced
+
+
+def _named(tpl: dict[str, Any]) -> dict[str, set[str]]:
+    """Resources with a custom name in a create-only property, and the parameters that name is made of."""
+    named: dict[str, set[str]] = {}
+    for logical_id, res in tpl["Resources"].items():
+        for path in _create_only(res["Type"]):
+            value = _at(res.get("Properties", {}), path)
+            # A literal or a Sub pattern is a name of its own; a Ref or GetAtt names another resource.
+            if path[-1].endswith("Name") and (
+                isinstance(value, str) or (isinstance(value, dict) and "Fn::Sub" in value)
+            ):
+                named[logical_id] = {r for r in refs_in(value) if r in tpl["Parameters"]}
+    return named
+
+
+# Every custom-named resource and the parameters that can force its replacement. Each is also part of its
+# name, so a replacement always comes with a new name, which CloudFormation can create beside the old one.
+NAMED_RESOURCE_REPLACED_BY = {
+    "StaticContentBucket": {"EnvironmentSuffix"},
+    "LogBucket": {"EnvironmentSuffix"},
+    "LoadBalancer": {"EnvironmentSuffix"},
+    "LaunchTemplate": {"EnvironmentSuffix"},
+    "AutoScalingGroup": {"EnvironmentSuffix"},
+    "KmsKeyAlias": {"EnvironmentSuffix"},
+    "AlarmTopic": {"EnvironmentSuffix"},
+    "Dashboard": {"EnvironmentSuffix"},
+    "FlowLogGroup": {"EnvironmentSuffix"},
+    "ApplicationLogGroup": {"EnvironmentSuffix"},
+    "AccessLogGroup": {"EnvironmentSuffix"},
+    # Its name is fixed by AWS (AWSServiceRoleForAutoScaling): nothing may ever replace it.
+    "AutoScalingServiceLinkedRole": set(),
+}
+
+
+def test_req11_no_parameter_can_force_a_named_resource_to_be_replaced_under_its_own_name(
+    tpl: dict[str, Any],
+) -> None:
+    replaced = replacing_parameters(tpl)
+    named = _named(tpl)
+    assert {k: replaced[k] for k in named} == NAMED_RESOURCE_REPLACED_BY
+    for logical_id, name_parameters in named.items():
+        assert replaced[logical_id] <= name_parameters, (
+            f"{logical_id}: {sorted(replaced[logical_id] - name_parameters)} replace it without renaming it"
+        )
+
+
+def test_req11_a_new_vpc_cidr_replaces_the_target_group_which_is_therefore_unnamed(
+    tpl: dict[str, Any],
+) -> None:
+    replaced = replacing_parameters(tpl)
+    by_vpc_cidr = {k for k, params in replaced.items() if "VpcCidr" in params}
+    assert {"Vpc", "PublicSubnetA", "AlbSecurityGroup", "TargetGroup"} <= by_vpc_cidr
+    assert "TargetGroup" not in _named(tpl)
