@@ -297,7 +297,7 @@ def _add_auto_scaling_group(
             ),
             UpdatePolicy=UpdatePolicy(
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    # Keep MinSize (>= 2, one per AZ) in service throughout: with the default 2/5/2,
+                    # Keep MinSize (>= 2, one per AZ) in service throughout: with the default 2/5,
                     # CloudFormation first launches a third instance, waits for its signal, then retires an
                     # old one, so a deployment never halves capacity. MinInstancesInService must be below
                     # MaxSize, so rolling updates need MaxSize > MinSize.
