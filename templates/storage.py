@@ -17,12 +17,19 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Equals, FindInMap, GetAtt, If, Join, NoValue, Or, Ref, Sub, Template, cloudfront, s3
+from troposphere import FindInMap, GetAtt, If, Join, NoValue, Ref, Sub, Template, cloudfront, s3
 
 from templates import naming
 from templates.encryption import Encryption
 from templates.lifecycle import retained
 from templates.parameters import StackParameters
+from templates.regions import (
+    CLOUDFRONT_LOGGING_SUPPORTED,
+    ELB_LOG_DELIVERY_BY_ACCOUNT,
+    ELB_LOG_DELIVERY_MAPPING,
+    ELB_LOG_DELIVERY_SERVICE,
+    add_region_lookups,
+)
 from templates.tags import tags
 
 COMPONENT = "storage"
@@ -37,55 +44,6 @@ LOG_EXPIRY_DAYS = 365
 # AWS-managed CloudFront policies. Their ids are fixed by AWS and identical in every account.
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SECURITY_HEADERS_POLICY_ID = "67f7725c-6f97-4210-82d7-5512b31e9d03"
-
-# ALB access logs: in the Regions that existed before August 2022 the bucket policy must name the regional
-# Elastic Load Balancing account; newer Regions use the logdelivery.elasticloadbalancing.amazonaws.com
-# service principal instead. The accounts are the ones AWS publishes in "Enable access logs for your
-# Application Load Balancer" (Elastic Load Balancing User Guide), and for the two China Regions in "Getting
-# Started with Amazon Web Services in China" (Elastic Load Balancing).
-ELB_LOG_DELIVERY_MAPPING = "ElbLogDeliveryAccounts"
-ELB_LOG_DELIVERY_BY_ACCOUNT = "ElbLogDeliveryByAccount"
-ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
-ELB_LOG_DELIVERY_ACCOUNTS = {
-    "us-east-1": "127311923021",
-    "us-east-2": "033677994240",
-    "us-west-1": "027434742980",
-    "us-west-2": "797873946194",
-    "af-south-1": "098369216593",
-    "ca-central-1": "985666609251",
-    "eu-central-1": "054676820928",
-    "eu-west-1": "156460612806",
-    "eu-west-2": "652711504416",
-    "eu-south-1": "635631232127",
-    "eu-west-3": "009996457667",
-    "eu-north-1": "897822967062",
-    "ap-east-1": "754344448648",
-    "ap-northeast-1": "582318560864",
-    "ap-northeast-2": "600734575887",
-    "ap-northeast-3": "383597477331",
-    "ap-southeast-1": "114774131450",
-    "ap-southeast-2": "783225319266",
-    "ap-south-1": "718504428378",
-    "me-south-1": "076674570225",
-    "sa-east-1": "507241528517",
-    "us-gov-west-1": "048591011584",
-    "us-gov-east-1": "190560391635",
-    "cn-north-1": "638102146993",
-    "cn-northwest-1": "037604701340",
-}
-
-# CloudFront standard logging (legacy) cannot deliver to a bucket in an opt-in Region: creating the
-# distribution then fails with "You don't have permission to access the S3 bucket for CloudFront logs"
-# (Amazon CloudFront Developer Guide, "Choosing an Amazon S3 bucket for your standard logs", lists af-south-1,
-# ap-east-1, eu-south-1, me-south-1 and, as Regions open, every later opt-in Region). The Regions enabled by
-# default are listed instead of the excluded ones, so a Region that opens later loses the CloudFront logs
-# rather than the whole stack.
-CLOUDFRONT_LOGGING_SUPPORTED = "CloudFrontStandardLoggingSupported"
-CLOUDFRONT_LOGGING_REGIONS = (
-    *("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1"),
-    *("eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1"),
-    *("ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2"),
-)
 
 
 @dataclass(frozen=True)
@@ -142,22 +100,6 @@ def _eventbridge_notifications() -> s3.NotificationConfiguration:
     return s3.NotificationConfiguration(
         EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)
     )
-
-
-def _in_regions(regions: list[str] | tuple[str, ...]) -> Or:
-    """A condition that holds when the stack runs in one of the regions."""
-    checks = [Equals(Ref("AWS::Region"), region) for region in regions]
-    # Fn::Or takes 2 to 10 conditions, so the regions are grouped by ten.
-    chunks = [checks[i : i + 10] for i in range(0, len(checks), 10)]
-    groups = [Or(*chunk) if len(chunk) > 1 else chunk[0] for chunk in chunks]
-    return Or(*groups)
-
-
-def _add_region_lookups(t: Template) -> None:
-    accounts = {region: {"AccountId": account} for region, account in ELB_LOG_DELIVERY_ACCOUNTS.items()}
-    t.add_mapping(ELB_LOG_DELIVERY_MAPPING, accounts)
-    t.add_condition(ELB_LOG_DELIVERY_BY_ACCOUNT, _in_regions(list(ELB_LOG_DELIVERY_ACCOUNTS)))
-    t.add_condition(CLOUDFRONT_LOGGING_SUPPORTED, _in_regions(CLOUDFRONT_LOGGING_REGIONS))
 
 
 def _add_log_bucket(t: Template, p: StackParameters) -> s3.Bucket:
@@ -410,7 +352,7 @@ def _add_static_bucket_policy(
 
 
 def add_storage(t: Template, p: StackParameters, enc: Encryption) -> Storage:
-    _add_region_lookups(t)
+    add_region_lookups(t)
     log_bucket = _add_log_bucket(t, p)
     static_bucket = _add_static_bucket(t, p, enc, log_bucket)
     log_policy = _add_log_bucket_policy(t, log_bucket, static_bucket)

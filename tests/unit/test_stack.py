@@ -11,7 +11,7 @@ import pytest
 
 from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
-from templates.storage import CLOUDFRONT_LOGGING_SUPPORTED
+from templates.regions import CLOUDFRONT_LOGGING_SUPPORTED
 from templates.tags import TAG_KEYS
 from tests.template_helpers import refs_in, resources_of_type
 from tests.unit._fragment import tag_keys, taggable_types

@@ -13,15 +13,17 @@ import pytest
 
 from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH
-from templates.storage import (
-    ALB_LOG_PREFIX,
-    CACHING_OPTIMIZED_POLICY_ID,
+from templates.regions import (
     CLOUDFRONT_LOGGING_REGIONS,
     CLOUDFRONT_LOGGING_SUPPORTED,
     ELB_LOG_DELIVERY_ACCOUNTS,
     ELB_LOG_DELIVERY_BY_ACCOUNT,
     ELB_LOG_DELIVERY_MAPPING,
     ELB_LOG_DELIVERY_SERVICE,
+)
+from templates.storage import (
+    ALB_LOG_PREFIX,
+    CACHING_OPTIMIZED_POLICY_ID,
     SECURITY_HEADERS_POLICY_ID,
 )
 from templates.tap_stack import TapStack
