@@ -371,3 +371,18 @@ def test_req11_a_new_vpc_cidr_replaces_the_target_group_which_is_therefore_unnam
     by_vpc_cidr = {k for k, params in replaced.items() if "VpcCidr" in params}
     assert {"Vpc", "PublicSubnetA", "AlbSecurityGroup", "TargetGroup"} <= by_vpc_cidr
     assert "TargetGroup" not in _named(tpl)
+
+
+def test_req11_each_parameter_its_group_and_its_label_come_from_one_spec(tpl: dict[str, Any]) -> None:
+    from templates.parameters import GROUPS, StackParameters, parameter_specs
+
+    specs = parameter_specs()
+    assert [s.title for s in specs] == list(tpl["Parameters"]), "one spec per parameter, in template order"
+    assert len(specs) == len(StackParameters.__dataclass_fields__)
+    interface = tpl["Metadata"]["AWS::CloudFormation::Interface"]
+    group_of = {p: g["Label"]["default"] for g in interface["ParameterGroups"] for p in g["Parameters"]}
+    assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == list(GROUPS)
+    for s in specs:
+        assert tpl["Parameters"][s.title] == json.loads(json.dumps(s.parameter().to_dict())), s.title
+        assert group_of[s.title] == s.group, s.title
+        assert interface["ParameterLabels"][s.title] == {"default": s.label}, s.title
