@@ -40,8 +40,6 @@ DEV = Environment(
             "InstanceType": "t3.micro",
             "MinSize": "2",
             "MaxSize": "3",
-            # Applies only while the template declares DesiredCapacity (the group's size then follows MinSize).
-            "DesiredCapacity": "2",
             "LoadBalancerDeletionProtection": "false",
             "LogRetentionDays": "30",
         }
@@ -60,7 +58,6 @@ PROD = Environment(
             "InstanceType": "t3.medium",
             "MinSize": "4",
             "MaxSize": "10",
-            "DesiredCapacity": "4",
             "CpuTargetUtilization": "60",
             "LoadBalancerDeletionProtection": "true",
             "RequireHttps": "true",

@@ -9,21 +9,40 @@ from troposphere import Base64, GetAtt, If, Join, NoValue, Ref, Sub, Template, a
 from troposphere.policies import AutoScalingRollingUpdate, CreationPolicy, ResourceSignal, UpdatePolicy
 
 from templates import naming
-from templates.load_balancer import HEALTH_CHECK_PATH, LoadBalancer, add_load_balancer
-from templates.monitoring import LogGroups, add_log_groups
-from templates.network import Network, add_network
-from templates.parameters import CREATE_AUTOSCALING_ROLE, StackParameters, add_parameters
-from templates.security import Encryption, Security, add_encryption, add_security
+from templates.encryption import Encryption
+from templates.lifecycle import RETAIN
+from templates.load_balancer import HEALTH_CHECK_PATH, LoadBalancer
+from templates.log_groups import LogGroups
+from templates.network import Network
+from templates.parameters import CREATE_AUTOSCALING_ROLE, StackParameters
+from templates.security import Security
 from templates.tags import asg_tags, tags
 
 COMPONENT = "compute"
-ASG_TITLE = "AutoScalingGroup"  # cfn-signal in the user data names this logical id
+ASG_TITLE = "AutoScalingGroup"  # the boot script signals this logical id
 ROOT_VOLUME_GIB = 20
-# Seconds a new instance needs to boot, install packages and serve: the health-check grace period and the
-# scaling policies' warm-up, so neither ELB checks nor metrics judge an instance that is still starting.
+# Seconds a new instance typically needs to boot, install packages and serve: the scaling policies' warm-up,
+# so metrics of an instance that is still starting do not drive scaling.
 INSTANCE_WARMUP_SECONDS = 300
-# How long one instance may take to signal, at creation and per batch of a rolling update.
-SIGNAL_TIMEOUT = "PT15M"
+# The boot script's package install: attempts, the limit on each, and the pause between them (the NAT gateway
+# may still be starting when the first instances boot).
+PACKAGE_ATTEMPTS = 5
+PACKAGE_ATTEMPT_SECONDS = 120
+PACKAGE_RETRY_PAUSE_SECONDS = 30
+# From launch until the script starts, and from the install until the health page answers.
+OS_BOOT_SECONDS = 120
+SERVICE_START_SECONDS = 120
+# The longest a boot can take before it signals: the health-check grace period, so ELB health checks never
+# replace an instance that is still booting.
+WORST_CASE_BOOT_SECONDS = (
+    OS_BOOT_SECONDS
+    + PACKAGE_ATTEMPTS * PACKAGE_ATTEMPT_SECONDS
+    + (PACKAGE_ATTEMPTS - 1) * PACKAGE_RETRY_PAUSE_SECONDS
+    + SERVICE_START_SECONDS
+)
+# How long one instance may take to signal, at creation and per batch of a rolling update: longer than the
+# worst-case boot, so only a lost instance times out (a failed boot signals FAILURE at once).
+SIGNAL_TIMEOUT = "PT20M"
 # Processes suspended during a rolling update, as AWS recommends: a health-check replacement, an AZ rebalance,
 # a scaling alarm or a scheduled action changing the group mid-update leaves CloudFormation with a wrong view
 # of it and fails the update. Launch, Terminate and AddToLoadBalancer stay on: the update itself needs them.
@@ -38,7 +57,6 @@ AUTOSCALING_ROLE_PATH = (
     "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/autoscaling.amazonaws.com"
 )
 SERVICE_ROLE_TITLE = "AutoScalingServiceLinkedRole"
-RETAIN = "Retain"
 AGENT_CONFIG_PATH = "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json"
 
 
@@ -99,29 +117,35 @@ def cloudwatch_agent_config() -> str:
 # Bash inside a Sub pattern: `${!VAR}` reaches bash as `${VAR}`; `${AWS::...}`, `${EnvironmentSuffix}` and
 # the *LogGroupName variables are CloudFormation's. A quoted heredoc delimiter keeps bash from expanding them.
 USER_DATA = f"""#!/bin/bash
-# Bootstraps one web server. Any failure signals CloudFormation at once, so a broken launch fails the
-# create or the rolling update quickly instead of waiting for the signal timeout.
+# Bootstraps one web server. Every exit reports to CloudFormation: a failure at any step signals FAILURE from
+# the EXIT trap, so a broken launch fails the create or the rolling update at once instead of waiting for the
+# signal timeout. The AWS CLI sends the signal: it is on the Amazon Linux 2023 image, cfn-signal is not.
 set -euo pipefail
 
-signal() {{
-  /opt/aws/bin/cfn-signal -e "$1" --stack ${{AWS::StackName}} --resource {ASG_TITLE} \\
-    --region ${{AWS::Region}} || true
-}}
-trap 'signal 1' ERR
-
 # IMDSv2 only (HttpTokens required): every metadata read carries a session token.
-TOKEN=$(curl -sSf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http://169.254.169.254/latest/api/token)
+TOKEN=$(curl -sSf --retry 5 --retry-connrefused -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 900" http://169.254.169.254/latest/api/token)
 imds() {{
   curl -sSf -H "X-aws-ec2-metadata-token: ${{!TOKEN}}" "http://169.254.169.254/latest/meta-data/$1"
 }}
 INSTANCE_ID=$(imds instance-id)
 AZ=$(imds placement/availability-zone)
 
-# Packages come through the NAT gateway, which may still be starting when the first instances boot.
-for attempt in 1 2 3 4 5 6 7 8 9 10; do
-  dnf install -y nginx amazon-cloudwatch-agent aws-cfn-bootstrap && break
-  [ "$attempt" -lt 10 ]
-  sleep 30
+signal() {{
+  aws cloudformation signal-resource --region ${{AWS::Region}} --stack-name ${{AWS::StackName}} \\
+    --logical-resource-id {ASG_TITLE} --unique-id "${{!INSTANCE_ID}}" --status "$1" || true
+}}
+on_exit() {{
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    signal FAILURE
+  fi
+}}
+trap on_exit EXIT
+
+for attempt in $(seq 1 {PACKAGE_ATTEMPTS}); do
+  timeout {PACKAGE_ATTEMPT_SECONDS} dnf install -y nginx amazon-cloudwatch-agent && break
+  [ "$attempt" -lt {PACKAGE_ATTEMPTS} ]
+  sleep {PACKAGE_RETRY_PAUSE_SECONDS}
 done
 
 cat > /usr/share/nginx/html/index.html <<EOF
@@ -149,27 +173,20 @@ systemctl enable --now nginx
   -c file:{AGENT_CONFIG_PATH}
 
 # Report success only once the page the load balancer checks is actually served.
-curl -sSf -o /dev/null http://127.0.0.1{HEALTH_CHECK_PATH}
-signal 0
+curl -sSf --retry 5 --retry-connrefused -o /dev/null http://127.0.0.1{HEALTH_CHECK_PATH}
+signal SUCCESS
 """
 
 
 def add_compute(
     t: Template,
-    p: StackParameters | None = None,
-    net: Network | None = None,
-    enc: Encryption | None = None,
-    sec: Security | None = None,
-    lb: LoadBalancer | None = None,
-    logs: LogGroups | None = None,
+    p: StackParameters,
+    net: Network,
+    enc: Encryption,
+    sec: Security,
+    lb: LoadBalancer,
+    logs: LogGroups,
 ) -> Fleet:
-    p = p or add_parameters(t)
-    enc = enc or add_encryption(t, p)
-    net = net or add_network(t, p, enc)
-    sec = sec or add_security(t, p, net, enc)
-    lb = lb or add_load_balancer(t, p, net, sec)
-    logs = logs or add_log_groups(t, p, enc)
-
     launch_template = _add_launch_template(t, p, enc, sec, logs)
     group = _add_auto_scaling_group(t, p, net, lb, launch_template)
     _add_scaling_policies(t, p, lb, group)
@@ -263,23 +280,24 @@ def _add_auto_scaling_group(
                 LaunchTemplateId=Ref(launch_template),
                 Version=GetAtt(launch_template, "LatestVersionNumber"),
             ),
+            # No DesiredCapacity: the group starts at MinSize and the scaling policies own the size. A value
+            # here would reset it on every stack update (AWS's advice for groups with scaling policies).
             MinSize=p.min_size,
             MaxSize=p.max_size,
-            DesiredCapacity=p.desired_capacity,
             VPCZoneIdentifier=list(net.private_subnets),
             AvailabilityZones=list(net.availability_zones),
             TargetGroupARNs=[lb.target_group],
             HealthCheckType="ELB",
-            HealthCheckGracePeriod=INSTANCE_WARMUP_SECONDS,
+            HealthCheckGracePeriod=WORST_CASE_BOOT_SECONDS,
             MetricsCollection=[autoscaling.MetricsCollection(Granularity="1Minute")],
             ServiceLinkedRoleARN=autoscaling_service_role_arn(t),
             Tags=asg_tags(p, COMPONENT),
             CreationPolicy=CreationPolicy(
-                ResourceSignal=ResourceSignal(Count=p.desired_capacity, Timeout=SIGNAL_TIMEOUT)
+                ResourceSignal=ResourceSignal(Count=p.min_size, Timeout=SIGNAL_TIMEOUT)
             ),
             UpdatePolicy=UpdatePolicy(
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    # Keep MinSize (>= 2, one per AZ) in service throughout: with the default 2/5/2,
+                    # Keep MinSize (>= 2, one per AZ) in service throughout: with the default 2/5,
                     # CloudFormation first launches a third instance, waits for its signal, then retires an
                     # old one, so a deployment never halves capacity. MinInstancesInService must be below
                     # MaxSize, so rolling updates need MaxSize > MinSize.

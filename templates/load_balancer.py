@@ -9,10 +9,10 @@ from troposphere import cloudformation as cfn
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from templates import naming
-from templates.network import Network, add_network
-from templates.parameters import HAS_CERTIFICATE, StackParameters, add_parameters
-from templates.security import Security, add_security
-from templates.storage import ALB_LOG_PREFIX, Storage, add_storage
+from templates.network import Network
+from templates.parameters import HAS_CERTIFICATE, StackParameters
+from templates.security import Security
+from templates.storage import ALB_LOG_PREFIX, Storage
 from templates.tags import tags
 
 COMPONENT = "load-balancer"
@@ -69,7 +69,8 @@ def _add_target_group(t: Template, p: StackParameters, net: Network) -> elbv2.Ta
     return t.add_resource(
         elbv2.TargetGroup(
             "TargetGroup",
-            Name=naming.name(naming.TARGET_GROUP),
+            # No Name: the group is replaced whenever its VPC is (a VpcCidr change), and CloudFormation cannot
+            # replace a resource under the same custom name. Its Name tag says whose it is.
             Port=80,
             Protocol="HTTP",
             ProtocolVersion="HTTP1",
@@ -90,7 +91,7 @@ def _add_target_group(t: Template, p: StackParameters, net: Network) -> elbv2.Ta
                 elbv2.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30"),
                 elbv2.TargetGroupAttribute(Key="stickiness.enabled", Value="false"),
             ],
-            Tags=tags(p, COMPONENT),
+            Tags=tags(p, COMPONENT, Name=naming.name(naming.TARGET_GROUP)),
         )
     )
 
@@ -163,16 +164,8 @@ def _add_listeners_ready(t: Template, http: elbv2.Listener, https: elbv2.Listene
 
 
 def add_load_balancer(
-    t: Template,
-    p: StackParameters | None = None,
-    net: Network | None = None,
-    sec: Security | None = None,
-    site: Storage | None = None,
+    t: Template, p: StackParameters, net: Network, sec: Security, site: Storage
 ) -> LoadBalancer:
-    p = p or add_parameters(t)
-    net = net or add_network(t, p)
-    sec = sec or add_security(t, p, net)
-    site = site or add_storage(t, p)
     alb = _add_alb(t, p, net, sec, site)
     target_group = _add_target_group(t, p, net)
     http, https = _add_listeners(t, p, alb, target_group)

@@ -1,26 +1,23 @@
-"""Application log groups, the alarm topic, CloudWatch alarms and the dashboard."""
+"""The alarm topic, CloudWatch alarms and the dashboard."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from awacs import sns as sns_actions
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, logs, sns
+from troposphere import GetAtt, Ref, Sub, Template, cloudwatch, sns
 
 from templates import naming
-from templates.parameters import HAS_ALARM_EMAIL, StackParameters, add_parameters
-from templates.security import Encryption, add_encryption
+from templates.compute import Fleet
+from templates.encryption import Encryption
+from templates.load_balancer import LoadBalancer
+from templates.parameters import HAS_ALARM_EMAIL, StackParameters
 from templates.tags import tags
 
-if TYPE_CHECKING:
-    from templates.compute import Fleet
-    from templates.load_balancer import LoadBalancer
-
 COMPONENT = "monitoring"
-RETAIN = "Retain"
 
 # Response time (seconds, p95) above which users notice the site is slow.
 RESPONSE_TIME_THRESHOLD_SECONDS = 1
@@ -29,52 +26,13 @@ ERRORS_PER_MINUTE_THRESHOLD = 10
 
 
 @dataclass(frozen=True)
-class LogGroups:
-    application: Ref
-    access: Ref
-
-
-@dataclass(frozen=True)
 class Monitoring:
     alarm_topic: Ref
 
 
-def add_log_groups(t: Template, p: StackParameters | None = None, enc: Encryption | None = None) -> LogGroups:
-    """The web servers' log groups, created by the stack (not by the CloudWatch agent) so that they carry the
-    retention, the KMS key and the tags, and outlive the stack when it is deleted."""
-    p = p or add_parameters(t)
-    enc = enc or add_encryption(t, p)
-
-    def log_group(title: str, pattern: str) -> logs.LogGroup:
-        return t.add_resource(
-            logs.LogGroup(
-                title,
-                LogGroupName=naming.name(pattern),
-                RetentionInDays=p.log_retention_days,
-                KmsKeyId=enc.key_arn,
-                Tags=tags(p, COMPONENT),
-                DeletionPolicy=RETAIN,
-                UpdateReplacePolicy=RETAIN,
-            )
-        )
-
-    application = log_group("ApplicationLogGroup", naming.APP_LOG_GROUP)
-    access = log_group("AccessLogGroup", naming.ACCESS_LOG_GROUP)
-    return LogGroups(application=Ref(application), access=Ref(access))
-
-
 def add_monitoring(
-    t: Template,
-    p: StackParameters | None = None,
-    enc: Encryption | None = None,
-    lb: LoadBalancer | None = None,
-    fleet: Fleet | None = None,
+    t: Template, p: StackParameters, enc: Encryption, lb: LoadBalancer, fleet: Fleet
 ) -> Monitoring:
-    p = p or add_parameters(t)
-    enc = enc or add_encryption(t, p)
-    if lb is None or fleet is None:
-        lb, fleet = _default_web_tier(t, p, enc, lb)
-
     topic = _add_alarm_topic(t, p, enc)
     alarms = [
         _high_cpu_alarm(t, p, topic, fleet),
@@ -85,22 +43,6 @@ def add_monitoring(
     ]
     _add_dashboard(t, p, lb, fleet, alarms)
     return Monitoring(alarm_topic=topic)
-
-
-def _default_web_tier(
-    t: Template, p: StackParameters, enc: Encryption, lb: LoadBalancer | None
-) -> tuple[LoadBalancer, Fleet]:
-    # Imported here: compute imports this module (for LogGroups), so a top-level import would be a cycle.
-    from templates.compute import add_compute
-    from templates.load_balancer import add_load_balancer
-    from templates.network import add_network
-    from templates.security import add_security
-
-    net = add_network(t, p, enc)
-    sec = add_security(t, p, net, enc)
-    lb = lb or add_load_balancer(t, p, net, sec)
-    fleet = add_compute(t, p, net, enc, sec, lb, add_log_groups(t, p, enc))
-    return lb, fleet
 
 
 def _add_alarm_topic(t: Template, p: StackParameters, enc: Encryption) -> Ref:

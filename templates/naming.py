@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from troposphere import Sub
 
+from cfnspec.limits import DEFAULT_REGION
+
 PREFIX = "tap"
 
 # S3 bucket names: 3-63 characters, lower-case letters, digits, hyphens. The account id and region make them
@@ -16,8 +18,9 @@ STATIC_BUCKET = PREFIX + "-static-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::
 LOG_BUCKET = PREFIX + "-logs-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
 # CloudFront names are unique per account across regions, hence the region.
 ORIGIN_ACCESS_CONTROL = PREFIX + "-${EnvironmentSuffix}-static-${AWS::Region}"
-# Load balancer and target group names: at most 32 characters.
+# Load balancer names: at most 32 characters.
 LOAD_BALANCER = PREFIX + "-${EnvironmentSuffix}-alb"
+# The target group's Name tag only: a custom name would stop CloudFormation from replacing the group.
 TARGET_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 AUTO_SCALING_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 LAUNCH_TEMPLATE = PREFIX + "-${EnvironmentSuffix}-web"
@@ -36,7 +39,6 @@ PATTERNS = frozenset(
         LOG_BUCKET,
         ORIGIN_ACCESS_CONTROL,
         LOAD_BALANCER,
-        TARGET_GROUP,
         AUTO_SCALING_GROUP,
         LAUNCH_TEMPLATE,
         KMS_ALIAS,
@@ -54,7 +56,7 @@ def name(pattern: str) -> Sub:
     return Sub(pattern)
 
 
-def render(pattern: str, suffix: str, account_id: str = "111122223333", region: str = "us-east-1") -> str:
+def render(pattern: str, suffix: str, account_id: str = "111122223333", region: str = DEFAULT_REGION) -> str:
     """The concrete name a pattern gives for a suffix, account and region."""
     return (
         pattern.replace("${EnvironmentSuffix}", suffix)

@@ -6,21 +6,42 @@ from dataclasses import dataclass
 
 from awacs import logs, sts
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import AWSHelperFn, GetAtt, GetAZs, If, Ref, Select, Split, Sub, Template, ec2, iam
+from troposphere import (
+    AWSHelperFn,
+    Cidr,
+    Equals,
+    GetAtt,
+    GetAZs,
+    If,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    Template,
+    ec2,
+    iam,
+)
 from troposphere import logs as log_resources
 
 from templates import naming
-from templates.parameters import NAT_PER_AZ, StackParameters, add_parameters
-from templates.security import RETAIN, Encryption, add_encryption
+from templates.encryption import Encryption
+from templates.lifecycle import retained
+from templates.parameters import NAT_PER_AZ, StackParameters
 from templates.tags import tags
 
 COMPONENT = "network"
-# The VpcCidr parameter only admits a.b.0.0/16 blocks, so the subnets are the /20s of it at these third
-# octets: public A and B, then private A and B. They are spelt with Fn::Split and Fn::Sub rather than Fn::Cidr
-# because moto (the emulator of the integration tests) does not evaluate Fn::Cidr; AWS reads both alike.
+# A /16 VpcCidr is carved into /20s at these third octets: public A and B, then private A and B (the layout of
+# every stack created before smaller blocks were accepted, kept so their subnets are never replaced). They are
+# spelt with Fn::Split and Fn::Sub rather than Fn::Cidr because moto (the emulator of the integration tests)
+# does not evaluate Fn::Cidr; AWS reads both alike.
 PUBLIC_BLOCKS = {"A": 0, "B": 16}
 PRIVATE_BLOCKS = {"A": 32, "B": 48}
 SUBNET_PREFIX = 20
+# A block from /17 to /24 gets four /26 subnets (32 - 6), in order, from its first /24: 59 usable addresses
+# each, enough for the load balancer (which needs a /27) and the largest Auto Scaling group.
+SMALL_VPC_SUBNET_BITS = 6
+SUBNET_ORDER = ("PublicSubnetA", "PublicSubnetB", "PrivateSubnetA", "PrivateSubnetB")
+VPC_IS_SLASH_16 = "VpcCidrIsSlash16"
 AZ_INDEX = {"A": 0, "B": 1}
 ATTACHMENT = "InternetGatewayAttachment"
 
@@ -41,13 +62,15 @@ def _name(suffix: str) -> Sub:
     return Sub(naming.PREFIX + "-${EnvironmentSuffix}-" + suffix)
 
 
-def _subnet_cidr(p: StackParameters, third_octet: int) -> Sub:
+def _subnet_cidr(p: StackParameters, title: str, third_octet: int) -> If:
     octets = Split(".", p.vpc_cidr)
-    return Sub(
+    slash_20 = Sub(
         "${First}.${Second}." + f"{third_octet}.0/{SUBNET_PREFIX}",
         First=Select(0, octets),
         Second=Select(1, octets),
     )
+    slash_26 = Select(SUBNET_ORDER.index(title), Cidr(p.vpc_cidr, len(SUBNET_ORDER), SMALL_VPC_SUBNET_BITS))
+    return If(VPC_IS_SLASH_16, slash_20, slash_26)
 
 
 def _subnet(
@@ -58,7 +81,7 @@ def _subnet(
             title,
             VpcId=Ref(vpc),
             AvailabilityZone=az,
-            CidrBlock=_subnet_cidr(p, block),
+            CidrBlock=_subnet_cidr(p, title, block),
             # Nothing gets a public address by accident; the load balancer and NAT gateways bring their own.
             MapPublicIpOnLaunch=False,
             Tags=tags(p, COMPONENT, Name=_name(label)),
@@ -155,7 +178,7 @@ def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -
             RetentionInDays=p.log_retention_days,
             KmsKeyId=enc.key_arn,
             Tags=tags(p, COMPONENT),
-            **RETAIN,
+            **retained(),
         )
     )
     delivery = PolicyDocument(
@@ -221,9 +244,8 @@ def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -
     )
 
 
-def add_network(t: Template, p: StackParameters | None = None, enc: Encryption | None = None) -> Network:
-    p = p or add_parameters(t)
-    enc = enc or add_encryption(t, p)
+def add_network(t: Template, p: StackParameters, enc: Encryption) -> Network:
+    t.add_condition(VPC_IS_SLASH_16, Equals(Select(1, Split("/", p.vpc_cidr)), "16"))
     vpc = t.add_resource(
         ec2.VPC(
             "Vpc",

@@ -1,120 +1,95 @@
-"""Parameters, Conditions and console metadata shared by the web-application stack.
+"""Parameters, Rules, Conditions and console metadata of the web-application stack.
 
-Every parameter has a safe default, so the template deploys with no parameters at all. Constraint
-descriptions say what was wrong and how to fix it, because the operations team reads them in the console.
+Each parameter is declared once, as a field of `StackParameters` whose metadata is its `ParamSpec`: the
+Parameter, its console group and its label are all made from that one spec. Every parameter has a safe
+default, so the template deploys with no parameters at all. Constraint descriptions say what was wrong and how
+to fix it, because the operations team reads them in the console.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
 
-from troposphere import Equals, If, Not, Parameter, Ref, Template
+from troposphere import Equals, Not, Parameter, Ref, Template
 
 # The longest suffix for which every derived name still fits its AWS limit (see templates/naming.py).
 MAX_SUFFIX_LENGTH = 20
 SUFFIX_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+TAG_VALUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.:/=+@-]*$"
+# Private ranges only (RFC 1918: 10/8, 172.16/12, 192.168/16), prefix /16 to /24 (the four subnets are carved
+# from it, templates/network.py, and need at least a /24), and a network address: EC2 refuses a block whose
+# host bits are set, so /16 ends in .0.0, /17 to /23 have a third octet on their boundary, and /24 ends in .0.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PRIVATE_FIRST_TWO = r"(10\." + _OCTET + r"|172\.(1[6-9]|2[0-9]|3[01])|192\.168)"
+
+
+def _network_address_suffixes() -> str:
+    by_prefix = [r"0\.0/16"]
+    for prefix in range(17, 24):
+        step = 2 ** (24 - prefix)
+        thirds = "|".join(str(octet) for octet in range(0, 256, step))
+        by_prefix.append(f"({thirds})\\.0/{prefix}")
+    by_prefix.append(_OCTET + r"\.0/24")
+    return "(" + "|".join(by_prefix) + ")"
+
+
+VPC_CIDR_PATTERN = "^" + _PRIVATE_FIRST_TWO + r"\." + _network_address_suffixes() + "$"
 
 AMAZON_LINUX_2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
-# Condition names. Modules use these constants, never string literals, to refer to a condition.
 # The retention periods CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
+LOG_RETENTION_DAYS += (1827, 2192, 2557, 2922, 3288, 3653)
 
+# Condition names. Modules use these constants, never string literals, to refer to a condition.
 CREATE_KMS_KEY = "CreateKmsKey"
 HAS_CERTIFICATE = "HasCertificate"
 NAT_PER_AZ = "NatGatewayPerAz"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 CREATE_AUTOSCALING_ROLE = "CreateAutoScalingServiceLinkedRole"
 
-
-PARAMETER_TITLES = {
-    "environment_suffix": "EnvironmentSuffix",
-    "kms_key_arn": "KmsKeyArn",
-    "project_name": "ProjectName",
-    "cost_center": "CostCenter",
-    "vpc_cidr": "VpcCidr",
-    "nat_gateway_mode": "NatGatewayMode",
-    "certificate_arn": "CertificateArn",
-    "alb_deletion_protection": "LoadBalancerDeletionProtection",
-    "instance_type": "InstanceType",
-    "image_id": "ImageId",
-    "min_size": "MinSize",
-    "max_size": "MaxSize",
-    "desired_capacity": "DesiredCapacity",
-    "cpu_target_utilization": "CpuTargetUtilization",
-    "requests_per_target": "RequestsPerTarget",
-    "create_autoscaling_role": "CreateAutoScalingServiceLinkedRole",
-    "alarm_email": "AlarmEmail",
-    "cpu_alarm_threshold": "CpuAlarmThreshold",
-    "log_retention_days": "LogRetentionDays",
+# Console groups, in the order the console shows them.
+ENVIRONMENT = "Environment"
+ENCRYPTION = "Encryption"
+NETWORK = "Network"
+LOAD_BALANCER = "Load balancer"
+WEB_SERVERS = "Web servers and scaling"
+MONITORING = "Monitoring"
+GROUPS = (ENVIRONMENT, ENCRYPTION, NETWORK, LOAD_BALANCER, WEB_SERVERS, MONITORING)
+TRUE_FALSE: dict[str, Any] = {
+    "Type": "String",
+    "AllowedValues": ["true", "false"],
+    "ConstraintDescription": "must be true or false.",
 }
 
 
 @dataclass(frozen=True)
+class ParamSpec:
+    """Everything about one parameter: its name, console group and label, and the Parameter's properties."""
+
+    title: str
+    group: str
+    label: str
+    properties: dict[str, Any]
+
+    def parameter(self) -> Parameter:
+        return Parameter(self.title, **self.properties)
+
+
+def spec(title: str, group: str, label: str, **properties: Any) -> dict[str, ParamSpec]:
+    """The metadata of a StackParameters field: the spec of the parameter whose Ref the field holds."""
+    return {"spec": ParamSpec(title, group, label, properties)}
+
+
+@dataclass(frozen=True)
 class StackParameters:
-    environment_suffix: Ref
-    kms_key_arn: Ref
-    project_name: Ref
-    cost_center: Ref
-    vpc_cidr: Ref
-    nat_gateway_mode: Ref
-    certificate_arn: Ref
-    alb_deletion_protection: Ref
-    instance_type: Ref
-    image_id: Ref
-    min_size: Ref
-    max_size: Ref
-    desired_capacity: Ref
-    cpu_target_utilization: Ref
-    requests_per_target: Ref
-    create_autoscaling_role: Ref
-    alarm_email: Ref
-    cpu_alarm_threshold: Ref
-    log_retention_days: Ref
-
-
-def _group(label: str, params: list[Parameter]) -> dict[str, object]:
-    return {"Label": {"default": label}, "Parameters": [p.title for p in params]}
-
-
-def _refs() -> StackParameters:
-    return StackParameters(**{field: Ref(title) for field, title in PARAMETER_TITLES.items()})
-
-
-def add_parameters(t: Template) -> StackParameters:
-    """Add every stack parameter, the shared conditions and the console interface metadata.
-
-    Calling it again on a template that already has them returns the same references, so any builder can
-    call it for its defaults.
-    """
-    if "EnvironmentSuffix" in t.parameters:
-        return _refs()
-    suffix = t.add_parameter(
-        Parameter(
+    environment_suffix: Ref = field(
+        metadata=spec(
             "EnvironmentSuffix",
+            ENVIRONMENT,
+            "Environment suffix",
             Type="String",
             Default="dev",
             MinLength=1,
@@ -131,33 +106,39 @@ def add_parameters(t: Template) -> StackParameters:
             ),
         )
     )
-    project = t.add_parameter(
-        Parameter(
+    project_name: Ref = field(
+        metadata=spec(
             "ProjectName",
+            ENVIRONMENT,
+            "Project tag",
             Type="String",
             Default="tap-web-app",
             MinLength=1,
             MaxLength=64,
-            AllowedPattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/=+@-]*$",
+            AllowedPattern=TAG_VALUE_PATTERN,
             Description="Value of the Project tag on every resource.",
             ConstraintDescription="must be 1-64 characters valid in a tag value, starting with a letter or digit.",
         )
     )
-    cost_center = t.add_parameter(
-        Parameter(
+    cost_center: Ref = field(
+        metadata=spec(
             "CostCenter",
+            ENVIRONMENT,
+            "Cost center tag",
             Type="String",
             Default="web-platform",
             MinLength=1,
             MaxLength=64,
-            AllowedPattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/=+@-]*$",
+            AllowedPattern=TAG_VALUE_PATTERN,
             Description="Value of the CostCenter cost-allocation tag on every resource.",
             ConstraintDescription="must be 1-64 characters valid in a tag value, starting with a letter or digit.",
         )
     )
-    kms_key_arn = t.add_parameter(
-        Parameter(
+    kms_key_arn: Ref = field(
+        metadata=spec(
             "KmsKeyArn",
+            ENCRYPTION,
+            "Existing KMS key ARN (optional)",
             Type="String",
             Default="",
             AllowedPattern=r"^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$",
@@ -174,19 +155,29 @@ def add_parameters(t: Template) -> StackParameters:
             ),
         )
     )
-    vpc_cidr = t.add_parameter(
-        Parameter(
+    vpc_cidr: Ref = field(
+        metadata=spec(
             "VpcCidr",
+            NETWORK,
+            "VPC CIDR block",
             Type="String",
             Default="10.0.0.0/16",
-            AllowedPattern=r"^(10|172|192)\.[0-9]{1,3}\.0\.0/16$",
-            Description="IPv4 CIDR block of the VPC (a private /16; subnets are carved as /20s from it).",
-            ConstraintDescription="must be a private /16 block whose last two octets are 0, e.g. 10.0.0.0/16.",
+            AllowedPattern=VPC_CIDR_PATTERN,
+            Description=(
+                "Private IPv4 CIDR block of the VPC, /16 to /24. A /16 is carved into four /20 subnets; a smaller "
+                "block into four /26 subnets from its first /24."
+            ),
+            ConstraintDescription=(
+                "must be a private block (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) with a prefix from /16 "
+                "to /24, e.g. 10.0.0.0/16 or 172.20.4.0/24."
+            ),
         )
     )
-    nat_mode = t.add_parameter(
-        Parameter(
+    nat_gateway_mode: Ref = field(
+        metadata=spec(
             "NatGatewayMode",
+            NETWORK,
+            "NAT gateways",
             Type="String",
             Default="per-az",
             AllowedValues=["per-az", "single"],
@@ -197,32 +188,49 @@ def add_parameters(t: Template) -> StackParameters:
             ConstraintDescription="must be per-az or single.",
         )
     )
-    certificate_arn = t.add_parameter(
-        Parameter(
+    certificate_arn: Ref = field(
+        metadata=spec(
             "CertificateArn",
+            LOAD_BALANCER,
+            "ACM certificate ARN (optional)",
             Type="String",
             Default="",
             AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[a-zA-Z0-9-]+$",
             Description=(
                 "ARN of an ACM certificate in this region for the load balancer. Given: HTTPS on 443 (TLS 1.2+) "
-                "and port 80 redirects to it. Empty: plain HTTP on port 80."
+                "and port 80 redirects to it. Empty: plain HTTP on port 80 (refused when RequireHttps is true)."
             ),
             ConstraintDescription="must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
         )
     )
-    deletion_protection = t.add_parameter(
-        Parameter(
-            "LoadBalancerDeletionProtection",
-            Type="String",
+    require_https: Ref = field(
+        metadata=spec(
+            "RequireHttps",
+            LOAD_BALANCER,
+            "Require HTTPS",
+            **TRUE_FALSE,
             Default="false",
-            AllowedValues=["true", "false"],
-            Description="true: the load balancer cannot be deleted until this is set back to false (use in production).",
-            ConstraintDescription="must be true or false.",
+            Description=(
+                "true (use in production): the stack refuses to deploy without a CertificateArn, so it can never "
+                "serve plain HTTP. false: an empty CertificateArn serves HTTP on port 80."
+            ),
         )
     )
-    instance_type = t.add_parameter(
-        Parameter(
+    alb_deletion_protection: Ref = field(
+        metadata=spec(
+            "LoadBalancerDeletionProtection",
+            LOAD_BALANCER,
+            "Load balancer deletion protection",
+            **TRUE_FALSE,
+            Default="false",
+            Description="true: the load balancer cannot be deleted until this is set back to false (use in production).",
+        )
+    )
+    instance_type: Ref = field(
+        metadata=spec(
             "InstanceType",
+            WEB_SERVERS,
+            "Instance type",
             Type="String",
             Default="t3.micro",
             AllowedPattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
@@ -233,9 +241,11 @@ def add_parameters(t: Template) -> StackParameters:
             ConstraintDescription="must be an EC2 instance type such as t3.micro or m7i.large.",
         )
     )
-    image_id = t.add_parameter(
-        Parameter(
+    image_id: Ref = field(
+        metadata=spec(
             "ImageId",
+            WEB_SERVERS,
+            "AMI (SSM parameter)",
             Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
             Default=AMAZON_LINUX_2023_AMI,
             Description=(
@@ -244,42 +254,40 @@ def add_parameters(t: Template) -> StackParameters:
             ),
         )
     )
-    min_size = t.add_parameter(
-        Parameter(
+    min_size: Ref = field(
+        metadata=spec(
             "MinSize",
+            WEB_SERVERS,
+            "Minimum instances",
             Type="Number",
             Default=2,
             MinValue=2,
             MaxValue=5,
-            Description="Minimum number of web servers (at least 2, one per Availability Zone, for high availability).",
-            ConstraintDescription="must be a whole number from 2 to 5, and not more than MaxSize.",
+            Description=(
+                "Minimum number of web servers (at least 2, one per Availability Zone, for high availability). "
+                "The group starts with this many; the scaling policies move it between MinSize and MaxSize."
+            ),
+            ConstraintDescription="must be a whole number from 2 to 5, and less than MaxSize.",
         )
     )
-    max_size = t.add_parameter(
-        Parameter(
+    max_size: Ref = field(
+        metadata=spec(
             "MaxSize",
+            WEB_SERVERS,
+            "Maximum instances",
             Type="Number",
             Default=5,
-            MinValue=2,
+            MinValue=3,
             MaxValue=20,
-            Description="Maximum number of web servers the Auto Scaling group may scale out to.",
-            ConstraintDescription="must be a whole number from 2 to 20, and not less than MinSize.",
+            Description="Maximum number of web servers the Auto Scaling group may scale out to (more than MinSize).",
+            ConstraintDescription="must be a whole number from 3 to 20, and more than MinSize.",
         )
     )
-    desired = t.add_parameter(
-        Parameter(
-            "DesiredCapacity",
-            Type="Number",
-            Default=2,
-            MinValue=2,
-            MaxValue=20,
-            Description="Number of web servers to start with; scaling policies adjust it between MinSize and MaxSize.",
-            ConstraintDescription="must be a whole number from 2 to 20, between MinSize and MaxSize.",
-        )
-    )
-    cpu_target = t.add_parameter(
-        Parameter(
+    cpu_target_utilization: Ref = field(
+        metadata=spec(
             "CpuTargetUtilization",
+            WEB_SERVERS,
+            "Target CPU utilisation (%)",
             Type="Number",
             Default=70,
             MinValue=10,
@@ -288,9 +296,11 @@ def add_parameters(t: Template) -> StackParameters:
             ConstraintDescription="must be a number from 10 to 90.",
         )
     )
-    requests_per_target = t.add_parameter(
-        Parameter(
+    requests_per_target: Ref = field(
+        metadata=spec(
             "RequestsPerTarget",
+            WEB_SERVERS,
+            "Target requests per instance",
             Type="Number",
             Default=1000,
             MinValue=10,
@@ -299,22 +309,24 @@ def add_parameters(t: Template) -> StackParameters:
             ConstraintDescription="must be a number from 10 to 100000.",
         )
     )
-    create_role = t.add_parameter(
-        Parameter(
+    create_autoscaling_role: Ref = field(
+        metadata=spec(
             "CreateAutoScalingServiceLinkedRole",
-            Type="String",
+            WEB_SERVERS,
+            "Create Auto Scaling service-linked role",
+            **TRUE_FALSE,
             Default="false",
-            AllowedValues=["true", "false"],
             Description=(
                 "false (recommended): EC2 Auto Scaling uses AWSServiceRoleForAutoScaling and creates it on first "
                 "use. true: this stack creates that service-linked role, which fails if it already exists."
             ),
-            ConstraintDescription="must be true or false.",
         )
     )
-    alarm_email = t.add_parameter(
-        Parameter(
+    alarm_email: Ref = field(
+        metadata=spec(
             "AlarmEmail",
+            MONITORING,
+            "Alarm e-mail (optional)",
             Type="String",
             Default="",
             AllowedPattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -322,9 +334,11 @@ def add_parameters(t: Template) -> StackParameters:
             ConstraintDescription="must be empty or one e-mail address such as ops@example.com.",
         )
     )
-    cpu_alarm = t.add_parameter(
-        Parameter(
+    cpu_alarm_threshold: Ref = field(
+        metadata=spec(
             "CpuAlarmThreshold",
+            MONITORING,
+            "High-CPU alarm threshold (%)",
             Type="Number",
             Default=80,
             MinValue=1,
@@ -333,9 +347,11 @@ def add_parameters(t: Template) -> StackParameters:
             ConstraintDescription="must be a number from 1 to 100.",
         )
     )
-    retention = t.add_parameter(
-        Parameter(
+    log_retention_days: Ref = field(
+        metadata=spec(
             "LogRetentionDays",
+            MONITORING,
+            "Log retention (days)",
             Type="Number",
             Default="90",
             AllowedValues=[str(days) for days in LOG_RETENTION_DAYS],
@@ -344,14 +360,22 @@ def add_parameters(t: Template) -> StackParameters:
         )
     )
 
+
+def parameter_specs() -> tuple[ParamSpec, ...]:
+    """Every parameter's spec, in declaration order."""
+    return tuple(f.metadata["spec"] for f in dataclasses.fields(StackParameters))
+
+
+def _add_rules(t: Template, p: StackParameters) -> None:
     # Rolling updates keep MinSize instances in service and need room for one more (AWS requires
-    # MinInstancesInService < MaxSize), so MinSize must be below MaxSize.
+    # MinInstancesInService < MaxSize). Rules cannot compare numbers, so equality is what a rule can refuse;
+    # the example checks compare the numbers.
     t.add_rule(
         "MinSizeBelowMaxSize",
         {
             "Assertions": [
                 {
-                    "Assert": Not(Equals(Ref(min_size), Ref(max_size))),
+                    "Assert": Not(Equals(p.min_size, p.max_size)),
                     "AssertDescription": (
                         "MinSize must be less than MaxSize: a rolling update starts one extra instance before "
                         "it retires an old one. Raise MaxSize or lower MinSize."
@@ -360,65 +384,46 @@ def add_parameters(t: Template) -> StackParameters:
             ]
         },
     )
-    t.add_condition(CREATE_KMS_KEY, Equals(Ref(kms_key_arn), ""))
-    t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(certificate_arn), "")))
-    t.add_condition(NAT_PER_AZ, Equals(Ref(nat_mode), "per-az"))
-    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(alarm_email), "")))
-    t.add_condition(CREATE_AUTOSCALING_ROLE, Equals(Ref(create_role), "true"))
-
-    groups = [
-        _group("Environment", [suffix, project, cost_center]),
-        _group("Encryption", [kms_key_arn]),
-        _group("Network", [vpc_cidr, nat_mode]),
-        _group("Load balancer", [certificate_arn, deletion_protection]),
-        _group(
-            "Web servers and scaling",
-            [
-                instance_type,
-                image_id,
-                min_size,
-                max_size,
-                desired,
-                cpu_target,
-                requests_per_target,
-                create_role,
+    t.add_rule(
+        "RequireHttpsNeedsCertificate",
+        {
+            "RuleCondition": Equals(p.require_https, "true"),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(p.certificate_arn, "")),
+                    "AssertDescription": (
+                        "RequireHttps is true but CertificateArn is empty: give the ARN of an ACM certificate "
+                        "in this region, or set RequireHttps to false to serve plain HTTP."
+                    ),
+                }
             ],
-        ),
-        _group("Monitoring", [alarm_email, cpu_alarm, retention]),
-    ]
-    labels = {
-        "EnvironmentSuffix": "Environment suffix",
-        "ProjectName": "Project tag",
-        "CostCenter": "Cost center tag",
-        "KmsKeyArn": "Existing KMS key ARN (optional)",
-        "VpcCidr": "VPC CIDR block",
-        "NatGatewayMode": "NAT gateways",
-        "CertificateArn": "ACM certificate ARN (optional)",
-        "LoadBalancerDeletionProtection": "Load balancer deletion protection",
-        "InstanceType": "Instance type",
-        "ImageId": "AMI (SSM parameter)",
-        "MinSize": "Minimum instances",
-        "MaxSize": "Maximum instances",
-        "DesiredCapacity": "Desired instances",
-        "CpuTargetUtilization": "Target CPU utilisation (%)",
-        "RequestsPerTarget": "Target requests per instance",
-        "CreateAutoScalingServiceLinkedRole": "Create Auto Scaling service-linked role",
-        "AlarmEmail": "Alarm e-mail (optional)",
-        "CpuAlarmThreshold": "High-CPU alarm threshold (%)",
-        "LogRetentionDays": "Log retention (days)",
-    }
+        },
+    )
+
+
+def add_parameters(t: Template) -> StackParameters:
+    """Add every stack parameter, the rules across them, the shared conditions and the console metadata."""
+    specs = parameter_specs()
+    for s in specs:
+        t.add_parameter(s.parameter())
+    p = StackParameters(
+        **{f.name: Ref(f.metadata["spec"].title) for f in dataclasses.fields(StackParameters)}
+    )
+    _add_rules(t, p)
+    t.add_condition(CREATE_KMS_KEY, Equals(p.kms_key_arn, ""))
+    t.add_condition(HAS_CERTIFICATE, Not(Equals(p.certificate_arn, "")))
+    t.add_condition(NAT_PER_AZ, Equals(p.nat_gateway_mode, "per-az"))
+    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(p.alarm_email, "")))
+    t.add_condition(CREATE_AUTOSCALING_ROLE, Equals(p.create_autoscaling_role, "true"))
     t.set_metadata(
         {
             "AWS::CloudFormation::Interface": {
-                "ParameterGroups": groups,
-                "ParameterLabels": {name: {"default": label} for name, label in labels.items()},
+                "ParameterGroups": [
+                    {"Label": {"default": group}, "Parameters": [s.title for s in specs if s.group == group]}
+                    for group in GROUPS
+                ],
+                "ParameterLabels": {s.title: {"default": s.label} for s in specs},
             }
         }
     )
-
-    return _refs()
-
-
-def if_certificate(with_cert: object, without: object) -> If:
-    """Choose a value by whether a certificate was given."""
-    return If(HAS_CERTIFICATE, with_cert, without)
+    return p

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from troposphere import Export, Join, Output, Sub, Template
 
 from templates.compute import Fleet, add_compute
+from templates.encryption import Encryption, add_encryption
 from templates.load_balancer import LoadBalancer, add_load_balancer
-from templates.monitoring import Monitoring, add_log_groups, add_monitoring
+from templates.log_groups import LogGroups, add_log_groups
+from templates.monitoring import Monitoring, add_monitoring
 from templates.network import Network, add_network
-from templates.parameters import add_parameters
-from templates.security import Encryption, add_encryption, add_security
+from templates.parameters import StackParameters, add_parameters
+from templates.security import Security, add_security
 from templates.storage import Storage, add_storage
 
 DESCRIPTION = (
@@ -18,7 +22,23 @@ DESCRIPTION = (
 )
 
 
-def build_tap_stack() -> Template:
+@dataclass(frozen=True)
+class TapStack:
+    """The template and what each component returned, as wired together."""
+
+    template: Template
+    parameters: StackParameters
+    encryption: Encryption
+    network: Network
+    security: Security
+    storage: Storage
+    load_balancer: LoadBalancer
+    log_groups: LogGroups
+    fleet: Fleet
+    monitoring: Monitoring
+
+
+def compose_tap_stack() -> TapStack:
     t = Template(Description=DESCRIPTION)
     t.set_version("2010-09-09")
     p = add_parameters(t)
@@ -31,7 +51,11 @@ def build_tap_stack() -> Template:
     fleet = add_compute(t, p, net, enc, sec, lb, logs)
     alerts = add_monitoring(t, p, enc, lb, fleet)
     add_outputs(t, enc, net, site, lb, fleet, alerts)
-    return t
+    return TapStack(t, p, enc, net, sec, site, lb, logs, fleet, alerts)
+
+
+def build_tap_stack() -> Template:
+    return compose_tap_stack().template
 
 
 def _output(t: Template, name: str, value: object, description: str) -> None:

@@ -1,42 +1,13 @@
-"""The network and security components on their own template, and what troposphere knows about tagging.
-
-Once every component builds, tests can read the whole stack instead: replace `fragment_dict` by
-`tests.template_helpers.stack_dict` and the assertions stay the same.
-"""
+"""Small readers of template dicts and of what troposphere knows about tagging."""
 
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
 from functools import cache
 from typing import Any
 
 import troposphere
-from troposphere import Template
-
-from templates.network import Network, add_network
-from templates.parameters import add_parameters
-from templates.security import Encryption, Security, add_encryption, add_security
-
-
-def build_fragment() -> tuple[Template, Encryption, Network, Security]:
-    t = Template()
-    p = add_parameters(t)
-    enc = add_encryption(t, p)
-    net = add_network(t, p, enc)
-    sec = add_security(t, p, net, enc)
-    return t, enc, net, sec
-
-
-@cache
-def _fragment_json() -> str:
-    return json.dumps(build_fragment()[0].to_dict())
-
-
-def fragment_dict() -> dict[str, Any]:
-    """A fresh copy per call, so no test can change what another one sees."""
-    return json.loads(_fragment_json())
 
 
 @cache

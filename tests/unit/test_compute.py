@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from troposphere import Template
 
-from templates.compute import ROLLING_UPDATE_SUSPENDED, add_compute, autoscaling_service_role_arn
+from templates.compute import (
+    INSTANCE_WARMUP_SECONDS,
+    PACKAGE_ATTEMPT_SECONDS,
+    PACKAGE_ATTEMPTS,
+    PACKAGE_RETRY_PAUSE_SECONDS,
+    ROLLING_UPDATE_SUSPENDED,
+    autoscaling_service_role_arn,
+)
 from templates.parameters import AMAZON_LINUX_2023_AMI, CREATE_AUTOSCALING_ROLE
 from tests.template_helpers import assert_partial, props, resources_of_type
-from tests.unit._web_tier_fakes import (
-    ENCRYPTION,
-    LOAD_BALANCER,
-    NETWORK,
-    SECURITY,
-    cfn_substitute,
-    lint_findings,
-    sub_names,
-    web_tier_dict,
-)
+from tests.unit._web_tier_fakes import cfn_substitute, sub_names
+
+KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Ref": "KmsKeyArn"}]}
 
 COMPUTE_RESOURCES = {
     "LaunchTemplate",
@@ -67,8 +71,7 @@ def _keys_at_any_depth(value: Any) -> set[str]:
     return set()
 
 
-def test_ami_comes_from_the_amazon_linux_2023_ssm_parameter() -> None:
-    tpl = web_tier_dict()
+def test_ami_comes_from_the_amazon_linux_2023_ssm_parameter(tpl: dict[str, Any]) -> None:
     param = tpl["Parameters"]["ImageId"]
     assert param["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
     assert param["Default"] == AMAZON_LINUX_2023_AMI
@@ -77,43 +80,43 @@ def test_ami_comes_from_the_amazon_linux_2023_ssm_parameter() -> None:
     assert _launch_data(tpl)["InstanceType"] == {"Ref": "InstanceType"}
 
 
-def test_imdsv2_required_with_hop_limit_1() -> None:
-    assert _launch_data(web_tier_dict())["MetadataOptions"] == {
+def test_imdsv2_required_with_hop_limit_1(tpl: dict[str, Any]) -> None:
+    assert _launch_data(tpl)["MetadataOptions"] == {
         "HttpEndpoint": "enabled",
         "HttpTokens": "required",
         "HttpPutResponseHopLimit": 1,
     }
 
 
-def test_detailed_monitoring_on() -> None:
-    assert _launch_data(web_tier_dict())["Monitoring"] == {"Enabled": True}
+def test_detailed_monitoring_on(tpl: dict[str, Any]) -> None:
+    assert _launch_data(tpl)["Monitoring"] == {"Enabled": True}
 
 
-def test_no_public_ip_and_only_the_instance_security_group() -> None:
-    data = _launch_data(web_tier_dict())
+def test_no_public_ip_and_only_the_instance_security_group(tpl: dict[str, Any]) -> None:
+    data = _launch_data(tpl)
     assert "NetworkInterfaces" not in data, "a network interface block could request a public address"
     assert "AssociatePublicIpAddress" not in json.dumps(data)
-    assert data["SecurityGroupIds"] == [SECURITY.instance_security_group.to_dict()]
-    assert data["IamInstanceProfile"] == {"Name": SECURITY.instance_profile.to_dict()}
+    assert data["SecurityGroupIds"] == [{"Ref": "InstanceSecurityGroup"}]
+    assert data["IamInstanceProfile"] == {"Name": {"Ref": "InstanceProfile"}}
 
 
-def test_root_volume_is_gp3_encrypted_with_the_stack_key() -> None:
-    assert _launch_data(web_tier_dict())["BlockDeviceMappings"] == [
+def test_root_volume_is_gp3_encrypted_with_the_stack_key(tpl: dict[str, Any]) -> None:
+    assert _launch_data(tpl)["BlockDeviceMappings"] == [
         {
             "DeviceName": "/dev/xvda",
             "Ebs": {
                 "VolumeType": "gp3",
                 "VolumeSize": 20,
                 "Encrypted": True,
-                "KmsKeyId": ENCRYPTION.key_arn.to_dict(),
+                "KmsKeyId": KEY_ARN,
                 "DeleteOnTermination": True,
             },
         }
     ]
 
 
-def test_user_data_gets_an_imdsv2_token_before_any_metadata_read() -> None:
-    script, _ = _user_data(web_tier_dict())
+def test_user_data_gets_an_imdsv2_token_before_any_metadata_read(tpl: dict[str, Any]) -> None:
+    script, _ = _user_data(tpl)
     lines = script.splitlines()
     token_lines = [i for i, line in enumerate(lines) if "169.254.169.254/latest/api/token" in line]
     metadata_lines = [i for i, line in enumerate(lines) if METADATA in line]
@@ -128,23 +131,24 @@ def test_user_data_gets_an_imdsv2_token_before_any_metadata_read() -> None:
     assert len(calls) == 2
 
 
-def test_user_data_installs_starts_and_checks_the_web_server_and_agent() -> None:
-    script, _ = _user_data(web_tier_dict())
+def test_user_data_installs_starts_and_checks_the_web_server_and_agent(tpl: dict[str, Any]) -> None:
+    script, _ = _user_data(tpl)
     assert script.startswith("#!/bin/bash\n")
     assert "set -euo pipefail" in script
-    assert re.search(r"dnf install -y nginx amazon-cloudwatch-agent aws-cfn-bootstrap", script)
+    assert re.search(r"timeout \d+ dnf install -y nginx amazon-cloudwatch-agent", script)
     assert "systemctl enable --now nginx" in script
     assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s" in script
     assert "/usr/share/nginx/html/index.html" in script
     assert re.search(r"location = /health \{.*?return 200", script, re.S)
     # Success is signalled only after the health page answers locally; any error signals failure.
-    assert script.index("curl -sSf -o /dev/null http://127.0.0.1/health") < script.index("signal 0")
-    assert "trap 'signal 1' ERR" in script
-    assert "--resource AutoScalingGroup" in script and "--stack ${AWS::StackName}" in script
+    health = re.search(r"curl [^\n]*-o /dev/null http://127.0.0.1/health", script)
+    assert health and health.start() < script.index("signal SUCCESS")
+    assert script.rstrip().endswith("signal SUCCESS")
+    assert "trap on_exit EXIT" in script
+    assert "--logical-resource-id AutoScalingGroup" in script and "--stack-name ${AWS::StackName}" in script
 
 
-def test_user_data_substitutes_only_what_cloudformation_knows() -> None:
-    tpl = web_tier_dict()
+def test_user_data_substitutes_only_what_cloudformation_knows(tpl: dict[str, Any]) -> None:
     script, variables = _user_data(tpl)
     known = set(tpl["Parameters"]) | set(variables) | {"AWS::StackName", "AWS::Region"}
     assert sub_names(script) <= known, f"unknown Sub names: {sub_names(script) - known}"
@@ -155,14 +159,15 @@ def test_user_data_substitutes_only_what_cloudformation_knows() -> None:
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_user_data_is_valid_bash_after_substitution() -> None:
-    script, _ = _user_data(web_tier_dict())
+def test_user_data_is_valid_bash_after_substitution(tpl: dict[str, Any]) -> None:
+    script, _ = _user_data(tpl)
     result = subprocess.run(["bash", "-n"], input=cfn_substitute(script), text=True, capture_output=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_cloudwatch_agent_namespace_per_environment_and_logs_to_the_stack_log_groups() -> None:
-    tpl = web_tier_dict()
+def test_cloudwatch_agent_namespace_per_environment_and_logs_to_the_stack_log_groups(
+    tpl: dict[str, Any],
+) -> None:
     script, variables = _user_data(tpl)
     config = _agent_config(script)
     assert config["metrics"]["namespace"] == "TAP/sub-EnvironmentSuffix"
@@ -179,8 +184,7 @@ def test_cloudwatch_agent_namespace_per_environment_and_logs_to_the_stack_log_gr
     }
 
 
-def test_launch_template_tags_itself_and_what_it_launches() -> None:
-    tpl = web_tier_dict()
+def test_launch_template_tags_itself_and_what_it_launches(tpl: dict[str, Any]) -> None:
     own = props(tpl, "LaunchTemplate")["TagSpecifications"]
     assert [spec["ResourceType"] for spec in own] == ["launch-template"]
     launched = _launch_data(tpl)["TagSpecifications"]
@@ -191,81 +195,142 @@ def test_launch_template_tags_itself_and_what_it_launches() -> None:
         assert tag_map["Component"] == "compute"
 
 
-def test_group_size_defaults_2_5_2_from_parameters_that_keep_min_at_least_2() -> None:
-    tpl = web_tier_dict()
+def test_group_size_is_min_and_max_only_so_updates_never_reset_what_scaling_decided(
+    tpl: dict[str, Any],
+) -> None:
     params = tpl["Parameters"]
-    assert (
-        params["MinSize"]["Default"],
-        params["MaxSize"]["Default"],
-        params["DesiredCapacity"]["Default"],
-    ) == (
-        2,
-        5,
-        2,
-    )
+    assert (params["MinSize"]["Default"], params["MaxSize"]["Default"]) == (2, 5)
     assert params["MinSize"]["MinValue"] >= 2
-    assert params["DesiredCapacity"]["MinValue"] >= 2
-    assert params["MaxSize"]["MinValue"] >= 2
-    assert_partial(
-        props(tpl, "AutoScalingGroup"),
-        {
-            "MinSize": {"Ref": "MinSize"},
-            "MaxSize": {"Ref": "MaxSize"},
-            "DesiredCapacity": {"Ref": "DesiredCapacity"},
-        },
-    )
+    # MinSize < MaxSize and MinSize >= 2: a MaxSize of 2 could never pass the rule.
+    assert params["MaxSize"]["MinValue"] > params["MinSize"]["MinValue"]
+    assert "DesiredCapacity" not in params
+    group = props(tpl, "AutoScalingGroup")
+    assert_partial(group, {"MinSize": {"Ref": "MinSize"}, "MaxSize": {"Ref": "MaxSize"}})
+    assert "DesiredCapacity" not in group, "a desired capacity resets the group's size on every update"
 
 
-def test_group_runs_in_the_private_subnets_of_two_explicit_azs() -> None:
-    group = props(web_tier_dict(), "AutoScalingGroup")
-    assert group["VPCZoneIdentifier"] == [s.to_dict() for s in NETWORK.private_subnets]
-    assert group["AvailabilityZones"] == [az.to_dict() for az in NETWORK.availability_zones]
+def test_group_runs_in_the_private_subnets_of_two_explicit_azs(tpl: dict[str, Any]) -> None:
+    group = props(tpl, "AutoScalingGroup")
+    assert group["VPCZoneIdentifier"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
+    zones = [props(tpl, s)["AvailabilityZone"] for s in ("PrivateSubnetA", "PrivateSubnetB")]
+    assert group["AvailabilityZones"] == zones
     assert len(group["AvailabilityZones"]) == 2
 
 
-def test_group_uses_the_latest_launch_template_version_and_the_target_group() -> None:
-    group = props(web_tier_dict(), "AutoScalingGroup")
+def test_group_uses_the_latest_launch_template_version_and_the_target_group(tpl: dict[str, Any]) -> None:
+    group = props(tpl, "AutoScalingGroup")
     assert group["LaunchTemplate"] == {
         "LaunchTemplateId": {"Ref": "LaunchTemplate"},
         "Version": {"Fn::GetAtt": ["LaunchTemplate", "LatestVersionNumber"]},
     }
-    assert group["TargetGroupARNs"] == [LOAD_BALANCER.target_group.to_dict()]
+    assert group["TargetGroupARNs"] == [{"Ref": "TargetGroup"}]
 
 
-def test_group_uses_elb_health_checks_with_a_grace_period() -> None:
-    group = props(web_tier_dict(), "AutoScalingGroup")
+def test_group_uses_elb_health_checks_with_a_grace_period(tpl: dict[str, Any]) -> None:
+    group = props(tpl, "AutoScalingGroup")
     assert group["HealthCheckType"] == "ELB"
-    assert group["HealthCheckGracePeriod"] == 300
     assert group["MetricsCollection"] == [{"Granularity": "1Minute"}]
 
 
-def test_rolling_update_replaces_one_instance_at_a_time_and_waits_for_signals() -> None:
-    group = _group(web_tier_dict())
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"PT(?:(\d+)M)?(?:(\d+)S)?", duration)
+    assert match, duration
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+def test_health_check_grace_covers_the_worst_case_boot_of_the_script(tpl: dict[str, Any]) -> None:
+    # The worst case is read from the script itself: every package attempt runs to its timeout, with the
+    # pauses between them, plus the time to boot before the script and to start the services after it.
+    script, _ = _user_data(tpl)
+    loop = re.search(
+        r"for attempt in \$\(seq 1 (\d+)\); do\n  timeout (\d+) dnf .*?\n  sleep (\d+)\n", script, re.S
+    )
+    assert loop, "the package install loop is not where the grace period expects it"
+    attempts, per_attempt, pause = (int(g) for g in loop.groups())
+    assert (attempts, per_attempt, pause) == (
+        PACKAGE_ATTEMPTS,
+        PACKAGE_ATTEMPT_SECONDS,
+        PACKAGE_RETRY_PAUSE_SECONDS,
+    )
+    installing = attempts * per_attempt + (attempts - 1) * pause
+    group = _group(tpl)
+    grace = group["Properties"]["HealthCheckGracePeriod"]
+    assert grace >= installing + 2 * 60, f"grace {grace}s < install worst case {installing}s + boot and start"
+    # The signal timeout is longer still, so only a lost instance ever times out.
+    assert _seconds(group["CreationPolicy"]["ResourceSignal"]["Timeout"]) > grace
+    assert _seconds(group["UpdatePolicy"]["AutoScalingRollingUpdate"]["PauseTime"]) > grace
+
+
+_FAKE_TOOLS = {
+    "curl": 'case "$*" in *api/token*) echo token ;; *instance-id*) echo i-0123456789abcdef0 ;; *) echo zone-a ;; esac',
+    "dnf": 'echo dnf >> "$CALLS"; exit 1',
+    "timeout": 'shift; exec "$@"',
+    "sleep": 'echo "sleep $*" >> "$CALLS"',
+    "aws": 'echo "aws $*" >> "$CALLS"',
+}
+
+
+@pytest.fixture
+def run_boot_script(tmp_path: Path) -> Callable[[str], tuple[int, list[str]]]:
+    """Runs a boot script with stand-ins for curl, dnf, timeout, sleep and aws; returns (exit code, calls)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in _FAKE_TOOLS.items():
+        path = bin_dir / tool
+        path.write_text("#!/bin/bash\n" + body + "\n")
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls"
+
+    def run(script: str) -> tuple[int, list[str]]:
+        env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)}
+        result = subprocess.run(["bash"], input=script, text=True, capture_output=True, env=env, timeout=60)
+        return result.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+    return run
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_a_failed_package_install_signals_failure_to_the_group_at_once(
+    tpl: dict[str, Any], run_boot_script: Callable[[str], tuple[int, list[str]]]
+) -> None:
+    script, _ = _user_data(tpl)
+    code, calls = run_boot_script(
+        cfn_substitute(script, {"AWS::StackName": "tap-dev", "AWS::Region": "eu-west-1"})
+    )
+    assert code != 0
+    assert calls.count("dnf") == PACKAGE_ATTEMPTS
+    assert calls.count(f"sleep {PACKAGE_RETRY_PAUSE_SECONDS}") == PACKAGE_ATTEMPTS - 1
+    signals = [c for c in calls if c.startswith("aws ")]
+    assert signals == [
+        "aws cloudformation signal-resource --region eu-west-1 --stack-name tap-dev "
+        "--logical-resource-id AutoScalingGroup --unique-id i-0123456789abcdef0 --status FAILURE"
+    ]
+
+
+def test_rolling_update_replaces_one_instance_at_a_time_and_waits_for_signals(tpl: dict[str, Any]) -> None:
+    group = _group(tpl)
     assert group["UpdatePolicy"] == {
         "AutoScalingRollingUpdate": {
             "MinInstancesInService": {"Ref": "MinSize"},
             "MaxBatchSize": 1,
-            "PauseTime": "PT15M",
+            "PauseTime": "PT20M",
             "WaitOnResourceSignals": True,
             "SuspendProcesses": list(ROLLING_UPDATE_SUSPENDED),
         }
     }
     for required in ("Launch", "Terminate", "AddToLoadBalancer"):
         assert required not in ROLLING_UPDATE_SUSPENDED
-    assert group["CreationPolicy"] == {
-        "ResourceSignal": {"Count": {"Ref": "DesiredCapacity"}, "Timeout": "PT15M"}
-    }
+    assert group["CreationPolicy"] == {"ResourceSignal": {"Count": {"Ref": "MinSize"}, "Timeout": "PT20M"}}
 
 
-def test_group_tags_propagate_to_instances() -> None:
-    tags = props(web_tier_dict(), "AutoScalingGroup")["Tags"]
+def test_group_tags_propagate_to_instances(tpl: dict[str, Any]) -> None:
+    tags = props(tpl, "AutoScalingGroup")["Tags"]
     assert {t["Key"] for t in tags} == {"Environment", "Component", "Project", "CostCenter"}
     assert all(t["PropagateAtLaunch"] is True for t in tags)
     assert {"Key": "Component", "Value": "compute", "PropagateAtLaunch": True} in tags
 
 
-def test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it() -> None:
-    tpl = web_tier_dict()
+def test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it(tpl: dict[str, Any]) -> None:
     role = tpl["Resources"]["AutoScalingServiceLinkedRole"]
     assert role["Condition"] == CREATE_AUTOSCALING_ROLE
     assert role["Properties"]["AWSServiceName"] == "autoscaling.amazonaws.com"
@@ -275,11 +340,11 @@ def test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it() 
     assert arn[1]["Fn::Sub"][1] == {"Role": {"Ref": "AutoScalingServiceLinkedRole"}}
 
 
-def test_group_names_no_service_linked_role_the_account_may_not_have_yet() -> None:
+def test_group_names_no_service_linked_role_the_account_may_not_have_yet(tpl: dict[str, Any]) -> None:
     # Without ServiceLinkedRoleARN the group uses AWSServiceRoleForAutoScaling and EC2 Auto Scaling creates
     # that role when it is missing; naming its ARN instead fails the group in an account that never used Auto
     # Scaling, which is exactly the default deployment (CreateAutoScalingServiceLinkedRole false) there.
-    arn = props(web_tier_dict(), "AutoScalingGroup")["ServiceLinkedRoleARN"]["Fn::If"]
+    arn = props(tpl, "AutoScalingGroup")["ServiceLinkedRoleARN"]["Fn::If"]
     assert arn[2] == {"Ref": "AWS::NoValue"}
 
 
@@ -290,8 +355,7 @@ def test_service_role_arn_helper_adds_the_role_once() -> None:
     assert list(t.resources) == ["AutoScalingServiceLinkedRole"]
 
 
-def test_cpu_target_tracking_policy_defaults_to_70_percent() -> None:
-    tpl = web_tier_dict()
+def test_cpu_target_tracking_policy_defaults_to_70_percent(tpl: dict[str, Any]) -> None:
     assert tpl["Parameters"]["CpuTargetUtilization"]["Default"] == 70
     assert_partial(
         props(tpl, "CpuTargetTrackingPolicy"),
@@ -306,8 +370,7 @@ def test_cpu_target_tracking_policy_defaults_to_70_percent() -> None:
     )
 
 
-def test_request_count_resource_label_is_the_join_of_the_two_full_names() -> None:
-    tpl = web_tier_dict()
+def test_request_count_resource_label_is_the_join_of_the_two_full_names(tpl: dict[str, Any]) -> None:
     policy = tpl["Resources"]["RequestCountTargetTrackingPolicy"]
     spec = policy["Properties"]["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]
     assert spec == {
@@ -316,19 +379,19 @@ def test_request_count_resource_label_is_the_join_of_the_two_full_names() -> Non
             "Fn::Join": [
                 "/",
                 [
-                    {"Fn::GetAtt": ["FakeAlb", "LoadBalancerFullName"]},
-                    {"Fn::GetAtt": ["FakeTargetGroup", "TargetGroupFullName"]},
+                    {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]},
+                    {"Fn::GetAtt": ["TargetGroup", "TargetGroupFullName"]},
                 ],
             ]
         },
     }
     assert policy["Properties"]["TargetTrackingConfiguration"]["TargetValue"] == {"Ref": "RequestsPerTarget"}
     # The label is only valid once the target group is attached to the load balancer.
-    assert policy["DependsOn"] == [LOAD_BALANCER.listeners_ready]
+    assert policy["DependsOn"] == ["LoadBalancerListenersReady"]
 
 
-def test_scaling_policies_use_only_properties_target_tracking_accepts() -> None:
-    policies = resources_of_type(web_tier_dict(), "AWS::AutoScaling::ScalingPolicy")
+def test_scaling_policies_use_only_properties_target_tracking_accepts(tpl: dict[str, Any]) -> None:
+    policies = resources_of_type(tpl, "AWS::AutoScaling::ScalingPolicy")
     assert set(policies) == {"CpuTargetTrackingPolicy", "RequestCountTargetTrackingPolicy"}
     allowed = {"AutoScalingGroupName", "PolicyType", "TargetTrackingConfiguration", "EstimatedInstanceWarmup"}
     for name, policy in policies.items():
@@ -340,12 +403,11 @@ def test_scaling_policies_use_only_properties_target_tracking_accepts() -> None:
         assert set(config) <= {"PredefinedMetricSpecification", "TargetValue", "DisableScaleIn"}
 
 
-def test_compute_resources_lint_clean() -> None:
-    assert lint_findings(web_tier_dict(), COMPUTE_RESOURCES) == []
+def test_compute_resources_lint_clean(lint_findings: Callable[[set[str]], list[str]]) -> None:
+    assert lint_findings(COMPUTE_RESOURCES) == []
 
 
-def test_add_compute_needs_only_a_template() -> None:
-    tpl = Template()
-    fleet = add_compute(tpl)
-    assert fleet.auto_scaling_group.to_dict() == {"Ref": "AutoScalingGroup"}
-    assert set(tpl.to_dict()["Resources"]) >= COMPUTE_RESOURCES
+@pytest.mark.parametrize("policy", ["CpuTargetTrackingPolicy", "RequestCountTargetTrackingPolicy"])
+def test_scaling_policies_wait_out_the_instance_warm_up(tpl: dict[str, Any], policy: str) -> None:
+    # Without a warm-up, the metrics of instances still booting count at once and scaling overshoots.
+    assert props(tpl, policy)["EstimatedInstanceWarmup"] == INSTANCE_WARMUP_SECONDS == 300

@@ -246,13 +246,8 @@ def test_defaults_file_holds_every_parameter_at_its_default() -> None:
     assert values["KmsKeyArn"] == ""
 
 
-# Parameters an environment may set whether or not a template declares them: the HTTPS switch and the group's
-# desired capacity. A template without one leaves the value out of its example files (tested below).
-OPTIONALLY_DECLARED = {"RequireHttps", "DesiredCapacity"}
-
-
 def test_sample_environments_set_only_parameters_the_stack_has() -> None:
-    known = {p for name in NAMES for p in stack_dict(name).get("Parameters", {})} | OPTIONALLY_DECLARED
+    known = {p for name in NAMES for p in stack_dict(name).get("Parameters", {})}
     for env in ENVIRONMENTS:
         assert set(env.parameters) <= known, (env.name, set(env.parameters) - known)
         assert set(env.to_fill_in) <= known, (env.name, set(env.to_fill_in) - known)
@@ -270,8 +265,7 @@ def test_production_example_requires_https_with_a_marked_certificate_placeholder
     prod = json.loads(parameter_files("tap-stack", t)["tap-stack.prod.parameters.json"])["Parameters"]
     assert placeholders(prod) == ["CertificateArn"]
     assert check_value("CertificateArn", prod["CertificateArn"], t["Parameters"]["CertificateArn"]) == []
-    if "RequireHttps" in t["Parameters"]:
-        assert prod["RequireHttps"] == "true"
+    assert prod["RequireHttps"] == "true"
     text = page("tap-stack")
     assert (
         f"set `CertificateArn` to the ARN of your ACM certificate in the stack's region, in place of the placeholder `{prod['CertificateArn']}`"
@@ -286,7 +280,7 @@ def test_sample_environments_keep_min_desired_max_in_order(env: Any) -> None:
     values = json.loads(parameter_files("tap-stack", t)[f"tap-stack.{env.name}.parameters.json"])[
         "Parameters"
     ]
-    assert int(values["MinSize"]) <= int(values["DesiredCapacity"]) <= int(values["MaxSize"])
+    assert int(values["MinSize"]) < int(values["MaxSize"])
     assert values["EnvironmentSuffix"] == env.name
 
 

@@ -6,51 +6,20 @@ settings and its dependency on the log bucket policy are checked against what st
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import pytest
-from troposphere import GetAtt, GetAZs, Ref, Select, Template
-
 from templates import naming
-from templates.load_balancer import LoadBalancer, add_load_balancer
-from templates.network import Network
-from templates.parameters import HAS_CERTIFICATE, MAX_SUFFIX_LENGTH, add_parameters
-from templates.security import Encryption, Security
-from templates.storage import ALB_LOG_PREFIX, add_storage
-from tests.template_helpers import assert_partial, only_resource, props
+from templates.parameters import HAS_CERTIFICATE, MAX_SUFFIX_LENGTH
+from templates.storage import ALB_LOG_PREFIX
+from templates.tap_stack import TapStack
+from tests.template_helpers import assert_partial, props
 from tests.unit._fragment import tag_keys, taggable_types
 
-NETWORK = Network(
-    vpc=Ref("StandInVpc"),
-    availability_zones=(Select(0, GetAZs("")), Select(1, GetAZs(""))),
-    public_subnets=(Ref("StandInPublicSubnet1"), Ref("StandInPublicSubnet2")),
-    private_subnets=(Ref("StandInPrivateSubnet1"), Ref("StandInPrivateSubnet2")),
-)
-SECURITY = Security(
-    alb_security_group=Ref("StandInAlbSecurityGroup"),
-    instance_security_group=Ref("StandInInstanceSecurityGroup"),
-    instance_role=Ref("StandInInstanceRole"),
-    instance_profile=Ref("StandInInstanceProfile"),
-)
 TLS_12_OR_LATER_POLICIES = (
     "ELBSecurityPolicy-TLS13-1-2-",
     "ELBSecurityPolicy-TLS13-1-3-",
     "ELBSecurityPolicy-FS-1-2-",
 )
-
-
-def _build() -> tuple[dict[str, Any], LoadBalancer]:
-    t = Template()
-    p = add_parameters(t)
-    site = add_storage(t, p, Encryption(key_arn=GetAtt("StandInKey", "Arn")))
-    lb = add_load_balancer(t, p, NETWORK, SECURITY, site)
-    return json.loads(json.dumps(t.to_dict())), lb
-
-
-@pytest.fixture
-def tpl() -> dict[str, Any]:
-    return _build()[0]
 
 
 def _attributes(tpl: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +37,8 @@ def test_alb_is_internet_facing_in_the_public_subnets(tpl: dict[str, Any]) -> No
     alb = props(tpl, "LoadBalancer")
     assert alb["Type"] == "application"
     assert alb["Scheme"] == "internet-facing"
-    assert alb["Subnets"] == [{"Ref": "StandInPublicSubnet1"}, {"Ref": "StandInPublicSubnet2"}]
-    assert alb["SecurityGroups"] == [{"Ref": "StandInAlbSecurityGroup"}]
+    assert alb["Subnets"] == [{"Ref": "PublicSubnetA"}, {"Ref": "PublicSubnetB"}]
+    assert alb["SecurityGroups"] == [{"Ref": "AlbSecurityGroup"}]
     assert alb["Name"] == {"Fn::Sub": naming.LOAD_BALANCER}
 
 
@@ -90,15 +59,18 @@ def test_alb_is_created_after_the_log_bucket_policy(tpl: dict[str, Any]) -> None
     assert tpl["Resources"]["LogBucketPolicy"]["Type"] == "AWS::S3::BucketPolicy"
 
 
-@pytest.mark.parametrize("pattern", [naming.LOAD_BALANCER, naming.TARGET_GROUP])
-def test_alb_and_target_group_names_fit_32_characters_for_the_longest_suffix(pattern: str) -> None:
-    name = naming.render(pattern, "a" * MAX_SUFFIX_LENGTH)
+def test_alb_name_fits_32_characters_for_the_longest_suffix() -> None:
+    name = naming.render(naming.LOAD_BALANCER, "a" * MAX_SUFFIX_LENGTH)
     assert len(name) <= 32, f"{name} has {len(name)} characters"
     assert not name.startswith("internal-")
 
 
-def test_target_group_is_named_from_the_suffix(tpl: dict[str, Any]) -> None:
-    assert props(tpl, "TargetGroup")["Name"] == {"Fn::Sub": naming.TARGET_GROUP}
+def test_target_group_has_no_custom_name_so_a_new_vpc_can_replace_it(tpl: dict[str, Any]) -> None:
+    # Its VpcId is create-only: a VpcCidr change replaces it, which CloudFormation cannot do under a fixed name.
+    target_group = props(tpl, "TargetGroup")
+    assert "Name" not in target_group
+    tags = {t["Key"]: t["Value"] for t in target_group["Tags"]}
+    assert tags["Name"] == {"Fn::Sub": naming.TARGET_GROUP}
 
 
 def test_target_group_health_checks_the_instances(tpl: dict[str, Any]) -> None:
@@ -109,7 +81,7 @@ def test_target_group_health_checks_the_instances(tpl: dict[str, Any]) -> None:
             "Port": 80,
             "Protocol": "HTTP",
             "TargetType": "instance",
-            "VpcId": {"Ref": "StandInVpc"},
+            "VpcId": {"Ref": "Vpc"},
             "HealthCheckEnabled": True,
             "HealthCheckProtocol": "HTTP",
             "HealthCheckPath": "/health",
@@ -169,8 +141,8 @@ def test_only_the_two_listeners_exist(tpl: dict[str, Any]) -> None:
     assert listeners == {"HttpListener", "HttpsListener"}
 
 
-def test_listeners_ready_waits_for_the_forwarding_listener(tpl: dict[str, Any]) -> None:
-    _, lb = _build()
+def test_listeners_ready_waits_for_the_forwarding_listener(tpl: dict[str, Any], wired: TapStack) -> None:
+    lb = wired.load_balancer
     ready = tpl["Resources"][lb.listeners_ready]
     assert "Condition" not in ready, "DependsOn may only name a resource that always exists"
     assert ready["Type"] == "AWS::CloudFormation::WaitConditionHandle"
@@ -179,8 +151,8 @@ def test_listeners_ready_waits_for_the_forwarding_listener(tpl: dict[str, Any]) 
     }
 
 
-def test_url_scheme_follows_the_certificate() -> None:
-    _, lb = _build()
+def test_url_scheme_follows_the_certificate(wired: TapStack) -> None:
+    lb = wired.load_balancer
     assert lb.url.to_dict() == {
         "Fn::If": [
             HAS_CERTIFICATE,
@@ -190,8 +162,10 @@ def test_url_scheme_follows_the_certificate() -> None:
     }
 
 
-def test_load_balancer_returns_references_for_scaling_and_alarms() -> None:
-    tpl, lb = _build()
+def test_load_balancer_returns_references_for_scaling_and_alarms(
+    tpl: dict[str, Any], wired: TapStack
+) -> None:
+    lb = wired.load_balancer
     assert lb.load_balancer.to_dict() == {"Ref": "LoadBalancer"}
     assert lb.dns_name.to_dict() == {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}
     assert lb.full_name.to_dict() == {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}
@@ -209,12 +183,3 @@ def test_taggable_load_balancer_resources_are_tagged(tpl: dict[str, Any]) -> Non
         assert tag_keys(resource) >= {"Environment", "Component", "Project", "CostCenter"}, logical_id
         component = [t["Value"] for t in resource["Properties"]["Tags"] if t["Key"] == "Component"]
         assert component == ["load-balancer"], logical_id
-
-
-def test_load_balancer_builds_with_no_inputs_but_the_template() -> None:
-    t = Template()
-    add_load_balancer(t)
-    tpl = t.to_dict()
-    _, alb = only_resource(tpl, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert alb["Properties"]["Subnets"], "the default network's public subnets"
-    assert "LogBucketPolicy" in alb["DependsOn"]

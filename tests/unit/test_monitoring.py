@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from troposphere import Template
-
 from templates import naming
-from templates.monitoring import add_monitoring
 from templates.parameters import HAS_ALARM_EMAIL
 from tests.template_helpers import props, resources_of_type
-from tests.unit._web_tier_fakes import (
-    ENCRYPTION,
-    cfn_substitute,
-    lint_findings,
-    sub_names,
-    web_tier_dict,
-)
+from tests.unit._web_tier_fakes import cfn_substitute, sub_names
+
+KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Ref": "KmsKeyArn"}]}
 
 ALARMS = {
     "HighCpuAlarm",
@@ -30,8 +24,8 @@ LOG_GROUPS = {"ApplicationLogGroup", "AccessLogGroup"}
 MONITORING_RESOURCES = (
     ALARMS | LOG_GROUPS | {"AlarmTopic", "AlarmTopicPolicy", "AlarmEmailSubscription", "Dashboard"}
 )
-ALB = {"Fn::GetAtt": ["FakeAlb", "LoadBalancerFullName"]}
-TARGET_GROUP = {"Fn::GetAtt": ["FakeTargetGroup", "TargetGroupFullName"]}
+ALB = {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}
+TARGET_GROUP = {"Fn::GetAtt": ["TargetGroup", "TargetGroupFullName"]}
 TOPIC = {"Ref": "AlarmTopic"}
 
 
@@ -44,9 +38,8 @@ def _dashboard(tpl: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return body[0], body[1]
 
 
-def test_log_groups_have_retention_kms_and_survive_stack_deletion() -> None:
-    tpl = web_tier_dict()
-    groups = resources_of_type(tpl, "AWS::Logs::LogGroup")
+def test_log_groups_have_retention_kms_and_survive_stack_deletion(tpl: dict[str, Any]) -> None:
+    groups = {k: v for k, v in resources_of_type(tpl, "AWS::Logs::LogGroup").items() if k in LOG_GROUPS}
     assert set(groups) == LOG_GROUPS
     names = {k: g["Properties"]["LogGroupName"] for k, g in groups.items()}
     assert names == {
@@ -55,28 +48,26 @@ def test_log_groups_have_retention_kms_and_survive_stack_deletion() -> None:
     }
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-        assert group["Properties"]["KmsKeyId"] == ENCRYPTION.key_arn.to_dict()
+        assert group["Properties"]["KmsKeyId"] == KEY_ARN
         assert group["DeletionPolicy"] == "Retain"
         assert group["UpdateReplacePolicy"] == "Retain"
 
 
-def test_log_groups_exist_before_the_instances_that_write_to_them() -> None:
+def test_log_groups_exist_before_the_instances_that_write_to_them(tpl: dict[str, Any]) -> None:
     # The launch template (and so every instance) references the groups: CloudFormation creates them first
     # and the CloudWatch agent never has to create a group of its own, without retention or key.
-    variables = props(web_tier_dict(), "LaunchTemplate")["LaunchTemplateData"]["UserData"]["Fn::Base64"][
-        "Fn::Sub"
-    ][1]
+    variables = props(tpl, "LaunchTemplate")["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"][1]
     assert {v["Ref"] for v in variables.values()} == LOG_GROUPS
 
 
-def test_alarm_topic_is_encrypted_with_the_stack_key() -> None:
-    topic = props(web_tier_dict(), "AlarmTopic")
-    assert topic["KmsMasterKeyId"] == ENCRYPTION.key_arn.to_dict()
+def test_alarm_topic_is_encrypted_with_the_stack_key(tpl: dict[str, Any]) -> None:
+    topic = props(tpl, "AlarmTopic")
+    assert topic["KmsMasterKeyId"] == KEY_ARN
     assert topic["TopicName"] == {"Fn::Sub": naming.ALARM_TOPIC}
 
 
-def test_topic_policy_lets_cloudwatch_alarms_of_this_account_publish() -> None:
-    policy = props(web_tier_dict(), "AlarmTopicPolicy")
+def test_topic_policy_lets_cloudwatch_alarms_of_this_account_publish(tpl: dict[str, Any]) -> None:
+    policy = props(tpl, "AlarmTopicPolicy")
     assert policy["Topics"] == [TOPIC]
     allow = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert allow == [
@@ -91,8 +82,8 @@ def test_topic_policy_lets_cloudwatch_alarms_of_this_account_publish() -> None:
     ]
 
 
-def test_topic_policy_denies_publishing_without_tls() -> None:
-    statements = props(web_tier_dict(), "AlarmTopicPolicy")["PolicyDocument"]["Statement"]
+def test_topic_policy_denies_publishing_without_tls(tpl: dict[str, Any]) -> None:
+    statements = props(tpl, "AlarmTopicPolicy")["PolicyDocument"]["Statement"]
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert len(deny) == 1
     assert deny[0]["Principal"] == "*"
@@ -100,8 +91,7 @@ def test_topic_policy_denies_publishing_without_tls() -> None:
     assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_email_subscription_only_when_an_address_is_given() -> None:
-    tpl = web_tier_dict()
+def test_email_subscription_only_when_an_address_is_given(tpl: dict[str, Any]) -> None:
     subscription = tpl["Resources"]["AlarmEmailSubscription"]
     assert subscription["Condition"] == HAS_ALARM_EMAIL
     assert subscription["Properties"] == {
@@ -113,8 +103,7 @@ def test_email_subscription_only_when_an_address_is_given() -> None:
     assert tpl["Parameters"]["AlarmEmail"]["Default"] == ""
 
 
-def test_cpu_alarm_fires_above_80_percent_by_default_and_notifies_the_topic() -> None:
-    tpl = web_tier_dict()
+def test_cpu_alarm_fires_above_80_percent_by_default_and_notifies_the_topic(tpl: dict[str, Any]) -> None:
     assert tpl["Parameters"]["CpuAlarmThreshold"]["Default"] == 80
     alarm = props(tpl, "HighCpuAlarm")
     assert alarm["Namespace"] == "AWS/EC2"
@@ -126,8 +115,8 @@ def test_cpu_alarm_fires_above_80_percent_by_default_and_notifies_the_topic() ->
     assert alarm["AlarmActions"] == [TOPIC]
 
 
-def test_every_alarm_notifies_the_topic_and_explains_itself() -> None:
-    alarms = resources_of_type(web_tier_dict(), "AWS::CloudWatch::Alarm")
+def test_every_alarm_notifies_the_topic_and_explains_itself(tpl: dict[str, Any]) -> None:
+    alarms = resources_of_type(tpl, "AWS::CloudWatch::Alarm")
     assert set(alarms) == ALARMS
     for name, alarm in alarms.items():
         p = alarm["Properties"]
@@ -137,8 +126,8 @@ def test_every_alarm_notifies_the_topic_and_explains_itself() -> None:
         assert p["TreatMissingData"] in {"missing", "notBreaching", "breaching", "ignore"}, name
 
 
-def test_unhealthy_hosts_alarm_watches_the_target_group() -> None:
-    alarm = props(web_tier_dict(), "UnhealthyHostsAlarm")
+def test_unhealthy_hosts_alarm_watches_the_target_group(tpl: dict[str, Any]) -> None:
+    alarm = props(tpl, "UnhealthyHostsAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", "UnHealthyHostCount")
     assert _dimensions(alarm) == {"TargetGroup": TARGET_GROUP, "LoadBalancer": ALB}
     assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
@@ -149,8 +138,7 @@ def test_unhealthy_hosts_alarm_watches_the_target_group() -> None:
     assert (alarm["Period"], alarm["EvaluationPeriods"]) == (60, 3)
 
 
-def test_5xx_alarms_count_load_balancer_and_web_server_errors() -> None:
-    tpl = web_tier_dict()
+def test_5xx_alarms_count_load_balancer_and_web_server_errors(tpl: dict[str, Any]) -> None:
     elb = props(tpl, "LoadBalancer5xxAlarm")
     assert (elb["Namespace"], elb["MetricName"], elb["Statistic"]) == (
         "AWS/ApplicationELB",
@@ -166,8 +154,8 @@ def test_5xx_alarms_count_load_balancer_and_web_server_errors() -> None:
         assert alarm["TreatMissingData"] == "notBreaching"
 
 
-def test_response_time_alarm_watches_the_p95_above_one_second() -> None:
-    alarm = props(web_tier_dict(), "TargetResponseTimeAlarm")
+def test_response_time_alarm_watches_the_p95_above_one_second(tpl: dict[str, Any]) -> None:
+    alarm = props(tpl, "TargetResponseTimeAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", "TargetResponseTime")
     assert alarm["ExtendedStatistic"] == "p95"
     assert "Statistic" not in alarm
@@ -175,8 +163,7 @@ def test_response_time_alarm_watches_the_p95_above_one_second() -> None:
     assert _dimensions(alarm) == {"LoadBalancer": ALB}
 
 
-def test_dashboard_body_is_valid_json_after_substitution() -> None:
-    tpl = web_tier_dict()
+def test_dashboard_body_is_valid_json_after_substitution(tpl: dict[str, Any]) -> None:
     pattern, variables = _dashboard(tpl)
     known = set(variables) | set(tpl["Parameters"]) | {"AWS::Region"}
     assert sub_names(pattern) <= known, f"Sub would fail on {sub_names(pattern) - known}"
@@ -185,8 +172,7 @@ def test_dashboard_body_is_valid_json_after_substitution() -> None:
     assert props(tpl, "Dashboard")["DashboardName"] == {"Fn::Sub": naming.DASHBOARD}
 
 
-def test_dashboard_shows_the_group_the_load_balancer_and_every_alarm() -> None:
-    tpl = web_tier_dict()
+def test_dashboard_shows_the_group_the_load_balancer_and_every_alarm(tpl: dict[str, Any]) -> None:
     pattern, variables = _dashboard(tpl)
     assert variables["Group"] == {"Ref": "AutoScalingGroup"}
     assert variables["LoadBalancer"] == ALB
@@ -212,26 +198,16 @@ def test_dashboard_shows_the_group_the_load_balancer_and_every_alarm() -> None:
     assert {variables[v]["Fn::GetAtt"][0] for v in arn_variables} == ALARMS
 
 
-def test_dashboard_body_is_deterministic() -> None:
-    assert _dashboard(web_tier_dict()) == _dashboard(web_tier_dict())
+def test_dashboard_body_is_deterministic(tpl: dict[str, Any]) -> None:
+    assert _dashboard(tpl) == _dashboard(tpl)
 
 
-def test_monitoring_resources_carry_the_four_tags() -> None:
-    tpl = web_tier_dict()
+def test_monitoring_resources_carry_the_four_tags(tpl: dict[str, Any]) -> None:
     for name in ALARMS | LOG_GROUPS | {"AlarmTopic"}:
         tags = {t["Key"]: t["Value"] for t in props(tpl, name)["Tags"]}
         assert set(tags) == {"Environment", "Component", "Project", "CostCenter"}, name
         assert tags["Component"] == "monitoring", name
 
 
-def test_monitoring_resources_lint_clean() -> None:
-    assert lint_findings(web_tier_dict(), MONITORING_RESOURCES) == []
-
-
-def test_add_monitoring_needs_only_a_template() -> None:
-    tpl = Template()
-    alerts = add_monitoring(tpl)
-    assert alerts.alarm_topic.to_dict() == TOPIC
-    resources = set(tpl.to_dict()["Resources"])
-    assert resources >= MONITORING_RESOURCES
-    assert "AutoScalingGroup" in resources
+def test_monitoring_resources_lint_clean(lint_findings: Callable[[set[str]], list[str]]) -> None:
+    assert lint_findings(MONITORING_RESOURCES) == []

@@ -6,14 +6,13 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from troposphere import Template
 
 from templates import naming
 from templates.parameters import CREATE_KMS_KEY
-from templates.security import add_encryption, add_security
 from templates.tags import TAG_KEYS
+from templates.tap_stack import TapStack
 from tests.template_helpers import props, refs_in, resources_of_type
-from tests.unit._fragment import as_list, build_fragment, fragment_dict, statements, tag_keys, taggable_types
+from tests.unit._fragment import as_list, statements, tag_keys, taggable_types
 
 SLR_ARN = (
     "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/autoscaling.amazonaws.com/"
@@ -42,15 +41,14 @@ def _render(value: Any) -> str:
 # --- KMS (requirement 6) ------------------------------------------------------------------------------------
 
 
-def test_stack_key_rotates_and_is_retained() -> None:
-    key = fragment_dict()["Resources"]["KmsKey"]
+def test_stack_key_rotates_and_is_retained(tpl: dict[str, Any]) -> None:
+    key = tpl["Resources"]["KmsKey"]
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
     assert key["Properties"]["Description"]
 
 
-def test_key_and_alias_exist_only_when_no_key_arn_is_given() -> None:
-    tpl = fragment_dict()
+def test_key_and_alias_exist_only_when_no_key_arn_is_given(tpl: dict[str, Any]) -> None:
     assert tpl["Parameters"]["KmsKeyArn"]["Default"] == ""
     assert tpl["Conditions"][CREATE_KMS_KEY] == {"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}
     assert tpl["Resources"]["KmsKey"]["Condition"] == CREATE_KMS_KEY
@@ -62,28 +60,20 @@ def test_key_and_alias_exist_only_when_no_key_arn_is_given() -> None:
     }
 
 
-def test_key_arn_is_the_stack_key_or_the_given_one() -> None:
-    _, enc, _, _ = build_fragment()
-    assert enc.key_arn.to_dict() == KEY_ARN
+def test_key_arn_is_the_stack_key_or_the_given_one(tpl: dict[str, Any], wired: TapStack) -> None:
+    assert wired.encryption.key_arn.to_dict() == KEY_ARN
+    assert len(resources_of_type(tpl, "AWS::KMS::Key")) == 1
 
 
-def test_add_encryption_twice_returns_the_same_key() -> None:
-    t = Template()
-    first = add_encryption(t)
-    second = add_encryption(t)
-    assert first.key_arn.to_dict() == second.key_arn.to_dict() == KEY_ARN
-    assert len(resources_of_type(t.to_dict(), "AWS::KMS::Key")) == 1
-
-
-def test_key_policy_enables_iam_policies_of_the_account() -> None:
-    root = _key_statements(fragment_dict())["EnableIamPolicies"]
+def test_key_policy_enables_iam_policies_of_the_account(tpl: dict[str, Any]) -> None:
+    root = _key_statements(tpl)["EnableIamPolicies"]
     assert root["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
     assert root["Action"] == ["kms:*"]
     assert "Condition" not in root
 
 
-def test_key_policy_lets_the_autoscaling_service_linked_role_use_the_key_for_ebs() -> None:
-    policy = _key_statements(fragment_dict())
+def test_key_policy_lets_the_autoscaling_service_linked_role_use_the_key_for_ebs(tpl: dict[str, Any]) -> None:
+    policy = _key_statements(tpl)
     use = policy["AllowAutoScalingServiceLinkedRoleUse"]
     assert set(use["Action"]) == {
         "kms:Encrypt",
@@ -102,21 +92,21 @@ def test_key_policy_lets_the_autoscaling_service_linked_role_use_the_key_for_ebs
         }
 
 
-def test_key_policy_never_names_a_principal_that_may_not_exist_yet() -> None:
+def test_key_policy_never_names_a_principal_that_may_not_exist_yet(tpl: dict[str, Any]) -> None:
     # Key creation fails when a named principal does not exist, and in a fresh account the service-linked role
     # does not.
-    for statement in statements(props(fragment_dict(), "KmsKey")["KeyPolicy"]):
+    for statement in statements(props(tpl, "KmsKey")["KeyPolicy"]):
         aws_principals = as_list(statement["Principal"].get("AWS", []))
         for principal in aws_principals:
             assert principal == "*" or _sub(principal).endswith(":root"), statement["Sid"]
-        if "*" in aws_principals:
+        if "*" in aws_principals and statement["Effect"] == "Allow":
             # A wildcard principal is only acceptable pinned to one role of this account.
             assert statement["Condition"]["StringEquals"]["aws:PrincipalArn"] == {"Fn::Sub": SLR_ARN}
             assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == {"Ref": "AWS::AccountId"}
 
 
-def test_key_policy_lets_cloudwatch_logs_encrypt_the_stack_log_groups_only() -> None:
-    logs = _key_statements(fragment_dict())["AllowCloudWatchLogsForStackLogGroups"]
+def test_key_policy_lets_cloudwatch_logs_encrypt_the_stack_log_groups_only(tpl: dict[str, Any]) -> None:
+    logs = _key_statements(tpl)["AllowCloudWatchLogsForStackLogGroups"]
     assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
     assert set(logs["Action"]) == {
         "kms:Encrypt*",
@@ -135,16 +125,15 @@ def test_key_policy_lets_cloudwatch_logs_encrypt_the_stack_log_groups_only() -> 
     assert not fnmatchcase(other_env, pattern)
 
 
-def test_key_policy_lets_cloudwatch_alarms_publish_to_the_encrypted_alarm_topic() -> None:
-    alarms = _key_statements(fragment_dict())["AllowCloudWatchAlarmsToPublishToAlarmTopic"]
+def test_key_policy_lets_cloudwatch_alarms_publish_to_the_encrypted_alarm_topic(tpl: dict[str, Any]) -> None:
+    alarms = _key_statements(tpl)["AllowCloudWatchAlarmsToPublishToAlarmTopic"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     topic = _render(alarms["Condition"]["ArnLike"]["kms:EncryptionContext:aws:sns:topicArn"])
     assert topic == "arn:aws:sns:us-east-1:111122223333:" + naming.render(naming.ALARM_TOPIC, "dev")
 
 
-def test_key_policy_lets_cloudfront_read_without_referencing_the_distribution() -> None:
-    tpl = fragment_dict()
+def test_key_policy_lets_cloudfront_read_without_referencing_the_distribution(tpl: dict[str, Any]) -> None:
     cloudfront = _key_statements(tpl)["AllowCloudFrontOriginAccessControlRead"]
     assert cloudfront["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert cloudfront["Action"] == ["kms:Decrypt"]
@@ -161,23 +150,22 @@ def test_key_policy_lets_cloudfront_read_without_referencing_the_distribution() 
 # --- Security groups (requirement 10) -----------------------------------------------------------------------
 
 
-def test_alb_accepts_http_and_https_from_anywhere() -> None:
-    ingress = _rules(fragment_dict(), "AlbSecurityGroup", "Ingress")
+def test_alb_accepts_http_and_https_from_anywhere(tpl: dict[str, Any]) -> None:
+    ingress = _rules(tpl, "AlbSecurityGroup", "Ingress")
     assert sorted((r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in ingress) == [
         ("tcp", 80, 80, "0.0.0.0/0"),
         ("tcp", 443, 443, "0.0.0.0/0"),
     ]
 
 
-def test_instances_accept_only_http_from_the_alb_security_group() -> None:
-    (rule,) = _rules(fragment_dict(), "InstanceSecurityGroup", "Ingress")
+def test_instances_accept_only_http_from_the_alb_security_group(tpl: dict[str, Any]) -> None:
+    (rule,) = _rules(tpl, "InstanceSecurityGroup", "Ingress")
     assert rule["IpProtocol"] == "tcp" and rule["FromPort"] == rule["ToPort"] == 80
     assert refs_in(rule["SourceSecurityGroupId"]) == {"AlbSecurityGroup"}
     assert not {"CidrIp", "CidrIpv6", "SourcePrefixListId"} & set(rule)
 
 
-def test_every_security_group_rule_has_a_description() -> None:
-    tpl = fragment_dict()
+def test_every_security_group_rule_has_a_description(tpl: dict[str, Any]) -> None:
     groups = resources_of_type(tpl, "AWS::EC2::SecurityGroup")
     assert len(groups) == 2
     for name in groups:
@@ -187,8 +175,7 @@ def test_every_security_group_rule_has_a_description() -> None:
     assert not resources_of_type(tpl, "AWS::EC2::SecurityGroupIngress"), "rules stay inline"
 
 
-def test_security_groups_have_explicit_narrow_egress() -> None:
-    tpl = fragment_dict()
+def test_security_groups_have_explicit_narrow_egress(tpl: dict[str, Any]) -> None:
     (alb_out,) = _rules(tpl, "AlbSecurityGroup", "Egress")
     assert (alb_out["IpProtocol"], alb_out["FromPort"], alb_out["CidrIp"]) == ("tcp", 80, {"Ref": "VpcCidr"})
     (web_out,) = _rules(tpl, "InstanceSecurityGroup", "Egress")
@@ -199,8 +186,8 @@ def test_security_groups_have_explicit_narrow_egress() -> None:
         assert props(tpl, name)["VpcId"] == {"Ref": "Vpc"}
 
 
-def test_open_alb_ingress_is_suppressed_for_checkov_with_a_reason() -> None:
-    skips = fragment_dict()["Resources"]["AlbSecurityGroup"]["Metadata"]["checkov"]["skip"]
+def test_open_alb_ingress_is_suppressed_for_checkov_with_a_reason(tpl: dict[str, Any]) -> None:
+    skips = tpl["Resources"]["AlbSecurityGroup"]["Metadata"]["checkov"]["skip"]
     assert [s["id"] for s in skips] == ["CKV_AWS_260"]
     assert all(len(s["comment"]) > 40 for s in skips)
 
@@ -208,24 +195,24 @@ def test_open_alb_ingress_is_suppressed_for_checkov_with_a_reason() -> None:
 # --- IAM (requirement 9) ------------------------------------------------------------------------------------
 
 
-def test_instance_role_is_assumable_by_ec2_only_and_unnamed() -> None:
-    role = props(fragment_dict(), "InstanceRole")
+def test_instance_role_is_assumable_by_ec2_only_and_unnamed(tpl: dict[str, Any]) -> None:
+    role = props(tpl, "InstanceRole")
     (trust,) = statements(role["AssumeRolePolicyDocument"])
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
     assert trust["Action"] == ["sts:AssumeRole"]
     assert "RoleName" not in role, "a named role would need CAPABILITY_NAMED_IAM"
 
 
-def test_instance_role_has_cloudwatch_agent_and_ssm_managed_policies() -> None:
-    role = props(fragment_dict(), "InstanceRole")
+def test_instance_role_has_cloudwatch_agent_and_ssm_managed_policies(tpl: dict[str, Any]) -> None:
+    role = props(tpl, "InstanceRole")
     assert {_sub(arn) for arn in role["ManagedPolicyArns"]} == {
         "arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy",
         "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
     }
 
 
-def test_instance_role_reads_only_the_static_bucket() -> None:
-    role = props(fragment_dict(), "InstanceRole")
+def test_instance_role_reads_only_the_static_bucket(tpl: dict[str, Any]) -> None:
+    role = props(tpl, "InstanceRole")
     granted: dict[str, list[Any]] = {}
     conditions: dict[str, Any] = {}
     for policy in role["Policies"]:
@@ -233,7 +220,12 @@ def test_instance_role_reads_only_the_static_bucket() -> None:
             for action in as_list(statement["Action"]):
                 granted[action] = as_list(statement["Resource"])
                 conditions[action] = statement.get("Condition")
-    assert set(granted) == {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}
+    assert set(granted) == {"s3:GetObject", "s3:ListBucket", "kms:Decrypt", "cloudformation:SignalResource"}
+    assert granted["cloudformation:SignalResource"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*"
+        }
+    ]
     bucket = "arn:${AWS::Partition}:s3:::" + naming.STATIC_BUCKET
     assert granted["s3:ListBucket"] == [{"Fn::Sub": bucket}]
     assert granted["s3:GetObject"] == [{"Fn::Sub": bucket + "/*"}]
@@ -244,8 +236,8 @@ def test_instance_role_reads_only_the_static_bucket() -> None:
 
 
 @pytest.mark.parametrize("role", ["InstanceRole", "FlowLogRole"])
-def test_inline_policies_have_no_wildcard_action_or_resource(role: str) -> None:
-    for policy in props(fragment_dict(), role)["Policies"]:
+def test_inline_policies_have_no_wildcard_action_or_resource(tpl: dict[str, Any], role: str) -> None:
+    for policy in props(tpl, role)["Policies"]:
         for statement in statements(policy["PolicyDocument"]):
             for action in as_list(statement["Action"]):
                 assert "*" not in action, f"{role}: {statement}"
@@ -253,9 +245,8 @@ def test_inline_policies_have_no_wildcard_action_or_resource(role: str) -> None:
             assert "NotAction" not in statement and "NotResource" not in statement
 
 
-def test_instance_profile_carries_the_instance_role() -> None:
-    _, _, _, sec = build_fragment()
-    tpl = fragment_dict()
+def test_instance_profile_carries_the_instance_role(tpl: dict[str, Any], wired: TapStack) -> None:
+    sec = wired.security
     assert props(tpl, "InstanceProfile")["Roles"] == [{"Ref": "InstanceRole"}]
     assert sec.instance_role.to_dict() == {"Ref": "InstanceRole"}
     assert sec.instance_profile.to_dict() == {"Ref": "InstanceProfile"}
@@ -266,8 +257,7 @@ def test_instance_profile_carries_the_instance_role() -> None:
 # --- Tags (requirement 12) ----------------------------------------------------------------------------------
 
 
-def test_every_taggable_security_resource_has_the_four_tags() -> None:
-    tpl = fragment_dict()
+def test_every_taggable_security_resource_has_the_four_tags(tpl: dict[str, Any]) -> None:
     security = {"AWS::KMS::Key", "AWS::EC2::SecurityGroup", "AWS::IAM::Role"}
     checked = 0
     for name, res in tpl["Resources"].items():
@@ -276,10 +266,3 @@ def test_every_taggable_security_resource_has_the_four_tags() -> None:
             assert set(TAG_KEYS) <= tag_keys(res), f"{name} lacks {set(TAG_KEYS) - tag_keys(res)}"
             checked += 1
     assert checked == 5  # the key, two groups, the instance role and the flow log role
-
-
-def test_add_security_works_with_only_a_template() -> None:
-    t = Template()
-    sec = add_security(t)
-    assert sec.instance_profile.to_dict() == {"Ref": "InstanceProfile"}
-    assert {"KmsKey", "Vpc", "AlbSecurityGroup", "InstanceRole"} <= set(t.resources)

@@ -75,6 +75,10 @@ def test_checkov_reports_no_failed_checks(name: str) -> None:
     summary = report.get("summary", report)
     assert summary["parsing_errors"] == 0, summary
     assert summary["passed"] > 0, f"checkov evaluated nothing in {template}: {summary}"
+    # Every resource was read: a construct checkov cannot parse would drop its resource silently.
+    assert summary["resource_count"] == len(json.loads(template.read_text(encoding="utf-8"))["Resources"]), (
+        summary
+    )
     found = failures(report)
     assert not found, f"checkov failed {len(found)} check(s) in {template.name}:\n" + "\n".join(found)
 

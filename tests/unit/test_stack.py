@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
-from templates.storage import CLOUDFRONT_LOGGING_SUPPORTED
+from templates.regions import CLOUDFRONT_LOGGING_SUPPORTED
 from templates.tags import TAG_KEYS
-from tests.template_helpers import refs_in, resources_of_type, stack_dict
+from tests.template_helpers import refs_in, resources_of_type
 from tests.unit._fragment import tag_keys, taggable_types
 
 STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"}
@@ -25,7 +28,6 @@ NAME_LIMITS = {
     ("AWS::S3::Bucket", "BucketName"): 63,
     ("AWS::CloudFront::OriginAccessControl", "Name"): 64,
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name"): 32,
-    ("AWS::ElasticLoadBalancingV2::TargetGroup", "Name"): 32,
     ("AWS::AutoScaling::AutoScalingGroup", "AutoScalingGroupName"): 255,
     ("AWS::EC2::LaunchTemplate", "LaunchTemplateName"): 128,
     ("AWS::KMS::Alias", "AliasName"): 256,
@@ -48,8 +50,8 @@ def _without_elb_accounts(tpl: dict[str, Any]) -> dict[str, Any]:
     return tpl
 
 
-def test_req1_region_portable_no_account_ids_az_names_ami_ids_or_regions() -> None:
-    tpl = _without_elb_accounts(stack_dict())
+def test_req1_region_portable_no_account_ids_az_names_ami_ids_or_regions(tpl: dict[str, Any]) -> None:
+    tpl = _without_elb_accounts(tpl)
     defaults = {name: spec.get("Default") for name, spec in tpl["Parameters"].items()}
     # Parameter descriptions are prose with example ARNs; everything that is deployed is scanned.
     text = json.dumps([tpl["Resources"], tpl["Outputs"], tpl["Conditions"], tpl["Mappings"], defaults])
@@ -64,21 +66,22 @@ def test_req1_region_portable_no_account_ids_az_names_ami_ids_or_regions() -> No
     assert "arn:aws:" not in text, "an ARN with a fixed partition is hard-coded; use ${AWS::Partition}"
 
 
-def test_req1_availability_zones_come_from_get_azs() -> None:
-    tpl = stack_dict()
+def test_req1_availability_zones_come_from_get_azs(tpl: dict[str, Any]) -> None:
     subnets = [r for r in tpl["Resources"].values() if r["Type"] == "AWS::EC2::Subnet"]
     for subnet in subnets:
         assert "Fn::GetAZs" in json.dumps(subnet["Properties"]["AvailabilityZone"])
 
 
-def test_req11_every_parameter_has_a_default_so_the_stack_deploys_without_parameters() -> None:
-    params = stack_dict()["Parameters"]
+def test_req11_every_parameter_has_a_default_so_the_stack_deploys_without_parameters(
+    tpl: dict[str, Any],
+) -> None:
+    params = tpl["Parameters"]
     missing = [name for name, spec in params.items() if "Default" not in spec]
     assert missing == []
 
 
-def test_req11_environment_suffix_is_lower_case_and_length_limited() -> None:
-    spec = stack_dict()["Parameters"]["EnvironmentSuffix"]
+def test_req11_environment_suffix_is_lower_case_and_length_limited(tpl: dict[str, Any]) -> None:
+    spec = tpl["Parameters"]["EnvironmentSuffix"]
     assert spec["AllowedPattern"] == SUFFIX_PATTERN
     assert spec["MaxLength"] == MAX_SUFFIX_LENGTH
     pattern = re.compile(spec["AllowedPattern"])
@@ -87,8 +90,7 @@ def test_req11_environment_suffix_is_lower_case_and_length_limited() -> None:
         assert not pattern.match(bad), bad
 
 
-def test_req11_parameters_have_console_groups_and_labels() -> None:
-    tpl = stack_dict()
+def test_req11_parameters_have_console_groups_and_labels(tpl: dict[str, Any]) -> None:
     interface = tpl["Metadata"]["AWS::CloudFormation::Interface"]
     grouped = [p for group in interface["ParameterGroups"] for p in group["Parameters"]]
     assert sorted(grouped) == sorted(tpl["Parameters"]), "every parameter belongs to exactly one group"
@@ -96,13 +98,55 @@ def test_req11_parameters_have_console_groups_and_labels() -> None:
     assert set(interface["ParameterLabels"]) == set(tpl["Parameters"])
 
 
-def test_req11_min_size_must_stay_below_max_size() -> None:
-    rule = stack_dict()["Rules"]["MinSizeBelowMaxSize"]["Assertions"][0]
+def test_req11_min_size_must_stay_below_max_size(tpl: dict[str, Any]) -> None:
+    rule = tpl["Rules"]["MinSizeBelowMaxSize"]["Assertions"][0]
     assert rule["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MinSize"}, {"Ref": "MaxSize"}]}]}
+    # What a rule cannot compare, the ranges settle: MinSize >= 2 means MaxSize must be at least 3.
+    params = tpl["Parameters"]
+    assert params["MaxSize"]["MinValue"] == params["MinSize"]["MinValue"] + 1
 
 
-def test_req12_every_taggable_resource_has_the_four_tags() -> None:
-    tpl = stack_dict()
+def _rule_holds(rule: dict[str, Any], values: dict[str, str]) -> bool:
+    """CloudFormation's verdict on a rule of Fn::Equals / Fn::Not over parameter values."""
+
+    def value(expr: Any) -> Any:
+        if isinstance(expr, str):
+            return expr
+        ((fn, arg),) = expr.items()
+        if fn == "Ref":
+            return values[arg]
+        if fn == "Fn::Equals":
+            return value(arg[0]) == value(arg[1])
+        if fn == "Fn::Not":
+            return not value(arg[0])
+        raise AssertionError(f"unexpected {fn}")
+
+    if "RuleCondition" in rule and not value(rule["RuleCondition"]):
+        return True
+    return all(value(a["Assert"]) for a in rule["Assertions"])
+
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-1234-5678-9abc-def012345678"
+
+
+@pytest.mark.parametrize(
+    ("require_https", "certificate", "accepted"),
+    [("false", "", True), ("false", CERTIFICATE, True), ("true", CERTIFICATE, True), ("true", "", False)],
+)
+def test_require_https_refuses_a_stack_without_a_certificate(
+    tpl: dict[str, Any], require_https: str, certificate: str, accepted: bool
+) -> None:
+    spec = tpl["Parameters"]["RequireHttps"]
+    assert (spec["Type"], spec["AllowedValues"], spec["Default"]) == ("String", ["true", "false"], "false")
+    rule = tpl["Rules"]["RequireHttpsNeedsCertificate"]
+    assert "CertificateArn" in rule["Assertions"][0]["AssertDescription"]
+    assert _rule_holds(rule, {"RequireHttps": require_https, "CertificateArn": certificate}) is accepted
+    groups = tpl["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    (group,) = [g["Parameters"] for g in groups if "CertificateArn" in g["Parameters"]]
+    assert "RequireHttps" in group, "RequireHttps belongs next to the certificate in the console"
+
+
+def test_req12_every_taggable_resource_has_the_four_tags(tpl: dict[str, Any]) -> None:
     taggable = taggable_types()
     untagged = {
         logical_id: sorted(set(TAG_KEYS) - tag_keys(res))
@@ -112,8 +156,7 @@ def test_req12_every_taggable_resource_has_the_four_tags() -> None:
     assert untagged == {}
 
 
-def test_req12_tags_propagate_to_instances_and_volumes() -> None:
-    tpl = stack_dict()
+def test_req12_tags_propagate_to_instances_and_volumes(tpl: dict[str, Any]) -> None:
     asg = tpl["Resources"]["AutoScalingGroup"]["Properties"]
     assert all(tag["PropagateAtLaunch"] is True for tag in asg["Tags"])
     specs = tpl["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["TagSpecifications"]
@@ -121,8 +164,7 @@ def test_req12_tags_propagate_to_instances_and_volumes() -> None:
     assert set(TAG_KEYS) <= tagged["instance"] and set(TAG_KEYS) <= tagged["volume"]
 
 
-def test_req13_stateful_resources_are_retained_on_delete_and_replacement() -> None:
-    tpl = stack_dict()
+def test_req13_stateful_resources_are_retained_on_delete_and_replacement(tpl: dict[str, Any]) -> None:
     stateful = {k: v for k, v in tpl["Resources"].items() if v["Type"] in STATEFUL_TYPES}
     assert {"StaticContentBucket", "LogBucket", "KmsKey", "FlowLogGroup"} <= set(stateful)
     not_retained = [
@@ -133,8 +175,8 @@ def test_req13_stateful_resources_are_retained_on_delete_and_replacement() -> No
     assert not_retained == []
 
 
-def test_req14_outputs_are_exported_under_the_stack_name() -> None:
-    outputs = stack_dict()["Outputs"]
+def test_req14_outputs_are_exported_under_the_stack_name(tpl: dict[str, Any]) -> None:
+    outputs = tpl["Outputs"]
     expected = {
         "VpcId",
         "PublicSubnetIds",
@@ -153,15 +195,13 @@ def test_req14_outputs_are_exported_under_the_stack_name() -> None:
         assert output["Description"]
 
 
-def test_req14_outputs_reference_resources_or_parameters_that_exist() -> None:
-    tpl = stack_dict()
+def test_req14_outputs_reference_resources_or_parameters_that_exist(tpl: dict[str, Any]) -> None:
     known = set(tpl["Resources"]) | set(tpl["Parameters"])
     for name, output in tpl["Outputs"].items():
         assert refs_in(output["Value"]) <= known, name
 
 
-def test_req4_web_servers_boot_only_after_the_private_subnets_have_egress() -> None:
-    tpl = stack_dict()
+def test_req4_web_servers_boot_only_after_the_private_subnets_have_egress(tpl: dict[str, Any]) -> None:
     depends = tpl["Resources"]["AutoScalingGroup"]["DependsOn"]
     routes = [d for d in depends if tpl["Resources"][d]["Type"] == "AWS::EC2::Route"]
     assert sorted(routes) == ["PrivateDefaultRouteA", "PrivateDefaultRouteB"]
@@ -190,8 +230,8 @@ def _derived_names(tpl: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     return found
 
 
-def test_req11_every_derived_name_is_checked_and_fits_its_limit() -> None:
-    names = _derived_names(stack_dict())
+def test_req11_every_derived_name_is_checked_and_fits_its_limit(tpl: dict[str, Any]) -> None:
+    names = _derived_names(tpl)
     kinds = {(rtype, prop) for _, rtype, prop, _ in names}
     assert kinds == set(NAME_LIMITS), "a named resource has no limit here, or one listed here lost its name"
     suffixes = ("a" * MAX_SUFFIX_LENGTH, ("ab-" * MAX_SUFFIX_LENGTH)[: MAX_SUFFIX_LENGTH - 1] + "z")
@@ -205,12 +245,144 @@ def test_req11_every_derived_name_is_checked_and_fits_its_limit() -> None:
             assert "${" not in rendered, f"{logical_id}: {rendered} has a variable render does not fill"
 
 
-def test_req4_group_zones_are_the_zones_of_its_subnets() -> None:
+def test_req4_group_zones_are_the_zones_of_its_subnets(tpl: dict[str, Any]) -> None:
     # EC2 Auto Scaling accepts AvailabilityZones with VPCZoneIdentifier only when the subnets lie in those zones.
-    tpl = stack_dict()
     group = tpl["Resources"]["AutoScalingGroup"]["Properties"]
     subnet_zones = [
         tpl["Resources"][s["Ref"]]["Properties"]["AvailabilityZone"] for s in group["VPCZoneIdentifier"]
     ]
     assert group["AvailabilityZones"] == subnet_zones
     assert len({json.dumps(zone, sort_keys=True) for zone in subnet_zones}) == 2
+
+
+def test_retain_is_spelt_once_in_templates() -> None:
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    spelt = {path.name: path.read_text().count('"Retain"') for path in sorted(templates.glob("*.py"))}
+    assert sum(spelt.values()) == 1 and spelt.get("lifecycle.py") == 1, spelt
+
+
+# --- Replacement: which parameters can force a named resource to be replaced ---------------------------------
+
+
+def _create_only(rtype: str) -> list[list[str]]:
+    """The create-only property paths of a type, from cfn-lint's bundled resource provider schemas."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", rtype).schema
+    return [path.split("/")[2:] for path in schema.get("createOnlyProperties", [])]
+
+
+def _at(properties: dict[str, Any], path: list[str]) -> Any:
+    value: Any = properties
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _inputs(value: Any, conditions: dict[str, set[str]]) -> set[str]:
+    """Every parameter, resource and condition-parameter a value depends on."""
+    found = {name for name in refs_in(value) if "::" not in name}
+    for condition in re.findall(r'"Fn::If": \["([^"]+)"', json.dumps(value)):
+        found |= conditions[condition]
+    return found
+
+
+def _condition_parameters(tpl: dict[str, Any]) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for name, body in tpl.get("Conditions", {}).items():
+        text = json.dumps(body)
+        nested = set(re.findall(r'"Condition": "([^"]+)"', text))
+        assert not nested, f"{name}: nested conditions are not followed here"
+        result[name] = {r for r in refs_in(body) if r in tpl["Parameters"]}
+    return result
+
+
+def replacing_parameters(tpl: dict[str, Any]) -> dict[str, set[str]]:
+    """For every resource, the parameters whose change replaces it: those that reach a create-only property,
+    directly or through a resource that is itself replaced (its id and attributes change)."""
+    conditions = _condition_parameters(tpl)
+    direct: dict[str, set[str]] = {}
+    for logical_id, res in tpl["Resources"].items():
+        values = [_at(res.get("Properties", {}), path) for path in _create_only(res["Type"])]
+        direct[logical_id] = set().union(*(_inputs(v, conditions) for v in values if v is not None))
+    replaced = {logical_id: deps & set(tpl["Parameters"]) for logical_id, deps in direct.items()}
+    changed = True
+    while changed:
+        changed = False
+        for logical_id, deps in direct.items():
+            through = set().union(*(replaced[d] for d in deps if d in replaced))
+            if not through <= replaced[logical_id]:
+                replaced[logical_id] |= through
+                changed = True
+    return replaced
+
+
+def _named(tpl: dict[str, Any]) -> dict[str, set[str]]:
+    """Resources with a custom name in a create-only property, and the parameters that name is made of."""
+    named: dict[str, set[str]] = {}
+    for logical_id, res in tpl["Resources"].items():
+        for path in _create_only(res["Type"]):
+            value = _at(res.get("Properties", {}), path)
+            # A literal or a Sub pattern is a name of its own; a Ref or GetAtt names another resource.
+            if path[-1].endswith("Name") and (
+                isinstance(value, str) or (isinstance(value, dict) and "Fn::Sub" in value)
+            ):
+                named[logical_id] = {r for r in refs_in(value) if r in tpl["Parameters"]}
+    return named
+
+
+# Every custom-named resource and the parameters that can force its replacement. Each is also part of its
+# name, so a replacement always comes with a new name, which CloudFormation can create beside the old one.
+NAMED_RESOURCE_REPLACED_BY = {
+    "StaticContentBucket": {"EnvironmentSuffix"},
+    "LogBucket": {"EnvironmentSuffix"},
+    "LoadBalancer": {"EnvironmentSuffix"},
+    "LaunchTemplate": {"EnvironmentSuffix"},
+    "AutoScalingGroup": {"EnvironmentSuffix"},
+    "KmsKeyAlias": {"EnvironmentSuffix"},
+    "AlarmTopic": {"EnvironmentSuffix"},
+    "Dashboard": {"EnvironmentSuffix"},
+    "FlowLogGroup": {"EnvironmentSuffix"},
+    "ApplicationLogGroup": {"EnvironmentSuffix"},
+    "AccessLogGroup": {"EnvironmentSuffix"},
+    # Its name is fixed by AWS (AWSServiceRoleForAutoScaling): nothing may ever replace it.
+    "AutoScalingServiceLinkedRole": set(),
+}
+
+
+def test_req11_no_parameter_can_force_a_named_resource_to_be_replaced_under_its_own_name(
+    tpl: dict[str, Any],
+) -> None:
+    replaced = replacing_parameters(tpl)
+    named = _named(tpl)
+    assert {k: replaced[k] for k in named} == NAMED_RESOURCE_REPLACED_BY
+    for logical_id, name_parameters in named.items():
+        assert replaced[logical_id] <= name_parameters, (
+            f"{logical_id}: {sorted(replaced[logical_id] - name_parameters)} replace it without renaming it"
+        )
+
+
+def test_req11_a_new_vpc_cidr_replaces_the_target_group_which_is_therefore_unnamed(
+    tpl: dict[str, Any],
+) -> None:
+    replaced = replacing_parameters(tpl)
+    by_vpc_cidr = {k for k, params in replaced.items() if "VpcCidr" in params}
+    assert {"Vpc", "PublicSubnetA", "AlbSecurityGroup", "TargetGroup"} <= by_vpc_cidr
+    assert "TargetGroup" not in _named(tpl)
+
+
+def test_req11_each_parameter_its_group_and_its_label_come_from_one_spec(tpl: dict[str, Any]) -> None:
+    from templates.parameters import GROUPS, StackParameters, parameter_specs
+
+    specs = parameter_specs()
+    assert [s.title for s in specs] == list(tpl["Parameters"]), "one spec per parameter, in template order"
+    assert len(specs) == len(StackParameters.__dataclass_fields__)
+    interface = tpl["Metadata"]["AWS::CloudFormation::Interface"]
+    group_of = {p: g["Label"]["default"] for g in interface["ParameterGroups"] for p in g["Parameters"]}
+    assert [g["Label"]["default"] for g in interface["ParameterGroups"]] == list(GROUPS)
+    for s in specs:
+        assert tpl["Parameters"][s.title] == json.loads(json.dumps(s.parameter().to_dict())), s.title
+        assert group_of[s.title] == s.group, s.title
+        assert interface["ParameterLabels"][s.title] == {"default": s.label}, s.title
