@@ -19,6 +19,7 @@ from deployer.inputs import (
     validate_tags,
 )
 from deployer.options import DeployOptions
+from deployer.preflight.catalogue import help_text
 from deployer.preflight.command import FORMATS
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help=preflight_help,
         description=preflight_help,
-        epilog=_epilog(),
+        epilog=f"{help_text()}\n\n{_epilog()}",
         formatter_class=fmt,
     )
     _add_stack_inputs(preflight)
