@@ -41,7 +41,7 @@ class PreflightContext:
         with self._lock:
             if service not in self._clients:
                 client = self.make_client(service)
-                client.meta.events.register("before-call.*.*", self._count)
+                client.meta.events.register("before-parameter-build.*.*", self._count)
                 self._clients[service] = client
             return self._clients[service]
 
