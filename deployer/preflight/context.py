@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from deployer.clients import error_code, error_message
 from deployer.preflight.facts import StackFacts
@@ -58,8 +59,15 @@ def could_not_check(check: str, what: str, err: Exception, permission: str) -> F
             f"cannot check {what}: access denied ({permission})",
             fix=f"allow {permission} for the credentials running preflight, then run it again",
         )
-    detail = f"{error_code(err)}: {error_message(err)}" if isinstance(err, ClientError) else str(err)
+    if isinstance(err, ResponseParserError):
+        detail = "the endpoint's answer is not an AWS response (it does not implement this API)"
+    elif isinstance(err, ClientError):
+        detail = f"{error_code(err)}: {error_message(err)}"
+    else:
+        detail = str(err)
     return Finding(check, Status.WARN, f"cannot check {what}: {' '.join(detail.split())[:300]}")
 
 
-AWS_ERRORS = (ClientError, BotoCoreError)
+# A response botocore cannot parse (an endpoint answering an unknown API with an HTML error page) is not a
+# BotoCoreError, yet it is an answer about the endpoint, not a bug of the check.
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
