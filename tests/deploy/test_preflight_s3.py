@@ -13,8 +13,10 @@ from deployer.preflight.s3 import check_bucket_names, check_public_access_block,
 from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context, tap_stack
 from tests.moto_server import MotoServer
 
-LOGS = f"tap-logs-dev-{ACCOUNT}-{REGION}"
-STATIC = f"tap-static-dev-{ACCOUNT}-{REGION}"
+# Not the default "dev": moto's state is shared by every server in the process, and the demo deploys "dev".
+SUFFIX = "pf-s3"
+LOGS = f"tap-logs-{SUFFIX}-{ACCOUNT}-{REGION}"
+STATIC = f"tap-static-{SUFFIX}-{ACCOUNT}-{REGION}"
 
 
 def s3(moto: MotoServer) -> Any:
@@ -22,7 +24,7 @@ def s3(moto: MotoServer) -> Any:
 
 
 def test_free_valid_bucket_names_pass(moto: MotoServer) -> None:
-    findings = check_bucket_names(moto_context(moto))
+    findings = check_bucket_names(moto_context(moto, EnvironmentSuffix=SUFFIX))
     assert [f.status for f in findings] == [Status.PASS, Status.PASS]
     assert LOGS in findings[0].message and STATIC in findings[1].message
 
@@ -31,7 +33,7 @@ def test_a_bucket_retained_from_a_deleted_stack_of_the_same_environment_fails_wi
     moto: MotoServer,
 ) -> None:
     s3(moto).create_bucket(Bucket=STATIC)
-    failure = one(check_bucket_names(moto_context(moto)), Status.FAIL)
+    failure = one(check_bucket_names(moto_context(moto, EnvironmentSuffix=SUFFIX)), Status.FAIL)
     assert STATIC in failure.message and "already exists in this account" in failure.message
     assert f"aws s3 rb s3://{STATIC} --force" in (failure.fix or "")
 
@@ -43,7 +45,7 @@ def test_a_bucket_of_this_stack_on_update_passes_without_a_lookup(moto: MotoServ
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/tap/1",
         "StackStatus": "UPDATE_COMPLETE",
     }
-    ctx = moto_context(moto, stack=stack)
+    ctx = moto_context(moto, stack=stack, EnvironmentSuffix=SUFFIX)
     ctx.facts.stack_resources = lambda: {"StaticContentBucket": STATIC}
     findings = check_bucket_names(ctx)
     assert not only(findings, Status.FAIL)
@@ -51,7 +53,7 @@ def test_a_bucket_of_this_stack_on_update_passes_without_a_lookup(moto: MotoServ
 
 
 def test_a_bucket_name_taken_by_another_account_fails() -> None:
-    with stubbed_context() as (ctx, clients):
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
         stub = clients.stub("s3")
         stub.add_client_error("head_bucket", "403", "Forbidden", 403, expected_params={"Bucket": LOGS})
         stub.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": STATIC})
@@ -62,7 +64,7 @@ def test_a_bucket_name_taken_by_another_account_fails() -> None:
 
 
 def test_a_denied_bucket_lookup_is_a_warning() -> None:
-    with stubbed_context() as (ctx, clients):
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
         stub = clients.stub("s3")
         stub.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": LOGS})
         stub.add_response("head_bucket", {}, {"Bucket": STATIC})
@@ -93,7 +95,9 @@ def test_an_invalid_name_from_the_parameters_fails_before_any_lookup() -> None:
     template["Resources"]["StaticContentBucket"]["Properties"].pop("BucketName")
     with stubbed_context(template) as (ctx, _):
         failure = one(check_bucket_names(ctx), Status.FAIL)
-    assert "Tap_dev" in failure.message and "lower-case" in failure.message
+    assert (
+        "Tap_dev" in failure.message
+    )  # resolved with the default suffix and "lower-case" in failure.message
 
 
 def _public_template() -> dict[str, Any]:
