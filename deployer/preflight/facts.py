@@ -8,7 +8,6 @@ A value that only exists once the stack does (Fn::GetAtt, a Ref to a resource) r
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +33,6 @@ class StackFacts:
     stack_resources: Callable[[], Mapping[str, str]] = dict  # logical id -> physical id of the deployed stack
     availability_zones: Callable[[], list[str]] = list
     resolved_values: frozenset[str] = frozenset()  # kept from the stack as resolved values (see runner)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _conditions: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -68,8 +66,7 @@ class StackFacts:
 
     def pseudo(self, name: str) -> Any:
         if name == "AWS::AccountId":
-            with self._lock:
-                return self.account_id()
+            return self.account_id()  # runner.once: one STS call, whichever thread asks first
         values = {
             "AWS::Region": self.region,
             "AWS::Partition": self.partition,
