@@ -124,3 +124,25 @@ def test_the_gate_prints_its_table_before_the_change_set_and_makes_no_call_a_tem
     assert "online-validation" not in out
     assert set(harness.calls) <= {"DescribeStacks", "CreateChangeSet", "DescribeChangeSet"}
     assert SMALL_TEMPLATE["Resources"]  # the template the gate read: no bucket, key, group or zone in it
+
+
+class GateHarness(Harness):
+    """The Stubber harness with the generic client preflight asks for (S3 here, stubbed like the rest)."""
+
+    def client(self, service_name: str) -> Any:
+        assert service_name == "s3", service_name
+        return self.s3_client
+
+
+def test_a_failed_preflight_stops_even_the_delete_that_replace_failed_stack_would_start(
+    tmp_path: Path,
+) -> None:
+    h = GateHarness(tmp_path)
+    h.expect_stack("ROLLBACK_COMPLETE")
+    h.s3_stub.add_client_error("head_bucket", "403", "Forbidden", 403, expected_params={"Bucket": TAKEN})
+    code = h.run(
+        "deploy", "--stack-name", "app", "--template-file", h.template(WITH_BUCKET), "--replace-failed-stack"
+    )
+    assert code == ExitCode.PREFLIGHT_FAILED
+    assert h.mutating_calls == []
+    assert "taken by another account" in h.output
