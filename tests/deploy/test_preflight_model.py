@@ -184,3 +184,21 @@ def test_the_report_prints_one_line_per_finding_with_its_fix_and_a_summary() -> 
     ]
     assert json.loads(report.to_json())["failed"] is True
     assert not Report((Finding("x", Status.WARN, "w"),)).failed
+
+
+def test_a_deny_of_grants_not_for_aws_resources_still_lets_auto_scaling_grant_for_ebs() -> None:
+    deny = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:CreateGrant"],
+        "Resource": ["*"],
+        "Condition": {
+            "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+        },
+    }
+    allow_all = {"Effect": "Allow", "Principal": {"AWS": SLR.value}, "Action": "kms:*", "Resource": "*"}
+    policy = {"Statement": [allow_all, deny]}
+    for_ebs = {"kms:GrantIsForAWSResource": "true", "aws:PrincipalIsAWSService": "false"}
+    assert allows(policy, request(SLR, "kms:CreateGrant", **for_ebs), KEY)
+    not_for_aws = {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+    assert not allows(policy, request(SLR, "kms:CreateGrant", **not_for_aws), KEY)
