@@ -19,6 +19,8 @@ from deployer.inputs import (
     validate_tags,
 )
 from deployer.options import DeployOptions
+from deployer.preflight.catalogue import help_text
+from deployer.preflight.command import FORMATS
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
 
@@ -118,6 +120,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_deploy_arguments(plan, review=True)
 
+    preflight_help = (
+        "check the account before deploying (read-only): KMS key, service-linked role, EBS defaults, S3 public "
+        "access and bucket names, leftovers of earlier stacks, AZs, quotas, certificate, AMI, instance type, and "
+        "CloudFormation's own validation through a change set that is deleted unexecuted; exit 13 on a FAIL"
+    )
+    preflight = sub.add_parser(
+        "preflight",
+        parents=[common],
+        help=preflight_help,
+        description=preflight_help,
+        epilog=f"{help_text()}\n\n{_epilog()}",
+        formatter_class=fmt,
+    )
+    _add_stack_inputs(preflight)
+    preflight.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table: one line per check with its fix, then a summary (default); json: one document for CI",
+    )
+    # deploy_options() reads the template and parameters exactly as deploy does; these deploy-only settings
+    # have no meaning for a check that changes nothing.
+    preflight.set_defaults(
+        review=True,
+        skip_preflight=False,
+        outputs_file=None,
+        changeset_file=None,
+        fail_on_empty_changeset=False,
+        disable_rollback=False,
+        termination_protection=False,
+        replace_failed_stack=False,
+        continue_update_rollback=False,
+        skip_resources=[],
+    )
+
     exec_help = "execute a change set made earlier by plan / --no-execute-changeset, and wait"
     execute = sub.add_parser(
         "execute",
@@ -171,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
+def _add_stack_inputs(p: argparse.ArgumentParser) -> None:
+    """What a change set is made of: the template, parameters, tags, capabilities and stack settings."""
     p.add_argument("--template-file", type=Path, required=True, help="CloudFormation template (JSON or YAML)")
     p.add_argument(
         "--parameter-overrides",
@@ -214,6 +252,15 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
         "--s3-bucket", help="bucket for templates over 51,200 bytes (uploaded, passed as TemplateURL)"
     )
     p.add_argument("--s3-prefix", help="key prefix inside --s3-bucket")
+
+
+def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
+    _add_stack_inputs(p)
+    p.add_argument(
+        "--skip-preflight",
+        action="store_true",
+        help="do not run the preflight checks (see the preflight command) before creating the change set",
+    )
     p.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON to this file")
     p.add_argument(
         "--changeset-file", type=Path, help="write the change set (every change) as JSON to this file"
@@ -293,6 +340,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         outputs_file=args.outputs_file,
         changeset_file=args.changeset_file,
         assume_yes=getattr(args, "yes", False),  # plan has no --yes: it never executes
+        preflight=not args.skip_preflight,
     )
 
 

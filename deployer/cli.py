@@ -8,7 +8,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
@@ -18,6 +18,7 @@ from deployer.engine import run_deploy, run_execute
 from deployer.errors import BadInput, DeployError, ExitCode
 from deployer.options import DeployOptions, ExecuteOptions
 from deployer.output import make_reporter
+from deployer.preflight.command import run_preflight_command
 from deployer.runtime import Context
 from deployer.stack_ops import run_delete, run_status
 from deployer.waiting import Pacer
@@ -31,6 +32,8 @@ class Clients(Protocol):
     def cloudformation(self) -> CloudFormationClient: ...
 
     def s3(self) -> S3Client: ...
+
+    def client(self, service_name: str) -> Any: ...
 
 
 @dataclass
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
     context: Context | None = None
     try:
         check_common(args, stdin_tty)
-        options = deploy_options(args) if args.command in {"deploy", "plan"} else None
+        options = deploy_options(args) if args.command in {"deploy", "plan", "preflight"} else None
         factory = env.clients(
             ClientSettings(args.region, args.profile, args.endpoint_url, args.retry_mode, args.max_attempts)
         )
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
             connection=connection_args(args),
             stdin_is_tty=stdin_tty,
             confirm=env.confirm,
+            client=lambda service: factory.client(service),  # built only when a check needs it
+            region=args.region,
         )
         pacer.resume_hint = f"to resume waiting, run the same command again: {context.rerun()}"
         return int(_run(context, args, options))
@@ -94,6 +99,9 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
 
 
 def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) -> ExitCode:
+    if args.command == "preflight":
+        assert options is not None
+        return run_preflight_command(ctx, options, args.format)
     if options is not None:
         return run_deploy(ctx, options)
     if args.command == "execute":

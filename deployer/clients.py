@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -74,6 +74,14 @@ class ClientFactory:
 
     def s3(self) -> S3Client:
         return self._session.client("s3", config=self._config, endpoint_url=self.settings.endpoint_url)
+
+    def client(self, service_name: str) -> Any:
+        """Any other service's client (preflight reads KMS, IAM, EC2, ...), with the same session and settings."""
+        return self._session.client(
+            service_name,  # type: ignore[call-overload]
+            config=self._config,
+            endpoint_url=self.settings.endpoint_url,
+        )
 
 
 def error_code(err: ClientError) -> str:

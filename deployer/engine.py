@@ -14,6 +14,7 @@ from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode,
 from deployer.events import hint_for
 from deployer.inputs import check_given_parameters, resolve_parameters
 from deployer.options import DeployOptions, ExecuteOptions
+from deployer.preflight.command import preflight_gate
 from deployer.runtime import Context
 from deployer.stack_ops import (
     SUCCESS_OUTCOMES,
@@ -35,6 +36,7 @@ MAX_ROUNDS = 4
 def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
     # Names and values are checked before the first AWS call, so bad input fails fast even without credentials.
     check_given_parameters(opts.template, opts.parameters)
+    preflight_done = False
     for _ in range(MAX_ROUNDS):
         stack = read_stack(ctx, opts.stack_name)
         status = str(stack["StackStatus"]) if stack else None
@@ -58,6 +60,11 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
             _parameter_names(stack) if decision.action in {Action.UPDATE, Action.CONTINUE_ROLLBACK} else None
         )
         parameters = resolve_parameters(opts.template, opts.parameters, existing)
+        if (
+            not preflight_done
+        ):  # account checks before anything changes, a replace or continued rollback included
+            preflight_gate(ctx, opts, None if decision.action is Action.REPLACE else stack)
+            preflight_done = True
         if decision.action is Action.REPLACE:
             assert stack is not None
             _replace(ctx, stack, opts.role_arn)

@@ -36,6 +36,8 @@ class DeployOptions:
     changeset_file: Path | None = None
     # --yes: on a terminal, execute without asking (off a terminal nobody can answer, so nothing is asked).
     assume_yes: bool = False
+    # --skip-preflight turns this off: the account checks that run before the change set is created.
+    preflight: bool = True
 
 
 @dataclass(frozen=True)

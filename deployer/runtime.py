@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from deployer.clients import DEFAULT_REGION
 from deployer.output import Reporter
 from deployer.waiting import Pacer
 
@@ -34,6 +35,8 @@ class Context:
     stdin_is_tty: bool = False
     confirm: Callable[[str], str] = input
     progress: Progress = field(default_factory=Progress)
+    client: Callable[[str], Any] = field(default=lambda service: _no_client(service))  # any other AWS client
+    region: str = DEFAULT_REGION
 
     def say(self, text: str) -> None:
         self.reporter.say(text)
@@ -43,3 +46,7 @@ class Context:
 
     def command_for(self, *args: str) -> str:
         return shlex.join(["deploy.py", *args, *self.connection])
+
+
+def _no_client(service: str) -> Any:
+    raise RuntimeError(f"this run was not given a client factory for {service}")

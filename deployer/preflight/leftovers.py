@@ -1,0 +1,120 @@
+"""Check 6: resources an earlier stack of the same environment left behind under the names this stack will use.
+
+What is named, and what is retained, is read from the template (name properties, DeletionPolicy and
+UpdateReplacePolicy); a leftover of either kind makes the create fail with "already exists".
+Buckets are covered by the bucket-name check, the service-linked role by its own check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
+from deployer.preflight.model import Finding, Status
+
+CHECK = "leftovers"
+RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
+@dataclass(frozen=True)
+class Kind:
+    name_property: str
+    identifier: str  # the ResourceIdentifier key for an IMPORT change set
+    permission: str
+    remove: str  # command template with {name}
+
+
+KINDS = {
+    "AWS::Logs::LogGroup": Kind(
+        "LogGroupName",
+        "LogGroupName",
+        "logs:DescribeLogGroups",
+        "aws logs delete-log-group --log-group-name {name}",
+    ),
+    "AWS::KMS::Alias": Kind(
+        "AliasName", "AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"
+    ),
+}
+
+
+def _log_group_exists(ctx: PreflightContext, name: str) -> bool:
+    pages = ctx.client("logs").get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
+    return any(g["logGroupName"] == name for page in pages for g in page.get("logGroups", []))
+
+
+def _aliases(ctx: PreflightContext) -> set[str]:
+    pages = ctx.client("kms").get_paginator("list_aliases").paginate()
+    return {a["AliasName"] for page in pages for a in page.get("Aliases", [])}
+
+
+def check_leftovers(ctx: PreflightContext) -> list[Finding]:
+    facts = ctx.facts
+    named = []
+    for logical_id, resource in facts.active(*KINDS):
+        kind = KINDS[str(resource["Type"])]
+        name = facts.text(facts.properties(resource).get(kind.name_property))
+        if name:
+            retained = bool({resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")} & RETAIN)
+            named.append((logical_id, str(resource["Type"]), name, retained))
+    if not named:
+        return [Finding(CHECK, Status.INFO, "the template gives no fixed names to log groups or KMS aliases")]
+    mine = set(facts.stack_resources().values()) if not facts.creating else set()
+    aliases: set[str] | None = None
+    findings = []
+    for logical_id, rtype, name, retained in named:
+        kind = KINDS[rtype]
+        if name in mine:
+            continue
+        try:
+            if rtype == "AWS::KMS::Alias":
+                aliases = _aliases(ctx) if aliases is None else aliases
+                exists = name in aliases
+            else:
+                exists = _exists_by_type[rtype](ctx, name)
+        except AWS_ERRORS as err:
+            findings.append(could_not_check(CHECK, f"{rtype} {name}", err, kind.permission))
+            continue
+        if exists:
+            findings.append(_leftover(facts_stack_name(ctx), logical_id, rtype, name, retained, kind))
+    if not findings:
+        findings.append(
+            Finding(
+                CHECK,
+                Status.PASS,
+                f"none of the {len(named)} named log groups / aliases is left over from an earlier stack",
+            )
+        )
+    return findings
+
+
+def facts_stack_name(ctx: PreflightContext) -> str:
+    return str((ctx.facts.stack or {}).get("StackName", "STACK"))
+
+
+def _leftover(stack: str, logical_id: str, rtype: str, name: str, retained: bool, kind: Kind) -> Finding:
+    why = "retained by an earlier stack (DeletionPolicy Retain)" if retained else "left by an earlier stack"
+    resources = json.dumps(
+        [
+            {
+                "ResourceType": rtype,
+                "LogicalResourceId": logical_id,
+                "ResourceIdentifier": {kind.identifier: name},
+            }
+        ],
+        separators=(",", ":"),
+    )
+    return Finding(
+        CHECK,
+        Status.FAIL,
+        f"{rtype} {name} ({logical_id}) already exists, {why}: the create would fail",
+        fix=f"remove it: {kind.remove.format(name=name)}\n"
+        f"or adopt it: aws cloudformation create-change-set --stack-name {stack} --change-set-type IMPORT "
+        f"--change-set-name adopt-{logical_id.lower()} --resources-to-import '{resources}' --template-body file://TEMPLATE",
+    )
+
+
+_exists_by_type: dict[str, Callable[[PreflightContext, str], bool]] = {
+    "AWS::Logs::LogGroup": _log_group_exists
+}

@@ -1,0 +1,141 @@
+"""Checks 4 and 5: account Block Public Access and the bucket names, against moto's S3 and Stubber."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+
+from deployer.preflight.model import Status
+from deployer.preflight.s3 import check_bucket_names, check_public_access_block, name_problems
+from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context, tap_stack
+from tests.moto_server import MotoServer
+
+# Not the default "dev": moto's state is shared by every server in the process, and the demo deploys "dev".
+SUFFIX = "pf-s3"
+LOGS = f"tap-logs-{SUFFIX}-{ACCOUNT}-{REGION}"
+STATIC = f"tap-static-{SUFFIX}-{ACCOUNT}-{REGION}"
+
+
+def s3(moto: MotoServer) -> Any:
+    return boto3.client("s3", region_name=REGION, endpoint_url=moto.endpoint)
+
+
+def test_free_valid_bucket_names_pass(moto: MotoServer) -> None:
+    findings = check_bucket_names(moto_context(moto, EnvironmentSuffix=SUFFIX))
+    assert [f.status for f in findings] == [Status.PASS, Status.PASS]
+    assert LOGS in findings[0].message and STATIC in findings[1].message
+
+
+def test_a_bucket_retained_from_a_deleted_stack_of_the_same_environment_fails_with_the_command(
+    moto: MotoServer,
+) -> None:
+    s3(moto).create_bucket(Bucket=STATIC)
+    failure = one(check_bucket_names(moto_context(moto, EnvironmentSuffix=SUFFIX)), Status.FAIL)
+    assert STATIC in failure.message and "already exists in this account" in failure.message
+    assert f"aws s3 rb s3://{STATIC} --force" in (failure.fix or "")
+
+
+def test_a_bucket_of_this_stack_on_update_passes_without_a_lookup(moto: MotoServer) -> None:
+    s3(moto).create_bucket(Bucket=STATIC)
+    stack = {
+        "StackName": "tap",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/tap/1",
+        "StackStatus": "UPDATE_COMPLETE",
+    }
+    ctx = moto_context(moto, stack=stack, EnvironmentSuffix=SUFFIX)
+    ctx.facts.stack_resources = lambda: {"StaticContentBucket": STATIC}
+    findings = check_bucket_names(ctx)
+    assert not only(findings, Status.FAIL)
+    assert any("belongs to this stack" in f.message for f in findings)
+
+
+def test_a_bucket_name_taken_by_another_account_fails() -> None:
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
+        stub = clients.stub("s3")
+        stub.add_client_error("head_bucket", "403", "Forbidden", 403, expected_params={"Bucket": LOGS})
+        stub.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": STATIC})
+        findings = check_bucket_names(ctx)
+    failure = one(findings, Status.FAIL)
+    assert LOGS in failure.message and "taken by another account" in failure.message
+    assert "EnvironmentSuffix" in (failure.fix or "")
+
+
+def test_a_denied_bucket_lookup_is_a_warning() -> None:
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
+        stub = clients.stub("s3")
+        stub.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": LOGS})
+        stub.add_response("head_bucket", {}, {"Bucket": STATIC})
+        stub.add_client_error("list_buckets", "AccessDenied", "denied", 403, expected_params={})
+        findings = check_bucket_names(ctx)
+    assert "s3:ListAllMyBuckets" in one(findings, Status.WARN).message
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("ab", "3 to 63"),
+        ("Tap-Logs", "lower-case"),
+        ("tap..logs", "adjacent dots"),
+        ("192.168.1.1", "IP address"),
+        ("xn--tap", "reserved prefix"),
+        ("tap-s3alias", "reserved suffix"),
+        ("a" * 64, "3 to 63"),
+    ],
+)
+def test_every_s3_naming_rule_is_checked(name: str, problem: str) -> None:
+    assert any(problem in p for p in name_problems(name)), name_problems(name)
+
+
+def test_an_invalid_name_from_the_parameters_fails_before_any_lookup() -> None:
+    template = copy.deepcopy(tap_stack())
+    template["Resources"]["LogBucket"]["Properties"]["BucketName"] = {"Fn::Sub": "Tap_${EnvironmentSuffix}"}
+    template["Resources"]["StaticContentBucket"]["Properties"].pop("BucketName")
+    with stubbed_context(template) as (ctx, _):
+        failure = one(check_bucket_names(ctx), Status.FAIL)
+    assert (
+        "Tap_dev" in failure.message
+    )  # resolved with the default suffix and "lower-case" in failure.message
+
+
+def _public_template() -> dict[str, Any]:
+    template = copy.deepcopy(tap_stack())
+    block = template["Resources"]["StaticContentBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    block["BlockPublicPolicy"] = False
+    return template
+
+
+def test_block_public_access_is_information_when_the_template_asks_for_no_public_access() -> None:
+    with stubbed_context() as (ctx, clients):
+        finding = one(check_public_access_block(ctx), Status.INFO)
+    assert "CloudFront" in finding.message and not clients.clients
+
+
+def test_account_block_public_access_fails_a_template_that_asks_for_public_access() -> None:
+    on = {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    with stubbed_context(_public_template()) as (ctx, clients):
+        clients.stub("s3control").add_response(
+            "get_public_access_block", {"PublicAccessBlockConfiguration": on}, {"AccountId": ACCOUNT}
+        )
+        failure = one(check_public_access_block(ctx), Status.FAIL)
+    assert "StaticContentBucket turns part of Block Public Access off" in failure.message
+    assert f"aws s3control delete-public-access-block --account-id {ACCOUNT}" in (failure.fix or "")
+
+
+def test_no_account_block_public_access_passes_a_public_template() -> None:
+    with stubbed_context(_public_template()) as (ctx, clients):
+        clients.stub("s3control").add_client_error(
+            "get_public_access_block",
+            "NoSuchPublicAccessBlockConfiguration",
+            "none",
+            404,
+            expected_params={"AccountId": ACCOUNT},
+        )
+        assert "no account-wide" in one(check_public_access_block(ctx), Status.PASS).message
