@@ -36,6 +36,10 @@ class DeployOptions:
     changeset_file: Path | None = None
     # --yes: on a terminal, execute without asking (off a terminal nobody can answer, so nothing is asked).
     assume_yes: bool = False
+    # --on-failure: OnStackFailure for a stack being created (None: AWS's default, or --disable-rollback).
+    on_failure: str | None = None
+    # --revert-drift: DeploymentMode=REVERT_DRIFT on an update change set.
+    revert_drift: bool = False
 
 
 @dataclass(frozen=True)
