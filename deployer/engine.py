@@ -333,7 +333,9 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
         described,
         opts.stack_name,
         stack["StackStatus"] == "REVIEW_IN_PROGRESS",
-        {"DisableRollback": opts.disable_rollback},
+        failure_modes.execute_kwargs_for_reviewed(
+            ctx.cfn, described.id, stack["StackStatus"] == "REVIEW_IN_PROGRESS", opts.disable_rollback
+        ),
         settings,
         opts.outputs_file,
     )

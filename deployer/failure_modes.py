@@ -10,10 +10,14 @@ Pure functions, so every combination has a table-tested outcome. CloudFormation'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deployer import features
+from deployer.clients import aws_call
 from deployer.errors import BadInput
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
 
 ON_FAILURE_CHOICES = ("DELETE", "ROLLBACK", "DO_NOTHING")
 
@@ -66,3 +70,25 @@ def execute_kwargs(creating: bool, on_failure: str | None, disable_rollback: boo
     if creating and on_failure:
         return {}
     return {"DisableRollback": disable_rollback or on_failure == "DO_NOTHING"}
+
+
+def recorded_on_failure(cfn: CloudFormationClient, change_set_id: str) -> str | None:
+    """The OnStackFailure a change set was created with (by `plan --on-failure`), read from its first page."""
+    with aws_call(f"reading change set {change_set_id}"):
+        page = cfn.describe_change_set(ChangeSetName=change_set_id)
+    value = page.get("OnStackFailure")
+    return str(value) if value else None
+
+
+def execute_kwargs_for_reviewed(
+    cfn: CloudFormationClient, change_set_id: str, creating: bool, disable_rollback: bool
+) -> dict[str, Any]:
+    """ExecuteChangeSet's rollback argument for a change set made earlier (the execute command)."""
+    on_failure = recorded_on_failure(cfn, change_set_id) if creating else None
+    if on_failure and disable_rollback:
+        raise BadInput(
+            f"--disable-rollback: change set {change_set_id} was created with OnStackFailure={on_failure}, and "
+            "CloudFormation rejects DisableRollback for it; nothing was executed",
+            hint="leave --disable-rollback out, or plan again with --on-failure DO_NOTHING",
+        )
+    return execute_kwargs(creating, on_failure, disable_rollback)

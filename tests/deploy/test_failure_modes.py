@@ -11,6 +11,7 @@ from deployer import failure_modes, features
 from deployer.changeset import execute_token
 from deployer.errors import BadInput, ExitCode
 from tests.deploy.conftest import CS_ID, STACK, STACK_ID, Harness, change
+from tests.deploy.test_commands import CS_NAME
 from tests.deploy.test_stack_state_scenarios import KEEP_ALL, PREVIOUS
 
 pytestmark = pytest.mark.deploy
@@ -177,3 +178,38 @@ def test_create_without_the_new_flags_sends_neither_member(harness: Harness) -> 
     harness.expect_change_set_status("CREATE_COMPLETE")
     harness.expect_change_set_pages([[change("Add", "Topic")]])
     assert harness.run(*harness.deploy_args(command="plan")) == ExitCode.CHANGES_PRESENT
+
+
+def expect_reviewed_create(h: Harness, on_failure: str | None) -> None:
+    h.expect_stack("REVIEW_IN_PROGRESS")
+    h.expect_change_set_pages([[change("Add", "Topic")]], name=CS_NAME, stack_name=STACK)
+    page = h.change_set_page("CREATE_COMPLETE", changes=[change("Add", "Topic")])
+    if on_failure:
+        page["OnStackFailure"] = on_failure
+    h.stub.add_response("describe_change_set", page, {"ChangeSetName": CS_ID})
+
+
+def test_execute_of_a_create_planned_with_on_failure_sends_no_disable_rollback(harness: Harness) -> None:
+    h = harness
+    expect_reviewed_create(h, "DELETE")
+    old = h.event(STACK, "REVIEW_IN_PROGRESS")
+    h.expect_events([old])
+    h.stub.add_response(
+        "execute_change_set", {}, {"ChangeSetName": CS_ID, "ClientRequestToken": execute_token(CS_ID)}
+    )
+    begun = h.event(STACK, "CREATE_IN_PROGRESS", "User Initiated")
+    done = h.event(STACK, "CREATE_COMPLETE")
+    h.expect_events([done, begun, old])
+    h.expect_stack("CREATE_COMPLETE", name=STACK_ID)
+    h.expect_events([done, begun, old])
+    assert h.run("execute", "--stack-name", STACK, "--change-set-name", CS_NAME) == ExitCode.SUCCESS
+
+
+def test_execute_with_disable_rollback_of_a_create_planned_with_on_failure_is_refused(
+    harness: Harness,
+) -> None:
+    expect_reviewed_create(harness, "DELETE")
+    code = harness.run("execute", "--stack-name", STACK, "--change-set-name", CS_NAME, "--disable-rollback")
+    assert code == ExitCode.BAD_INPUT
+    assert "OnStackFailure=DELETE" in harness.errors
+    assert harness.mutating_calls == []
