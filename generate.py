@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cfnspec.parameters import PLACEHOLDER_MARK
+from generator import template_diff
 from generator.lint import DEFAULT_REGIONS, suppressions
 from generator.pipeline import (
     INLINE_LIMIT,
@@ -54,7 +55,7 @@ exit codes:
   {EXIT_OK}  success (or, with --check, output/ is up to date)
   {EXIT_FAILED}  a template failed to build, has a lint finding, an example parameter file breaks its
      constraints, or it exceeds the {S3_LIMIT:,}-byte or {RESOURCE_LIMIT}-resource limit
-  {EXIT_USAGE}  usage error, e.g. --only with a name that is not registered
+  {EXIT_USAGE}  usage error, e.g. --only with a name that is not registered, or --diff with an unknown ref
   {EXIT_STALE}  --check only: a file is missing or stale, or output/ holds a file no template produces
 """
 
@@ -91,6 +92,13 @@ def _parser(names: Sequence[str]) -> argparse.ArgumentParser:
         action="append",
         metavar="REGION",
         help=f"lint for this region; repeat for several (default: {', '.join(DEFAULT_REGIONS)})",
+    )
+    parser.add_argument(
+        "--diff",
+        metavar="REF",
+        help="build nothing: list the files under the output directory changed since git REF and, per "
+        "template, the resources, parameters, outputs, rules and conditions added, removed or changed "
+        "(with the changed property paths); exit 2 for an unknown REF",
     )
     return parser
 
@@ -181,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     from templates import REGISTRY  # looked up at call time, so tests can substitute the registry
 
     args = _parser(list(REGISTRY)).parse_args(argv)
+    if args.diff is not None:
+        return template_diff.run(args.diff, args.output_dir, sys.stdout, sys.stderr)
     return run(
         REGISTRY,
         args.output_dir,

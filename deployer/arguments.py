@@ -10,6 +10,7 @@ from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
 from deployer.errors import EXIT_CODE_HELP, BadInput
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
+from deployer.failure_modes import ON_FAILURE_CHOICES, check_failure_flags
 from deployer.inputs import (
     ParameterFile,
     load_parameter_file,
@@ -153,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         replace_failed_stack=False,
         continue_update_rollback=False,
         skip_resources=[],
+        on_failure=None,
+        revert_drift=False,
     )
 
     exec_help = "execute a change set made earlier by plan / --no-execute-changeset, and wait"
@@ -205,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="for a DELETE_FAILED stack: keep these resources instead of deleting them",
     )
     delete.add_argument("--role-arn", help="IAM role CloudFormation assumes to delete the resources")
+
+    drift_help = "detect drift and print each drifted property (exit 0 in sync, 11 drifted, 12 unknown)"
+    drift = sub.add_parser(
+        "drift",
+        parents=[common],
+        help=drift_help,
+        description=drift_help,
+        epilog=_epilog(),
+        formatter_class=fmt,
+    )
+    drift.add_argument(
+        "--report-file", type=Path, help="write the drift (every differing property) as Markdown to this file"
+    )
     return parser
 
 
@@ -270,7 +286,24 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
         action="store_true",
         help="exit 9 when there is nothing to change (default: no changes is success)",
     )
-    p.add_argument("--disable-rollback", action="store_true", help="keep failed resources for debugging")
+    p.add_argument(
+        "--disable-rollback",
+        action="store_true",
+        help="keep failed resources for debugging (on a create, the same as --on-failure DO_NOTHING)",
+    )
+    p.add_argument(
+        "--on-failure",
+        choices=ON_FAILURE_CHOICES,
+        help="a stack being created whose create fails: DELETE it (CI: leaves no dead stack), ROLLBACK "
+        "(AWS default, leaves ROLLBACK_COMPLETE) or DO_NOTHING; on an update only ROLLBACK / DO_NOTHING "
+        "(= --disable-rollback)",
+    )
+    p.add_argument(
+        "--revert-drift",
+        action="store_true",
+        help="update only: the change set also restores drifted resources to the template's values "
+        "(DeploymentMode REVERT_DRIFT)",
+    )
     p.add_argument("--termination-protection", action="store_true", help="turn termination protection on")
     p.add_argument(
         "--replace-failed-stack",
@@ -319,6 +352,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
     _check_arns("--rollback-alarm", args.rollback_alarm)
     if args.skip_resources and not args.continue_update_rollback:
         raise BadInput("--skip-resources only applies with --continue-update-rollback")
+    check_failure_flags(args.on_failure, args.disable_rollback, args.revert_drift)
     return DeployOptions(
         stack_name=args.stack_name,
         template=template,
@@ -341,6 +375,8 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         changeset_file=args.changeset_file,
         assume_yes=getattr(args, "yes", False),  # plan has no --yes: it never executes
         preflight=not args.skip_preflight,
+        on_failure=args.on_failure,
+        revert_drift=args.revert_drift,
     )
 
 

@@ -71,6 +71,8 @@ class ChangeSetRequest:
     notification_arns: Sequence[str] = ()
     rollback_alarms: Sequence[str] = ()
     name: str = field(default="")
+    # OnStackFailure / DeploymentMode (deployer.failure_modes), sent as given.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def api_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -102,6 +104,7 @@ class ChangeSetRequest:
                     {"Arn": arn, "Type": "AWS::CloudWatch::Alarm"} for arn in self.rollback_alarms
                 ]
             }
+        kwargs.update(self.extra)
         return kwargs
 
 

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from deployer.arguments import build_parser, check_common, connection_args, deploy_options
 from deployer.clients import ClientFactory, ClientSettings, api_error
+from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
 from deployer.errors import BadInput, DeployError, ExitCode
 from deployer.options import DeployOptions, ExecuteOptions
@@ -116,6 +117,8 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
                 args.outputs_file,
             ),
         )
+    if args.command == "drift":
+        return run_drift(ctx, args.stack_name, args.report_file)
     if args.command == "status":
         return run_status(ctx, args.stack_name, args.outputs_file)
     return run_delete(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset
+from deployer import changeset, failure_modes, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
@@ -121,6 +121,10 @@ def _deploy_change_set(
     parameters: list[dict[str, Any]],
     stack: dict[str, Any] | None,
 ) -> ExitCode:
+    # Flags that cannot apply to this stack are refused before anything is created, cleaned up or uploaded.
+    extra = failure_modes.change_set_kwargs(
+        change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
+    )
     if stack is not None:  # an UPDATE, or a CREATE again on a REVIEW_IN_PROGRESS stack
         changeset.clean_up_failed(ctx.cfn, opts.stack_name, ctx.say)
     body, url = opts.template.body, None
@@ -140,6 +144,7 @@ def _deploy_change_set(
         notification_arns=opts.notification_arns,
         rollback_alarms=opts.rollback_alarms,
         name=changeset.new_change_set_name(change_set_type),
+        extra=extra,
     )
     ctx.say(f"Creating {change_set_type} change set {request.name}")
     created = changeset.create(ctx.cfn, request)
@@ -157,6 +162,7 @@ def _deploy_change_set(
             return _no_changes(
                 ctx, opts.fail_on_empty, change_set_id, stack, opts.outputs_file, settings_if_executing
             )
+        validation.explain_change_set(ctx.cfn, ctx.say, change_set_id)
         raise ChangeSetFailed(
             f"change set {request.name} failed: {reason}",
             hint=hint_for(reason) or "it is kept for inspection and removed by the next run",
@@ -183,7 +189,7 @@ def _deploy_change_set(
         described,
         opts.stack_name,
         change_set_type == "CREATE",
-        opts.disable_rollback,
+        failure_modes.execute_kwargs(change_set_type == "CREATE", opts.on_failure, opts.disable_rollback),
         settings,
         opts.outputs_file,
     )
@@ -259,7 +265,7 @@ def _execute(
     described: changeset.ChangeSet,
     stack_name: str,
     creating: bool,
-    disable_rollback: bool,
+    rollback_kwargs: dict[str, Any],
     settings: StackSettings,
     outputs_file: Path | None,
 ) -> ExitCode:
@@ -273,10 +279,18 @@ def _execute(
         lambda: ctx.cfn.execute_change_set(
             ChangeSetName=described.id,
             ClientRequestToken=changeset.execute_token(described.id),
-            DisableRollback=disable_rollback,
+            **rollback_kwargs,
         ),
     )
-    final = result.stack
+    final = {"StackName": stack_name, **result.stack}
+    if creating and final["StackStatus"] == "DELETE_COMPLETE":
+        # --on-failure DELETE removed the stack whose create failed: the events read while waiting name the cause.
+        err = failure(ctx, final, result.events)
+        err.hint = (err.hint + "; " if err.hint else "") + (
+            "the failed create was deleted (--on-failure DELETE), nothing is left behind: fix the cause and "
+            "run again"
+        )
+        raise err
     if final["StackStatus"] not in SUCCESS_OUTCOMES:
         raise failure(ctx, final, result.events)
     ctx.progress.change_set = None
@@ -326,7 +340,9 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
         described,
         opts.stack_name,
         stack["StackStatus"] == "REVIEW_IN_PROGRESS",
-        opts.disable_rollback,
+        failure_modes.execute_kwargs_for_reviewed(
+            ctx.cfn, described.id, stack["StackStatus"] == "REVIEW_IN_PROGRESS", opts.disable_rollback
+        ),
         settings,
         opts.outputs_file,
     )

@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
     CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
     EMPTY_CHANGE_SET = 9  # no changes, and --fail-on-empty-changeset was given
+    DRIFTED = 11  # drift: at least one resource differs from the template
+    DRIFT_UNKNOWN = 12  # drift: detection failed or did not finish in time
     PREFLIGHT_FAILED = 13  # a preflight check failed; nothing was changed
     INTERRUPTED = 130  # Ctrl-C: the stack was left alone
 
@@ -36,6 +38,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
     "prompt: changes are ready to execute",
     ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
+    ExitCode.DRIFTED: "drift: at least one resource differs from the template (the differences are printed)",
+    ExitCode.DRIFT_UNKNOWN: "drift: detection failed or did not finish, so whether the stack drifted is unknown",
     ExitCode.PREFLIGHT_FAILED: "a preflight check failed (preflight, or deploy/plan before the change set); "
     "nothing was changed, the fix is printed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
@@ -83,6 +87,10 @@ class ChangeSetFailed(DeployError):
 
 class EmptyChangeSet(DeployError):
     exit_code = ExitCode.EMPTY_CHANGE_SET
+
+
+class DriftUnknown(DeployError):
+    exit_code = ExitCode.DRIFT_UNKNOWN
 
 
 class PreflightFailed(DeployError):

@@ -38,6 +38,10 @@ class DeployOptions:
     assume_yes: bool = False
     # --skip-preflight turns this off: the account checks that run before the change set is created.
     preflight: bool = True
+    # --on-failure: OnStackFailure for a stack being created (None: AWS's default, or --disable-rollback).
+    on_failure: str | None = None
+    # --revert-drift: DeploymentMode=REVERT_DRIFT on an update change set.
+    revert_drift: bool = False
 
 
 @dataclass(frozen=True)

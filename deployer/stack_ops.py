@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from deployer import validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ExitCode, NeedsDecision, StackFailed
 from deployer.events import Event, EventReader, operation_events, root_cause
@@ -57,6 +58,7 @@ def failure(ctx: Context, stack: dict[str, Any], events: Sequence[Event] | None 
         except ClientError:
             events = events or []  # the failure itself is the news; a failed event read must not hide it
     cause = root_cause(events, stack["StackId"])
+    validation.explain_operation(ctx.cfn, ctx.say, stack)
     if cause:
         for line in cause.lines():
             ctx.say(line)

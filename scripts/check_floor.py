@@ -24,7 +24,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORED = ("troposphere", "awacs", "boto3", "cfn-lint")
+FLOORED = ("troposphere", "awacs", "boto3", "botocore", "cfn-lint")
 
 # Run inside the floor virtualenv: the deployer imports, and botocore knows what it calls.
 BOTO_CHECK = """
@@ -41,6 +41,9 @@ for operation, member in (("DescribeChangeSet", "IncludePropertyValues"), ("Crea
                           ("ExecuteChangeSet", "DisableRollback"), ("DeleteStack", "RetainResources")):
     if member not in model.operation_model(operation).input_shape.members:
         problems.append(f"{operation} has no {member}")
+from deployer import features
+problems += [f"botocore lacks {f.label}" for f in vars(features).values()
+             if isinstance(f, features.Feature) and not features.supported(f)]
 print("\\n".join(problems) or f"boto3 {boto3.__version__}: every API member the deployer uses exists")
 sys.exit(1 if problems else 0)
 """

@@ -1,0 +1,192 @@
+"""examples/ci: the workflow parses, calls only commands and flags that exist, and the role policy covers every
+CloudFormation and S3 call the deployer makes (derived from the code, so a new call without its permission fails)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+import generate
+from deployer.arguments import build_parser
+
+pytestmark = pytest.mark.deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+CI = ROOT / "examples" / "ci"
+WORKFLOW = CI / "github-workflow.yml"
+POLICY = CI / "deploy-role-policy.json"
+# Added to `plan` by the change-set report work, which lands separately; drop this entry once `plan --report-file`
+# is in the parser. Nothing else may be missing.
+FLAGS_LANDING_SEPARATELY = frozenset({("plan", "--report-file")})
+_CALL = re.compile(r"\bcfn\.(?:get_paginator\(\"(\w+)\"\)|(\w+)\()")
+_S3_CALL = re.compile(r"\bs3(?:\(\))?\.(\w+)\(")
+
+
+def workflow() -> dict[Any, Any]:
+    doc = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    assert isinstance(doc, dict)
+    return doc
+
+
+def steps(job: str) -> list[dict[str, Any]]:
+    return list(workflow()["jobs"][job]["steps"])
+
+
+def commands(job: str) -> list[list[str]]:
+    """Every shell command of the job's run steps, continuation lines joined, as tokens."""
+    out: list[list[str]] = []
+    for step in steps(job):
+        script = str(step.get("run", "")).replace("\\\n", " ")
+        for line in script.splitlines():
+            if line.strip() and not line.strip().startswith("#"):
+                out.append(shlex.split(line, comments=True))
+    return out
+
+
+def tool_calls(job: str, script: str) -> list[tuple[str | None, list[str]]]:
+    """(subcommand or None, --flags) for each call of `script` in the job."""
+    calls = []
+    for tokens in commands(job):
+        for i, token in enumerate(tokens):
+            if token.endswith(script):
+                rest = tokens[i + 1 :]
+                sub = rest[0] if rest and not rest[0].startswith("-") else None
+                flags = [t.split("=", 1)[0] for t in rest if t.startswith("--")]
+                calls.append((sub, flags))
+    return calls
+
+
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if a.dest == "command")
+    return dict(action.choices)  # type: ignore[arg-type]
+
+
+def options(parser: argparse.ArgumentParser) -> set[str]:
+    return {flag for action in parser._actions for flag in action.option_strings}
+
+
+def test_the_workflow_is_valid_yaml_with_a_review_and_a_deploy_job() -> None:
+    doc = workflow()
+    triggers = doc.get("on") or doc.get(True)  # YAML 1.1 reads a bare `on` key as True
+    assert set(triggers) == {"pull_request", "push"}
+    assert doc["jobs"]["review"]["if"] == "github.event_name == 'pull_request'"
+    assert "refs/heads/main" in doc["jobs"]["deploy"]["if"]
+    for job in ("review", "deploy"):
+        assert doc["jobs"][job]["permissions"]["id-token"] == "write"  # OIDC, no stored keys
+        oidc = [
+            s
+            for s in steps(job)
+            if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")
+        ]
+        assert len(oidc) == 1 and "role-to-assume" in oidc[0]["with"]
+        assert "aws-access-key-id" not in oidc[0]["with"]
+
+
+def test_review_runs_the_tests_the_freshness_check_and_plan_and_posts_the_report() -> None:
+    runs = [" ".join(c) for c in commands("review")]
+    order = [
+        next(i for i, r in enumerate(runs) if r == "make test"),
+        next(i for i, r in enumerate(runs) if "generate.py --check" in r),
+        next(i for i, r in enumerate(runs) if "deploy.py plan" in r),
+        next(i for i, r in enumerate(runs) if r.startswith("gh pr comment")),
+    ]
+    assert order == sorted(order)
+    plan = next(flags for sub, flags in tool_calls("review", "deploy.py") if sub == "plan")
+    assert "--report-file" in plan
+    assert "--body-file plan.md" in runs[order[3]]
+
+
+def test_main_deploys_and_a_failed_first_create_leaves_no_stack() -> None:
+    deploys = [flags for sub, flags in tool_calls("deploy", "deploy.py") if sub == "deploy"]
+    assert len(deploys) == 2
+    assert (
+        sum("--on-failure" in flags for flags in deploys) == 1
+    )  # only the create branch: DELETE is create-only
+
+
+@pytest.mark.parametrize("job", ["review", "deploy"])
+def test_every_deploy_py_command_and_flag_exists(job: str) -> None:
+    known = subparsers()
+    calls = tool_calls(job, "deploy.py")
+    assert calls
+    for sub, flags in calls:
+        assert sub in known, sub
+        missing = {f for f in flags if f not in options(known[sub])} - {
+            flag for command, flag in FLAGS_LANDING_SEPARATELY if command == sub
+        }
+        assert not missing, f"deploy.py {sub}: {missing}"
+
+
+@pytest.mark.parametrize("job", ["review", "deploy"])
+def test_every_generate_py_flag_and_make_target_exists(job: str) -> None:
+    generate_flags = options(generate._parser([]))
+    for sub, flags in tool_calls(job, "generate.py"):
+        assert sub is None
+        assert set(flags) <= generate_flags, flags
+    targets = set(
+        re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    )
+    used = [tokens[1] for tokens in commands(job) if tokens and tokens[0] == "make"]
+    assert used and set(used) <= targets
+
+
+def deployer_calls() -> set[str]:
+    """CloudFormation operations the deployer calls, read from its source and named as botocore names them."""
+    client = boto3.client(
+        "cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    mapping = client.meta.method_to_api_mapping
+    found = set()
+    for source in (ROOT / "deployer").glob("*.py"):
+        for paginated, method in _CALL.findall(source.read_text(encoding="utf-8")):
+            name = paginated or method
+            if name in mapping:
+                found.add(mapping[name])
+    return found
+
+
+def policy_actions() -> set[str]:
+    doc = json.loads(POLICY.read_text(encoding="utf-8"))
+    actions: set[str] = set()
+    for statement in doc["Statement"]:
+        assert statement["Effect"] == "Allow"
+        value = statement["Action"]
+        actions |= {value} if isinstance(value, str) else set(value)
+    return actions
+
+
+def test_the_policy_allows_every_cloudformation_call_the_deployer_makes() -> None:
+    calls = deployer_calls()
+    # The derivation itself must see the calls this work relies on, or the check below proves nothing.
+    assert {"CreateChangeSet", "DescribeEvents", "DetectStackDrift", "SetStackPolicy"} <= calls
+    missing = {f"cloudformation:{name}" for name in calls} - policy_actions()
+    assert not missing, f"add to {POLICY.name}: {sorted(missing)}"
+
+
+def test_the_policy_allows_the_upload_and_passing_the_service_role() -> None:
+    s3_calls = set()
+    for source in (ROOT / "deployer").glob("*.py"):
+        s3_calls |= set(_S3_CALL.findall(source.read_text(encoding="utf-8")))
+    mapping = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    ).meta.method_to_api_mapping
+    needed = {f"s3:{mapping[name]}" for name in s3_calls if name in mapping}
+    assert "s3:PutObject" in needed
+    actions = policy_actions()
+    assert needed <= actions
+    assert "s3:GetObject" in actions  # CloudFormation reads TemplateURL with the caller's credentials
+    assert "iam:PassRole" in actions  # --role-arn
+
+
+def test_the_ci_readme_names_every_file_and_the_permissions() -> None:
+    text = (CI / "README.md").read_text(encoding="utf-8")
+    for name in (WORKFLOW.name, POLICY.name, "iam:PassRole", "DescribeEvents", "--on-failure DELETE"):
+        assert name in text, name
