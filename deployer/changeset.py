@@ -114,6 +114,7 @@ class ChangeSet:
     execution_status: str
     reason: str
     changes: list[dict[str, Any]]
+    parameters: list[dict[str, Any]] = field(default_factory=list)  # the values the change set was made with
 
     @property
     def empty(self) -> bool:
@@ -173,6 +174,7 @@ def describe(cfn: CloudFormationClient, change_set: str, stack_name: str | None 
         execution_status=head.get("ExecutionStatus", ""),
         reason=head.get("StatusReason", ""),
         changes=changes,
+        parameters=[dict(p) for p in head.get("Parameters") or []],
     )
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset
+from deployer import changeset, review
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
+from deployer.guard import Allowances, refusal
 from deployer.inputs import check_given_parameters, resolve_parameters
 from deployer.options import DeployOptions, ExecuteOptions
 from deployer.runtime import Context
@@ -24,6 +25,7 @@ from deployer.stack_ops import (
     show_outputs,
     wait_until_settled,
 )
+from deployer.stack_policy import default_policy, opened_for
 from deployer.states import FAILURE_OUTCOMES, Action, decide, is_settled
 from deployer.upload import needs_upload, upload_template
 
@@ -136,7 +138,9 @@ def _deploy_change_set(
     )
     ctx.say(f"Creating {change_set_type} change set {request.name}")
     created = changeset.create(ctx.cfn, request)
-    settings = StackSettings(opts.stack_policy, opts.termination_protection)
+    # Without a policy file, the template's stateful resources are protected from replacement and deletion.
+    policy = opts.stack_policy or default_policy(opts.template.doc)
+    settings = StackSettings(policy, opts.termination_protection)
     settings_if_executing = settings if opts.execute else None  # review mode changes nothing on the stack
     if created is None:
         return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file, settings_if_executing)
@@ -161,10 +165,19 @@ def _deploy_change_set(
         )
     described = changeset.describe(ctx.cfn, change_set_id)
     _print_change_set(ctx, described)
-    if opts.changeset_file:
-        changeset.write_json(opts.changeset_file, described, opts.stack_name)
-        ctx.say(f"Wrote the change set to {opts.changeset_file}")
+    checked = review.assess(
+        ctx,
+        described,
+        opts.template.doc,
+        parameters,
+        stack if change_set_type == "UPDATE" else None,
+        Allowances.of(opts.allow_replacement, opts.allow_removal),
+        opts.stack_name,
+    )
+    review.announce(ctx, checked, opts.changeset_file, opts.report_file)
     command = ctx.command_for("execute", "--stack-name", opts.stack_name, "--change-set-name", described.name)
+    if checked.refused:
+        raise refusal(checked.refused, described.name, command)
     if not opts.execute:
         ctx.say(f"Review mode: nothing executed. To execute this change set later:\n  {command}")
         return ExitCode.CHANGES_PRESENT
@@ -179,6 +192,7 @@ def _deploy_change_set(
         opts.disable_rollback,
         settings,
         opts.outputs_file,
+        checked.allowed,
     )
 
 
@@ -255,20 +269,32 @@ def _execute(
     disable_rollback: bool,
     settings: StackSettings,
     outputs_file: Path | None,
+    allowed: list[str] | None = None,
 ) -> ExitCode:
+    # ExecuteChangeSet has no StackPolicyDuringUpdateBody: an allowed replacement opens the policy for the named
+    # resources during this execution only, and the policy is set back whatever the outcome.
+    temporary = None
+    if allowed and settings.stack_policy and not creating:
+        temporary = StackSettings(opened_for(settings.stack_policy, allowed))
+        ctx.say(f"Stack policy opened for this update only: {', '.join(allowed)}")
     # A new policy should already guard this update; a new stack can only take one once it exists.
     if not creating:
-        _set_policy(ctx, described.stack_id, settings)
+        _set_policy(ctx, described.stack_id, temporary or settings)
     ctx.say(f"Executing change set {described.name}")
-    result = operation(
-        ctx,
-        described.stack_id,
-        lambda: ctx.cfn.execute_change_set(
-            ChangeSetName=described.id,
-            ClientRequestToken=changeset.execute_token(described.id),
-            DisableRollback=disable_rollback,
-        ),
-    )
+    try:
+        result = operation(
+            ctx,
+            described.stack_id,
+            lambda: ctx.cfn.execute_change_set(
+                ChangeSetName=described.id,
+                ClientRequestToken=changeset.execute_token(described.id),
+                DisableRollback=disable_rollback,
+            ),
+        )
+    finally:
+        if temporary:
+            _set_policy(ctx, described.stack_id, settings)
+            ctx.say("Stack policy restored")
     final = result.stack
     if final["StackStatus"] not in SUCCESS_OUTCOMES:
         raise failure(ctx, final, result.events)
@@ -314,12 +340,35 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
             + ctx.command_for("plan", "--stack-name", opts.stack_name, "--template-file", "TEMPLATE"),
         )
     _print_change_set(ctx, described)
+    creating = stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    # The same guard as deploy and plan: a reviewed change set is not trusted to be harmless because it was named.
+    new_doc = review.change_set_template(ctx, described.stack_id, described.id)
+    checked = review.assess(
+        ctx,
+        described,
+        new_doc,
+        described.parameters,
+        None if creating else stack,
+        Allowances.of(opts.allow_replacement, opts.allow_removal),
+        opts.stack_name,
+    )
+    review.announce(ctx, checked, None, None)
+    if checked.refused:
+        command = ctx.command_for(
+            "execute", "--stack-name", opts.stack_name, "--change-set-name", described.name
+        )
+        raise refusal(checked.refused, described.name, command)
+    if creating:
+        settings = StackSettings(default_policy(new_doc), opts.termination_protection)
+    elif checked.allowed:
+        settings = StackSettings(review.current_policy(ctx, described.stack_id), opts.termination_protection)
     return _execute(
         ctx,
         described,
         opts.stack_name,
-        stack["StackStatus"] == "REVIEW_IN_PROGRESS",
+        creating,
         opts.disable_rollback,
         settings,
         opts.outputs_file,
+        checked.allowed,
     )

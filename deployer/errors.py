@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
     CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
     EMPTY_CHANGE_SET = 9  # no changes, and --fail-on-empty-changeset was given
+    DATA_LOSS_REFUSED = 10  # a stateful resource would be replaced or removed and no flag allows it
     INTERRUPTED = 130  # Ctrl-C: the stack was left alone
 
 
@@ -35,6 +36,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
     "prompt: changes are ready to execute",
     ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
+    ExitCode.DATA_LOSS_REFUSED: "refused: a stateful resource would be replaced or removed; the change set is "
+    "kept, the resource and the --allow-replacement / --allow-removal flag are printed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
 }
 
@@ -80,3 +83,7 @@ class ChangeSetFailed(DeployError):
 
 class EmptyChangeSet(DeployError):
     exit_code = ExitCode.EMPTY_CHANGE_SET
+
+
+class DataLossRefused(DeployError):
+    exit_code = ExitCode.DATA_LOSS_REFUSED
