@@ -115,18 +115,20 @@ class Report:
         }
 
 
-def _cell(value: Any, limit: int = VALUE_LIMIT) -> str:
+def _cell(value: Any, limit: int = VALUE_LIMIT, *, code: bool = False) -> str:
     if value is None:
         return "–"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - len(TRUNCATED)] + TRUNCATED
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    # A pipe would end the table cell, even inside a code span; outside one, "<" could open an HTML tag.
+    text = text.replace("|", "\\|")
+    return text.replace("`", "'") if code else text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(value: Any) -> str:
-    text = _cell(value).replace("`", "'")
+    text = _cell(value, code=True)
     return f"`{text}`" if text != "–" else text
 
 
