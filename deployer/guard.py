@@ -126,7 +126,7 @@ def find_dangers(
             old.resource_type,
             old.kind,
             tuple(dict.fromkeys(old.properties + danger.properties)),
-            tuple(dict.fromkeys(old.sources + danger.sources)),
+            tuple(s for s in (CHANGE_SET, PREDICTION) if s in old.sources + danger.sources),
             old.stateful_because,
         )
 

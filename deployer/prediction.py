@@ -242,12 +242,18 @@ def _contains_unknown(value: Any) -> bool:
 @cache
 def create_only_paths(resource_type: str, region: str = "us-east-1") -> tuple[tuple[str, ...], ...]:
     """createOnlyProperties of the resource provider schema that cfn-lint ships, as property paths."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # imported late: loading cfn-lint takes a while
+    # Imported late: loading cfn-lint takes a while, and only updates of stateful templates need it.
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+    from cfnlint.schema._exceptions import ResourceNotFoundError
 
-    try:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
-    except Exception:  # cfn-lint raises its own not-found errors for unknown or custom types
-        return ()
+    schema: Mapping[str, Any] = {}
+    # A region cfn-lint has no schemas for (a new one, an emulator's) falls back to us-east-1's.
+    for where in dict.fromkeys([region, "us-east-1"]):
+        try:
+            schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(where, resource_type).schema
+            break
+        except (KeyError, ResourceNotFoundError):  # an unknown region / an unknown or custom type
+            continue
     paths = []
     for pointer in schema.get("createOnlyProperties") or []:
         parts = [p for p in str(pointer).split("/") if p][1:]  # drop the leading "properties"

@@ -30,7 +30,9 @@ TEMPLATE: dict[str, Any] = {
         "Macro": {"Type": "AWS::CloudFormation::Stack", "Properties": {}},
     }
 }
-DEPLOYED: dict[str, Any] = {"Resources": {**TEMPLATE["Resources"], "AppLogGroup": {"Type": "AWS::Logs::LogGroup"}}}
+DEPLOYED: dict[str, Any] = {
+    "Resources": {**TEMPLATE["Resources"], "AppLogGroup": {"Type": "AWS::Logs::LogGroup"}}
+}
 LONG_POLICY = json.dumps({"Statement": [{"Effect": "Allow", "Resource": f"arn:aws:s3:::b/{'x' * 300}"}]})
 
 
@@ -44,8 +46,15 @@ def detail(name: str, recreation: str, before: Any = None, after: Any = None, **
 
 
 def resource(action: str, logical_id: str, rtype: str, **fields: Any) -> dict[str, Any]:
-    return {"Type": "Resource", "ResourceChange": {"Action": action, "LogicalResourceId": logical_id,
-                                                   "ResourceType": rtype, **fields}}
+    return {
+        "Type": "Resource",
+        "ResourceChange": {
+            "Action": action,
+            "LogicalResourceId": logical_id,
+            "ResourceType": rtype,
+            **fields,
+        },
+    }
 
 
 # Page 1 names the bucket's BucketName change without values; page 2 repeats it with them (merged, not trusted
@@ -136,7 +145,13 @@ def build_report() -> report.Report:
     predictions = [Prediction("StaticContentBucket", "AWS::S3::Bucket", ("BucketName",))]
     dangers = find_dangers(changes, predictions, stateful_resources(TEMPLATE, DEPLOYED))
     return report.Report(
-        STACK, described.name, described.id, described.status, described.execution_status, changes, dangers,
+        STACK,
+        described.name,
+        described.id,
+        described.status,
+        described.execution_status,
+        changes,
+        dangers,
         allowed=["KmsKey"],
     )
 
@@ -167,7 +182,9 @@ def test_markdown_matches_the_checked_in_snapshot() -> None:
     text = report.to_markdown(build_report())
     if REFRESH:
         SNAPSHOT.write_text(text, encoding="utf-8")
-    assert text == SNAPSHOT.read_text(encoding="utf-8"), "UPDATE_SNAPSHOTS=1 refreshes it after a deliberate change"
+    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
+        "UPDATE_SNAPSHOTS=1 refreshes it after a deliberate change"
+    )
 
 
 def _tables(tokens: list[Token]) -> list[list[list[str]]]:
@@ -196,20 +213,44 @@ def test_markdown_renders_tables_details_and_dangers_first() -> None:
     tables = _tables(tokens)
     dangers, changes = tables[0], tables[1]
     assert dangers[0] == ["Resource", "Type", "Danger", "Forced by", "Found by", "Allow with"]
-    assert ["StaticContentBucket", "AWS::S3::Bucket", "replacement", "BucketName",
-            "change set, offline prediction", "--allow-replacement StaticContentBucket"] in dangers
-    assert ["KmsKey", "AWS::KMS::Key", "conditional replacement", "KeyPolicy", "change set", "allowed"] in dangers
+    assert [
+        "StaticContentBucket",
+        "AWS::S3::Bucket",
+        "replacement",
+        "BucketName",
+        "change set, offline prediction",
+        "--allow-replacement StaticContentBucket",
+    ] in dangers
+    assert [
+        "KmsKey",
+        "AWS::KMS::Key",
+        "conditional replacement",
+        "KeyPolicy",
+        "change set",
+        "allowed",
+    ] in dangers
     assert changes[0] == ["Action", "Logical id", "Type", "Replacement", "Scope", "PolicyAction"]
     assert {row[0] for row in changes[1:]} == {"Add", "Modify", "Remove", "Import", "Dynamic"}
     assert ["Modify", "Topic", "AWS::SNS::Topic", "False", "Properties, Tags", "–"] in changes
-    topic = next(t for t in tables[2:] if ["Property", "Requires recreation", "Change source", "Before", "After"]
-                 == t[0] and any(r[0] == "DisplayName" for r in t))
+    topic = next(
+        t
+        for t in tables[2:]
+        if t[0] == ["Property", "Requires recreation", "Change source", "Before", "After"]
+        and any(r[0] == "DisplayName" for r in t)
+    )
     # A pipe inside a value stays inside its cell instead of splitting the row.
-    assert ['Tags', 'Never', 'DirectModification', '[{"Key": "team", "Value": "web"}]',
-            '[{"Key": "team", "Value": "a|b"}]'] in topic
+    assert [
+        "Tags",
+        "Never",
+        "DirectModification",
+        '[{"Key": "team", "Value": "web"}]',
+        '[{"Key": "team", "Value": "a|b"}]',
+    ] in topic
     assert ["DisplayName", "Never", "DirectModification", "Alerts", "Alerts for 'prod'"] in topic
     details = [t.content for t in tokens if t.type == "html_block" and "<details>" in t.content]
-    assert len(details) == 3  # one folded table of property changes per resource that has details (no fold: 7 rows)
+    assert (
+        len(details) == 3
+    )  # one folded table of property changes per resource that has details (no fold: 7 rows)
 
 
 def test_no_line_is_longer_than_github_renders_and_long_values_say_they_were_cut() -> None:
@@ -221,8 +262,12 @@ def test_no_line_is_longer_than_github_renders_and_long_values_say_they_were_cut
 
 def test_long_change_lists_are_folded_and_the_whole_report_fits_a_comment() -> None:
     many = [
-        {"Action": "Modify", "LogicalResourceId": f"Topic{i}", "ResourceType": "AWS::SNS::Topic",
-         "Details": [detail("DisplayName", "Never", "a" * 500, "b" * 500)]}
+        {
+            "Action": "Modify",
+            "LogicalResourceId": f"Topic{i}",
+            "ResourceType": "AWS::SNS::Topic",
+            "Details": [detail("DisplayName", "Never", "a" * 500, "b" * 500)],
+        }
         for i in range(400)
     ]
     text = report.to_markdown(report.Report(STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", many))
@@ -242,6 +287,8 @@ def test_json_and_markdown_come_from_the_same_data(tmp_path: Path, monkeypatch: 
     doc = json.loads(json_file.read_text())
     assert doc["Summary"]["text"] == built.summary() and f"**{built.summary()}**" in md_file.read_text()
     assert [(d["LogicalResourceId"], d["Allowed"]) for d in doc["Dangers"]] == [
-        ("AppLogGroup", False), ("KmsKey", True), ("StaticContentBucket", False)
+        ("AppLogGroup", False),
+        ("KmsKey", True),
+        ("StaticContentBucket", False),
     ]
     assert summary.read_text().startswith("earlier step\n") and md_file.read_text() in summary.read_text()

@@ -62,7 +62,12 @@ def test_the_evaluator_follows_deny_wins_and_default_deny() -> None:
     policy = {
         "Statement": [
             {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": "Update:Replace", "Principal": "*", "Resource": "LogicalResourceId/Data*"},
+            {
+                "Effect": "Deny",
+                "Action": "Update:Replace",
+                "Principal": "*",
+                "Resource": "LogicalResourceId/Data*",
+            },
         ]
     }
     assert allows(policy, "Update:Modify", "Database")
