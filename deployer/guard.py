@@ -75,8 +75,9 @@ class Danger:
 
     def describe(self) -> str:
         cause = f", forced by {', '.join(self.properties)}" if self.properties else ""
+        why = "" if self.stateful_because in {"", self.resource_type} else f"; {self.stateful_because}"
         return (
-            f"{self.kind} of {self.logical_id} ({self.resource_type}; {self.stateful_because}){cause}; "
+            f"{self.kind} of {self.logical_id} ({self.resource_type}{why}){cause}; "
             f"found by {' and '.join(self.sources)}"
         )
 
