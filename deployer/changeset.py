@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -205,18 +203,6 @@ def _detail(detail: Mapping[str, Any]) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = "(none)" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def write_json(path: Path, change_set: ChangeSet, stack_name: str) -> None:
-    doc = {
-        "StackName": stack_name,
-        "ChangeSetName": change_set.name,
-        "ChangeSetId": change_set.id,
-        "Status": change_set.status,
-        "ExecutionStatus": change_set.execution_status,
-        "Changes": change_set.changes,
-    }
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
 def delete(cfn: CloudFormationClient, change_set_id: str) -> None:

@@ -143,6 +143,7 @@ def _deploy_change_set(
     settings = StackSettings(policy, opts.termination_protection)
     settings_if_executing = settings if opts.execute else None  # review mode changes nothing on the stack
     if created is None:
+        review.announce_no_changes(ctx, opts.stack_name, opts.changeset_file, opts.report_file)
         return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file, settings_if_executing)
     change_set_id, _ = created
     ctx.progress.change_set = request.name
@@ -151,6 +152,7 @@ def _deploy_change_set(
     if page["Status"] == "FAILED":
         reason = str(page.get("StatusReason", ""))
         if changeset.is_no_changes(reason):
+            review.announce_no_changes(ctx, opts.stack_name, opts.changeset_file, opts.report_file)
             return _no_changes(
                 ctx, opts.fail_on_empty, change_set_id, stack, opts.outputs_file, settings_if_executing
             )
@@ -273,10 +275,14 @@ def _execute(
 ) -> ExitCode:
     # ExecuteChangeSet has no StackPolicyDuringUpdateBody: an allowed replacement opens the policy for the named
     # resources during this execution only, and the policy is set back whatever the outcome.
-    temporary = None
-    if allowed and settings.stack_policy and not creating:
-        temporary = StackSettings(opened_for(settings.stack_policy, allowed))
-        ctx.say(f"Stack policy opened for this update only: {', '.join(allowed)}")
+    temporary = restore = None
+    if allowed and not creating:
+        # With no policy of its own (no stateful resource left in the template), the stack's current policy may
+        # still protect what is being removed: that one is opened and set back.
+        policy = settings.stack_policy or review.current_policy(ctx, described.stack_id)
+        if policy:
+            temporary, restore = StackSettings(opened_for(policy, allowed)), StackSettings(policy)
+            ctx.say(f"Stack policy opened for this update only: {', '.join(allowed)}")
     # A new policy should already guard this update; a new stack can only take one once it exists.
     if not creating:
         _set_policy(ctx, described.stack_id, temporary or settings)
@@ -292,8 +298,8 @@ def _execute(
             ),
         )
     finally:
-        if temporary:
-            _set_policy(ctx, described.stack_id, settings)
+        if restore:
+            _set_policy(ctx, described.stack_id, restore)
             ctx.say("Stack policy restored")
     final = result.stack
     if final["StackStatus"] not in SUCCESS_OUTCOMES:
@@ -360,8 +366,6 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
         raise refusal(checked.refused, described.name, command)
     if creating:
         settings = StackSettings(default_policy(new_doc), opts.termination_protection)
-    elif checked.allowed:
-        settings = StackSettings(review.current_policy(ctx, described.stack_id), opts.termination_protection)
     return _execute(
         ctx,
         described,

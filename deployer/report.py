@@ -146,6 +146,8 @@ def _folded(summary: str, body: list[str], fold: bool) -> list[str]:
 
 
 def to_markdown(report: Report) -> str:
+    if not report.change_set_name:
+        return f"### No changes for stack `{report.stack_name}`\n\nThe stack already matches the template and parameters.\n"
     lines = [
         f"### Change set `{report.change_set_name}` for stack `{report.stack_name}`",
         "",

@@ -105,6 +105,15 @@ def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file
         ctx.say(f"Wrote the change-set report to {where}")
 
 
+def announce_no_changes(
+    ctx: Context, stack_name: str, json_file: Path | None, markdown_file: Path | None
+) -> None:
+    """A review that found nothing still writes its files: a CI step that posts the report can rely on them."""
+    empty = report.Report(stack_name, "", "", "NO_CHANGES", "", [])
+    for where in report.write(empty, json_file=json_file, markdown_file=markdown_file):
+        ctx.say(f"Wrote the change-set report to {where}")
+
+
 def current_policy(ctx: Context, stack_id: str) -> dict[str, Any] | None:
     """The stack's policy now, to be set again after an execution that opened it."""
     with aws_call(f"reading the stack policy of {stack_id}"):

@@ -368,3 +368,46 @@ def test_removing_a_log_group_is_refused_until_allowed(moto: MotoServer, tmp_pat
     assert _moto_deploy(moto, template, "--allow-removal", "AppLogGroup") == ExitCode.SUCCESS
     resources = _cfn(moto).describe_stack_resources(StackName="guarded")["StackResources"]
     assert "AppLogGroup" not in {r["LogicalResourceId"] for r in resources}
+
+
+def test_an_allowed_removal_opens_the_stacks_current_policy_when_the_template_has_none(
+    harness: Harness,
+) -> None:
+    policies = _recorded_policies(harness)
+    topic_only = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    previous = {"Resources": {**topic_only["Resources"], "AppLogGroup": {"Type": "AWS::Logs::LogGroup"}}}
+    current = default_policy(previous)
+    harness.expect_stack("UPDATE_COMPLETE")
+    harness.expect_no_old_change_sets()
+    harness.expect_create_change_set("UPDATE")
+    harness.expect_change_set_status("CREATE_COMPLETE")
+    harness.expect_change_set_pages([[entry("Remove", "AppLogGroup", "AWS::Logs::LogGroup")]])
+    harness.expect_deployed_template(previous)
+    harness.stub.add_response(
+        "get_stack_policy", {"StackPolicyBody": json.dumps(current)}, {"StackName": STACK_ID}
+    )
+    _expect_policy(harness)
+    harness.expect_successful_execution()
+    _expect_policy(harness)
+    template = harness.template(topic_only, "topic.json")
+    code = harness.run(
+        "deploy", "--stack-name", STACK, "--template-file", template, "--allow-removal", "AppLogGroup"
+    )
+    assert code == ExitCode.SUCCESS
+    during, after = policies
+    assert allows(during, "Update:Delete", "AppLogGroup") and after == current
+
+
+def test_plan_with_no_changes_still_writes_both_files(harness: Harness) -> None:
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=DEV)
+    harness.expect_no_old_change_sets()
+    harness.stub.add_client_error(
+        "create_change_set", "ValidationError", "No updates are to be performed.", 400
+    )
+    report_file, json_file = harness.tmp / "r.md", harness.tmp / "r.json"
+    code = _deploy(
+        harness, "--report-file", str(report_file), "--changeset-file", str(json_file), command="plan"
+    )
+    assert code == ExitCode.SUCCESS
+    assert report_file.read_text().startswith("### No changes for stack `app`")
+    assert json.loads(json_file.read_text())["Summary"]["dangerous"] == 0
