@@ -247,6 +247,7 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
     p.add_argument(
         "--report-file",
         type=Path,
+        metavar="PATH",
         help="write the change-set report as Markdown (for a pull-request comment) to this file",
     )
     add_guard_arguments(p)
@@ -256,7 +257,7 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
             "--no-execute-changeset",
             dest="review",
             action="store_true",
-            help="review mode: create and print the change set, exit 8 (changes) or 0 (none)",
+            help="review mode: create and print the change set, exit 8 (changes), 0 (none) or 10 (refused)",
         )
         p.add_argument(
             "--yes",
