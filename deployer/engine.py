@@ -281,7 +281,7 @@ def _execute(
         # still protect what is being removed: that one is opened and set back.
         policy = settings.stack_policy or review.current_policy(ctx, described.stack_id)
         if policy:
-            temporary, restore = StackSettings(opened_for(policy, allowed)), StackSettings(policy)
+            temporary, restore = StackSettings(opened_for(policy, allowed)), policy
             ctx.say(f"Stack policy opened for this update only: {', '.join(allowed)}")
     # A new policy should already guard this update; a new stack can only take one once it exists.
     if not creating:
@@ -297,10 +297,12 @@ def _execute(
                 DisableRollback=disable_rollback,
             ),
         )
-    finally:
-        if restore:
-            _set_policy(ctx, described.stack_id, restore)
-            ctx.say("Stack policy restored")
+    except BaseException:
+        if restore:  # the first error is the one to report; a failed restore only adds a warning
+            review.restore_policy(ctx, described.stack_id, restore, failing=True)
+        raise
+    if restore:
+        review.restore_policy(ctx, described.stack_id, restore)
     final = result.stack
     if final["StackStatus"] not in SUCCESS_OUTCOMES:
         raise failure(ctx, final, result.events)

@@ -14,6 +14,7 @@ from typing import Any
 
 from deployer import changeset, report
 from deployer.clients import aws_call
+from deployer.errors import AwsApiError
 from deployer.guard import Allowances, Danger, allowed_ids, find_dangers, stateful_resources, unallowed
 from deployer.inputs import parse_template
 from deployer.prediction import Scope, parameter_values, predict_replacements, pseudo_parameters
@@ -112,6 +113,23 @@ def announce_no_changes(
     empty = report.Report(stack_name, "", "", "NO_CHANGES", "", [])
     for where in report.write(empty, json_file=json_file, markdown_file=markdown_file):
         ctx.say(f"Wrote the change-set report to {where}")
+
+
+def restore_policy(ctx: Context, stack_id: str, policy: Mapping[str, Any], *, failing: bool = False) -> None:
+    """Set the stack's policy back after an execution that opened it, also when that execution failed."""
+    body = json.dumps(policy)
+    try:
+        with aws_call(f"setting the stack policy of {stack_id} back"):
+            ctx.cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=body)
+    except AwsApiError as err:
+        if not failing:
+            raise
+        ctx.say(
+            f"WARNING: the stack policy could not be set back ({err}); set it back with: aws cloudformation "
+            f"set-stack-policy --stack-name {stack_id} --stack-policy-body '{body}'"
+        )
+        return
+    ctx.say("Stack policy restored")
 
 
 def current_policy(ctx: Context, stack_id: str) -> dict[str, Any] | None:

@@ -411,3 +411,16 @@ def test_plan_with_no_changes_still_writes_both_files(harness: Harness) -> None:
     assert code == ExitCode.SUCCESS
     assert report_file.read_text().startswith("### No changes for stack `app`")
     assert json.loads(json_file.read_text())["Summary"]["dangerous"] == 0
+
+
+def test_a_failed_restore_after_a_failed_execution_warns_and_keeps_the_first_error(harness: Harness) -> None:
+    _update_until_review(harness, [entry("Modify", "StaticContentBucket", "AWS::S3::Bucket", "True")])
+    _expect_policy(harness)
+    harness.expect_events([harness.event(STACK, "CREATE_COMPLETE")])
+    harness.stub.add_client_error("execute_change_set", "InsufficientCapabilitiesException", "no", 400)
+    harness.stub.add_client_error("set_stack_policy", "AccessDenied", "not allowed", 403)
+    code = _deploy(harness, "--allow-replacement", "StaticContentBucket")
+    assert code == ExitCode.AWS_ERROR
+    assert "InsufficientCapabilitiesException" in harness.errors and "AccessDenied" not in harness.errors
+    assert "WARNING: the stack policy could not be set back" in harness.output
+    assert "aws cloudformation set-stack-policy --stack-name" in harness.output
