@@ -8,7 +8,7 @@ from pathlib import Path
 
 from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
-from deployer.errors import EXIT_CODE_HELP, BadInput
+from deployer.errors import EXIT_CODE_HELP, BadInput, ExitCode
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.failure_modes import ON_FAILURE_CHOICES, check_failure_flags
 from deployer.inputs import (
@@ -26,6 +26,7 @@ from deployer.states import Flags
 from deployer.upload import check_upload_possible
 
 DEFAULT_TIMEOUT = "60m"
+LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 NAME_PATTERN = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 ARN_EXAMPLES = {
     "--role-arn": "arn:aws:iam::123456789012:role/NAME",
@@ -156,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         skip_resources=[],
         on_failure=None,
         revert_drift=False,
+        report_file=None,
+        allow_replacement=[],
+        allow_removal=[],
     )
 
     exec_help = "execute a change set made earlier by plan / --no-execute-changeset, and wait"
@@ -178,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-empty-changeset", action="store_true", help="exit 9 if it holds no changes"
     )
     execute.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON to this file")
+    add_guard_arguments(execute)
 
     status_help = "print the stack's status, parameters, change sets and outputs (read-only)"
     status = sub.add_parser(
@@ -322,13 +327,20 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
         metavar="LOGICAL_ID",
         help="with --continue-update-rollback: resources to skip",
     )
+    p.add_argument(
+        "--report-file",
+        type=Path,
+        metavar="PATH",
+        help="write the change-set report as Markdown (for a pull-request comment) to this file",
+    )
+    add_guard_arguments(p)
     p.set_defaults(review=review)
     if not review:
         p.add_argument(
             "--no-execute-changeset",
             dest="review",
             action="store_true",
-            help="review mode: create and print the change set, exit 8 (changes) or 0 (none)",
+            help="review mode: create and print the change set, exit 8 (changes), 0 (none) or 10 (refused)",
         )
         p.add_argument(
             "--yes",
@@ -373,11 +385,45 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         s3_prefix=args.s3_prefix,
         outputs_file=args.outputs_file,
         changeset_file=args.changeset_file,
+        report_file=args.report_file,
+        allow_replacement=allowances(args.allow_replacement),
+        allow_removal=allowances(args.allow_removal),
         assume_yes=getattr(args, "yes", False),  # plan has no --yes: it never executes
         preflight=not args.skip_preflight,
         on_failure=args.on_failure,
         revert_drift=args.revert_drift,
     )
+
+
+def add_guard_arguments(p: argparse.ArgumentParser) -> None:
+    guard = p.add_argument_group(
+        "data-loss guard (stateful resources: S3 buckets, KMS keys, log groups, Retain)"
+    )
+    guard.add_argument(
+        "--allow-replacement",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help=f"allow replacing this stateful resource (repeatable; also acknowledges Conditional); without it "
+        f"the change set is kept and the run exits {int(ExitCode.DATA_LOSS_REFUSED)}",
+    )
+    guard.add_argument(
+        "--allow-removal",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID",
+        help="allow removing this stateful resource from the stack (repeatable)",
+    )
+
+
+def allowances(values: list[str]) -> tuple[str, ...]:
+    bad = [v for v in values if not LOGICAL_ID.fullmatch(v)]
+    if bad:
+        raise BadInput(
+            f"{bad[0]!r} is not a logical resource id",
+            hint="give the id exactly as in the template or the report, like StaticContentBucket",
+        )
+    return tuple(dict.fromkeys(values))
 
 
 def _check_arns(flag: str, values: list[str]) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -117,6 +115,7 @@ class ChangeSet:
     execution_status: str
     reason: str
     changes: list[dict[str, Any]]
+    parameters: list[dict[str, Any]] = field(default_factory=list)  # the values the change set was made with
 
     @property
     def empty(self) -> bool:
@@ -176,6 +175,7 @@ def describe(cfn: CloudFormationClient, change_set: str, stack_name: str | None 
         execution_status=head.get("ExecutionStatus", ""),
         reason=head.get("StatusReason", ""),
         changes=changes,
+        parameters=[dict(p) for p in head.get("Parameters") or []],
     )
 
 
@@ -206,18 +206,6 @@ def _detail(detail: Mapping[str, Any]) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = "(none)" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def write_json(path: Path, change_set: ChangeSet, stack_name: str) -> None:
-    doc = {
-        "StackName": stack_name,
-        "ChangeSetName": change_set.name,
-        "ChangeSetId": change_set.id,
-        "Status": change_set.status,
-        "ExecutionStatus": change_set.execution_status,
-        "Changes": change_set.changes,
-    }
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
 def delete(cfn: CloudFormationClient, change_set_id: str) -> None:

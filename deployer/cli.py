@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
-from deployer.arguments import build_parser, check_common, connection_args, deploy_options
+from deployer.arguments import allowances, build_parser, check_common, connection_args, deploy_options
 from deployer.clients import ClientFactory, ClientSettings, api_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
@@ -115,6 +115,8 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
                 args.termination_protection,
                 args.fail_on_empty_changeset,
                 args.outputs_file,
+                allow_replacement=allowances(args.allow_replacement),
+                allow_removal=allowances(args.allow_removal),
             ),
         )
     if args.command == "drift":

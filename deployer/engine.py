@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, validation
+from deployer import changeset, failure_modes, review, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
+from deployer.guard import Allowances, refusal
 from deployer.inputs import check_given_parameters, resolve_parameters
 from deployer.options import DeployOptions, ExecuteOptions
 from deployer.preflight.command import preflight_gate
@@ -25,6 +26,7 @@ from deployer.stack_ops import (
     show_outputs,
     wait_until_settled,
 )
+from deployer.stack_policy import default_policy, opened_for
 from deployer.states import FAILURE_OUTCOMES, Action, decide, is_settled
 from deployer.upload import needs_upload, upload_template
 
@@ -148,9 +150,12 @@ def _deploy_change_set(
     )
     ctx.say(f"Creating {change_set_type} change set {request.name}")
     created = changeset.create(ctx.cfn, request)
-    settings = StackSettings(opts.stack_policy, opts.termination_protection)
+    # Without a policy file, the template's stateful resources are protected from replacement and deletion.
+    policy = opts.stack_policy or default_policy(opts.template.doc)
+    settings = StackSettings(policy, opts.termination_protection)
     settings_if_executing = settings if opts.execute else None  # review mode changes nothing on the stack
     if created is None:
+        review.announce_no_changes(ctx, opts.stack_name, opts.changeset_file, opts.report_file)
         return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file, settings_if_executing)
     change_set_id, _ = created
     ctx.progress.change_set = request.name
@@ -159,6 +164,7 @@ def _deploy_change_set(
     if page["Status"] == "FAILED":
         reason = str(page.get("StatusReason", ""))
         if changeset.is_no_changes(reason):
+            review.announce_no_changes(ctx, opts.stack_name, opts.changeset_file, opts.report_file)
             return _no_changes(
                 ctx, opts.fail_on_empty, change_set_id, stack, opts.outputs_file, settings_if_executing
             )
@@ -174,10 +180,19 @@ def _deploy_change_set(
         )
     described = changeset.describe(ctx.cfn, change_set_id)
     _print_change_set(ctx, described)
-    if opts.changeset_file:
-        changeset.write_json(opts.changeset_file, described, opts.stack_name)
-        ctx.say(f"Wrote the change set to {opts.changeset_file}")
+    checked = review.assess(
+        ctx,
+        described,
+        opts.template.doc,
+        parameters,
+        stack if change_set_type == "UPDATE" else None,
+        Allowances.of(opts.allow_replacement, opts.allow_removal),
+        opts.stack_name,
+    )
+    review.announce(ctx, checked, opts.changeset_file, opts.report_file)
     command = ctx.command_for("execute", "--stack-name", opts.stack_name, "--change-set-name", described.name)
+    if checked.refused:
+        raise refusal(checked.refused, described.name, command)
     if not opts.execute:
         ctx.say(f"Review mode: nothing executed. To execute this change set later:\n  {command}")
         return ExitCode.CHANGES_PRESENT
@@ -192,6 +207,7 @@ def _deploy_change_set(
         failure_modes.execute_kwargs(change_set_type == "CREATE", opts.on_failure, opts.disable_rollback),
         settings,
         opts.outputs_file,
+        checked.allowed,
     )
 
 
@@ -268,20 +284,38 @@ def _execute(
     rollback_kwargs: dict[str, Any],
     settings: StackSettings,
     outputs_file: Path | None,
+    allowed: list[str] | None = None,
 ) -> ExitCode:
+    # ExecuteChangeSet has no StackPolicyDuringUpdateBody: an allowed replacement opens the policy for the named
+    # resources during this execution only, and the policy is set back whatever the outcome.
+    temporary = restore = None
+    if allowed and not creating:
+        # With no policy of its own (no stateful resource left in the template), the stack's current policy may
+        # still protect what is being removed: that one is opened and set back.
+        policy = settings.stack_policy or review.current_policy(ctx, described.stack_id)
+        if policy:
+            temporary, restore = StackSettings(opened_for(policy, allowed)), policy
+            ctx.say(f"Stack policy opened for this update only: {', '.join(allowed)}")
     # A new policy should already guard this update; a new stack can only take one once it exists.
     if not creating:
-        _set_policy(ctx, described.stack_id, settings)
+        _set_policy(ctx, described.stack_id, temporary or settings)
     ctx.say(f"Executing change set {described.name}")
-    result = operation(
-        ctx,
-        described.stack_id,
-        lambda: ctx.cfn.execute_change_set(
-            ChangeSetName=described.id,
-            ClientRequestToken=changeset.execute_token(described.id),
-            **rollback_kwargs,
-        ),
-    )
+    try:
+        result = operation(
+            ctx,
+            described.stack_id,
+            lambda: ctx.cfn.execute_change_set(
+                ChangeSetName=described.id,
+                ClientRequestToken=changeset.execute_token(described.id),
+                **rollback_kwargs,
+            ),
+        )
+    except BaseException:
+        if restore:  # the first error is the one to report; a failed restore only adds a warning
+            review.restore_policy(ctx, described.stack_id, restore, failing=True)
+        raise
+    if restore:
+        review.restore_policy(ctx, described.stack_id, restore)
     final = {"StackName": stack_name, **result.stack}
     if creating and final["StackStatus"] == "DELETE_COMPLETE":
         # --on-failure DELETE removed the stack whose create failed: the events read while waiting name the cause.
@@ -335,14 +369,33 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
             + ctx.command_for("plan", "--stack-name", opts.stack_name, "--template-file", "TEMPLATE"),
         )
     _print_change_set(ctx, described)
+    creating = stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    # The same guard as deploy and plan: a reviewed change set is not trusted to be harmless because it was named.
+    new_doc = review.change_set_template(ctx, described.stack_id, described.id)
+    checked = review.assess(
+        ctx,
+        described,
+        new_doc,
+        described.parameters,
+        None if creating else stack,
+        Allowances.of(opts.allow_replacement, opts.allow_removal),
+        opts.stack_name,
+    )
+    review.announce(ctx, checked, None, None)
+    if checked.refused:
+        command = ctx.command_for(
+            "execute", "--stack-name", opts.stack_name, "--change-set-name", described.name
+        )
+        raise refusal(checked.refused, described.name, command)
+    if creating:
+        settings = StackSettings(default_policy(new_doc), opts.termination_protection)
     return _execute(
         ctx,
         described,
         opts.stack_name,
-        stack["StackStatus"] == "REVIEW_IN_PROGRESS",
-        failure_modes.execute_kwargs_for_reviewed(
-            ctx.cfn, described.id, stack["StackStatus"] == "REVIEW_IN_PROGRESS", opts.disable_rollback
-        ),
+        creating,
+        failure_modes.execute_kwargs_for_reviewed(ctx.cfn, described.id, creating, opts.disable_rollback),
         settings,
         opts.outputs_file,
+        checked.allowed,
     )

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
     CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
     EMPTY_CHANGE_SET = 9  # no changes, and --fail-on-empty-changeset was given
+    DATA_LOSS_REFUSED = 10  # a stateful resource would be replaced or removed and no flag allows it
     DRIFTED = 11  # drift: at least one resource differs from the template
     DRIFT_UNKNOWN = 12  # drift: detection failed or did not finish in time
     PREFLIGHT_FAILED = 13  # a preflight check failed; nothing was changed
@@ -42,6 +43,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.DRIFT_UNKNOWN: "drift: detection failed or did not finish, so whether the stack drifted is unknown",
     ExitCode.PREFLIGHT_FAILED: "a preflight check failed (preflight, or deploy/plan before the change set); "
     "nothing was changed, the fix is printed",
+    ExitCode.DATA_LOSS_REFUSED: "refused: a stateful resource would be replaced or removed; the change set is "
+    "kept, the resource and the --allow-replacement / --allow-removal flag are printed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
 }
 
@@ -95,3 +98,7 @@ class DriftUnknown(DeployError):
 
 class PreflightFailed(DeployError):
     exit_code = ExitCode.PREFLIGHT_FAILED
+
+
+class DataLossRefused(DeployError):
+    exit_code = ExitCode.DATA_LOSS_REFUSED

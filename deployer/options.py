@@ -34,6 +34,10 @@ class DeployOptions:
     s3_prefix: str | None = None
     outputs_file: Path | None = None
     changeset_file: Path | None = None
+    report_file: Path | None = None  # the change-set report as Markdown
+    # Stateful resources this run may replace / remove (the data-loss guard refuses the others).
+    allow_replacement: tuple[str, ...] = ()
+    allow_removal: tuple[str, ...] = ()
     # --yes: on a terminal, execute without asking (off a terminal nobody can answer, so nothing is asked).
     assume_yes: bool = False
     # --skip-preflight turns this off: the account checks that run before the change set is created.
@@ -52,3 +56,5 @@ class ExecuteOptions:
     termination_protection: bool = False
     fail_on_empty: bool = False
     outputs_file: Path | None = None
+    allow_replacement: tuple[str, ...] = ()
+    allow_removal: tuple[str, ...] = ()

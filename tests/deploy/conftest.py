@@ -285,6 +285,18 @@ class Harness:
             )
             self.stub.add_response("describe_change_set", page, params)
 
+    def expect_change_set_template(self, doc: dict[str, Any] | None = None) -> None:
+        """GetTemplate of the change set, which execute reads for the data-loss guard."""
+        self.stub.add_response(
+            "get_template",
+            {"TemplateBody": json.dumps(doc or SMALL_TEMPLATE)},
+            {"StackName": STACK_ID, "ChangeSetName": CS_ID},
+        )
+
+    def expect_deployed_template(self, doc: dict[str, Any]) -> None:
+        """GetTemplate of the stack: the deployed template the offline prediction compares against."""
+        self.stub.add_response("get_template", {"TemplateBody": json.dumps(doc)}, {"StackName": STACK_ID})
+
     def expect_execute(self, disable_rollback: bool = False) -> None:
         self.stub.add_response(
             "execute_change_set",

@@ -23,9 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "examples" / "ci"
 WORKFLOW = CI / "github-workflow.yml"
 POLICY = CI / "deploy-role-policy.json"
-# Added to `plan` by the change-set report work, which lands separately; drop this entry once `plan --report-file`
-# is in the parser. Nothing else may be missing.
-FLAGS_LANDING_SEPARATELY = frozenset({("plan", "--report-file")})
 _CALL = re.compile(r"\bcfn\.(?:get_paginator\(\"(\w+)\"\)|(\w+)\()")
 _S3_CALL = re.compile(r"\bs3(?:\(\))?\.(\w+)\(")
 
@@ -119,9 +116,7 @@ def test_every_deploy_py_command_and_flag_exists(job: str) -> None:
     assert calls
     for sub, flags in calls:
         assert sub in known, sub
-        missing = {f for f in flags if f not in options(known[sub])} - {
-            flag for command, flag in FLAGS_LANDING_SEPARATELY if command == sub
-        }
+        missing = {f for f in flags if f not in options(known[sub])}
         assert not missing, f"deploy.py {sub}: {missing}"
 
 

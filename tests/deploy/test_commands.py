@@ -51,6 +51,7 @@ def test_review_mode_with_no_changes_exits_0(harness: Harness) -> None:
 def test_execute_runs_a_reviewed_change_set_by_name_and_waits(harness: Harness) -> None:
     harness.expect_stack("UPDATE_COMPLETE")
     harness.expect_change_set_pages([[change("Modify", "Topic", "False")]], name=CS_NAME, stack_name=STACK)
+    harness.expect_change_set_template()
     harness.expect_successful_execution()
     code = harness.run("execute", "--stack-name", STACK, "--change-set-name", CS_NAME)
     assert code == ExitCode.SUCCESS

@@ -183,6 +183,7 @@ def test_create_without_the_new_flags_sends_neither_member(harness: Harness) -> 
 def expect_reviewed_create(h: Harness, on_failure: str | None) -> None:
     h.expect_stack("REVIEW_IN_PROGRESS")
     h.expect_change_set_pages([[change("Add", "Topic")]], name=CS_NAME, stack_name=STACK)
+    h.expect_change_set_template()  # the data-loss guard reads the change set's template
     page = h.change_set_page("CREATE_COMPLETE", changes=[change("Add", "Topic")])
     if on_failure:
         page["OnStackFailure"] = on_failure

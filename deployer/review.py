@@ -1,0 +1,139 @@
+"""Review of a change set before execution: both witnesses of danger, the report files, and the guard's verdict.
+
+The change set says what CloudFormation plans; the offline prediction (deployed template and parameters against
+the new ones) catches what the change set leaves out. Used by deploy, plan and execute alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deployer import changeset, report
+from deployer.clients import aws_call
+from deployer.errors import AwsApiError
+from deployer.guard import Allowances, Danger, allowed_ids, find_dangers, stateful_resources, unallowed
+from deployer.inputs import parse_template
+from deployer.prediction import Scope, parameter_values, predict_replacements, pseudo_parameters
+from deployer.runtime import Context
+
+
+@dataclass(frozen=True)
+class Review:
+    report: report.Report
+    dangers: list[Danger]
+    refused: list[Danger]  # the dangers nobody allowed
+    allowed: list[str] = field(default_factory=list)
+
+
+def _doc(body: Any, name: str) -> Mapping[str, Any]:
+    # botocore hands back a parsed JSON template as a dict, and a YAML one as text.
+    return body if isinstance(body, Mapping) else parse_template(str(body), name)
+
+
+def deployed_template(ctx: Context, stack_id: str) -> Mapping[str, Any]:
+    with aws_call(f"reading the deployed template of {stack_id}"):
+        body = ctx.cfn.get_template(StackName=stack_id)["TemplateBody"]
+    return _doc(body, f"deployed template of {stack_id}")
+
+
+def change_set_template(ctx: Context, stack_id: str, change_set_id: str) -> Mapping[str, Any]:
+    with aws_call(f"reading the template of change set {change_set_id}"):
+        body = ctx.cfn.get_template(StackName=stack_id, ChangeSetName=change_set_id)["TemplateBody"]
+    return _doc(body, f"template of change set {change_set_id}")
+
+
+def given_values(parameters: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """ParameterKey -> value from a Parameters list; UsePreviousValue entries are left to the previous value."""
+    return {
+        str(p["ParameterKey"]): p.get("ParameterValue")
+        for p in parameters
+        if "ParameterKey" in p and not p.get("UsePreviousValue") and p.get("ParameterValue") is not None
+    }
+
+
+def assess(
+    ctx: Context,
+    described: changeset.ChangeSet,
+    new_doc: Mapping[str, Any],
+    new_parameters: Sequence[Mapping[str, Any]],
+    stack: Mapping[str, Any] | None,
+    allowances: Allowances,
+    stack_name: str,
+) -> Review:
+    """Merge the change set's pages, predict replacements offline, find dangers and build the report.
+
+    `stack` is the deployed stack for an update, None for a stack being created (nothing can be lost).
+    """
+    changes = report.merge_changes(described.changes)
+    old_doc: Mapping[str, Any] | None = None
+    predictions = []
+    # The deployed template is needed to predict replacements of stateful resources the new template still has,
+    # and to know whether a removed resource was declared Retain / Snapshot.
+    removes = any(c.get("Action") == "Remove" for c in changes)
+    if stack is not None and (stateful_resources(new_doc) or removes):
+        old_doc = deployed_template(ctx, str(stack["StackId"]))
+        previous = {str(p["ParameterKey"]): p.get("ParameterValue") for p in stack.get("Parameters") or []}
+        pseudo = pseudo_parameters(str(stack["StackId"]), str(stack["StackName"]))
+        old_scope = Scope(parameter_values(old_doc, previous), pseudo, old_doc)
+        new_scope = Scope(parameter_values(new_doc, given_values(new_parameters), previous), pseudo, new_doc)
+        region = pseudo.get("AWS::Region", "us-east-1")
+        predictions = predict_replacements(old_doc, old_scope, new_doc, new_scope, region)
+    dangers = find_dangers(changes, predictions, stateful_resources(new_doc, old_doc))
+    allowed = allowed_ids(dangers, allowances)
+    built = report.Report(
+        stack_name=stack_name,
+        change_set_name=described.name,
+        change_set_id=described.id,
+        status=described.status,
+        execution_status=described.execution_status,
+        changes=changes,
+        dangers=dangers,
+        allowed=allowed,
+    )
+    return Review(built, dangers, unallowed(dangers, allowances), allowed)
+
+
+def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file: Path | None) -> None:
+    ctx.say(f"Summary: {review.report.summary()}")
+    for danger in review.dangers:
+        verdict = "allowed" if danger.logical_id in review.allowed else f"refused unless {danger.flag}"
+        ctx.say(f"  DANGER {danger.describe()}: {verdict}")
+    for where in report.write(review.report, json_file=json_file, markdown_file=markdown_file):
+        ctx.say(f"Wrote the change-set report to {where}")
+
+
+def announce_no_changes(
+    ctx: Context, stack_name: str, json_file: Path | None, markdown_file: Path | None
+) -> None:
+    """A review that found nothing still writes its files: a CI step that posts the report can rely on them."""
+    empty = report.Report(stack_name, "", "", "NO_CHANGES", "", [])
+    for where in report.write(empty, json_file=json_file, markdown_file=markdown_file):
+        ctx.say(f"Wrote the change-set report to {where}")
+
+
+def restore_policy(ctx: Context, stack_id: str, policy: Mapping[str, Any], *, failing: bool = False) -> None:
+    """Set the stack's policy back after an execution that opened it, also when that execution failed."""
+    body = json.dumps(policy)
+    try:
+        with aws_call(f"setting the stack policy of {stack_id} back"):
+            ctx.cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=body)
+    except AwsApiError as err:
+        if not failing:
+            raise
+        ctx.say(
+            f"WARNING: the stack policy could not be set back ({err}); set it back with: aws cloudformation "
+            f"set-stack-policy --stack-name {stack_id} --stack-policy-body '{body}'"
+        )
+        return
+    ctx.say("Stack policy restored")
+
+
+def current_policy(ctx: Context, stack_id: str) -> dict[str, Any] | None:
+    """The stack's policy now, to be set again after an execution that opened it."""
+    with aws_call(f"reading the stack policy of {stack_id}"):
+        body = ctx.cfn.get_stack_policy(StackName=stack_id).get("StackPolicyBody")
+    return json.loads(body) if body else None

@@ -1,0 +1,95 @@
+"""The data-loss guard on moto's server (127.0.0.1), where the emulator can create the change set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import deploy
+from deployer.clients import ClientFactory, ClientSettings
+from deployer.errors import ExitCode
+from tests.deploy.test_guard import BUCKET_TEMPLATE
+from tests.deploy.test_stack_policy import allows
+from tests.moto_server import MotoServer
+
+FAST = ["--poll-interval", "0", "--max-poll-interval", "0", "--timeout", "30s", "--yes"]
+
+
+def _moto_deploy(moto: MotoServer, template: Path, *extra: str) -> int:
+    return deploy.main(
+        [
+            "deploy",
+            "--stack-name",
+            "guarded",
+            "--template-file",
+            str(template),
+            *extra,
+            "--endpoint-url",
+            moto.endpoint,
+            *FAST,
+        ]
+    )
+
+
+def _cfn(moto: MotoServer) -> Any:
+    return ClientFactory(ClientSettings(endpoint_url=moto.endpoint)).cloudformation()
+
+
+def test_a_parameter_that_renames_the_bucket_is_caught_offline_when_the_change_set_lists_nothing(
+    moto: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "bucket.json"
+    template.write_text(json.dumps(BUCKET_TEMPLATE), encoding="utf-8")
+    assert _moto_deploy(moto, template) == ExitCode.SUCCESS
+    capsys.readouterr()
+    report = tmp_path / "report.md"
+    code = _moto_deploy(
+        moto, template, "--parameter-overrides", "EnvironmentSuffix=prod", "--report-file", str(report)
+    )
+    out, err = capsys.readouterr()
+    assert code == ExitCode.DATA_LOSS_REFUSED, err
+    assert "0 resource change(s)" in out  # the emulator's change set lists nothing (moto-notes)
+    assert "BucketName" in err and "offline prediction" in err
+    assert "| `StaticContentBucket` | AWS::S3::Bucket | replacement | BucketName | offline prediction |" in (
+        report.read_text()
+    )
+    cfn = _cfn(moto)
+    assert cfn.describe_stacks(StackName="guarded")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    kept = cfn.list_change_sets(StackName="guarded")["Summaries"]
+    available = [s for s in kept if s["ExecutionStatus"] == "AVAILABLE"]
+    assert len(available) == 1, "the refused change set is kept for review"
+    code = _moto_deploy(
+        moto,
+        template,
+        "--parameter-overrides",
+        "EnvironmentSuffix=prod",
+        "--allow-replacement",
+        "StaticContentBucket",
+    )
+    assert code == ExitCode.SUCCESS
+    policy = json.loads(cfn.get_stack_policy(StackName="guarded")["StackPolicyBody"])
+    assert not allows(policy, "Update:Replace", "StaticContentBucket"), "the opening outlived the update"
+
+
+def test_removing_a_log_group_is_refused_until_allowed(moto: MotoServer, tmp_path: Path) -> None:
+    with_logs = {
+        "Parameters": BUCKET_TEMPLATE["Parameters"],
+        "Resources": {
+            "Topic": BUCKET_TEMPLATE["Resources"]["Topic"],
+            "AppLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}},
+        },
+    }
+    template = tmp_path / "logs.json"
+    template.write_text(json.dumps(with_logs), encoding="utf-8")
+    assert _moto_deploy(moto, template) == ExitCode.SUCCESS
+    without = {**with_logs, "Resources": {"Topic": with_logs["Resources"]["Topic"]}}
+    template.write_text(json.dumps(without), encoding="utf-8")
+    assert _moto_deploy(moto, template) == ExitCode.DATA_LOSS_REFUSED
+    resources = _cfn(moto).describe_stack_resources(StackName="guarded")["StackResources"]
+    assert "AppLogGroup" in {r["LogicalResourceId"] for r in resources}
+    assert _moto_deploy(moto, template, "--allow-removal", "AppLogGroup") == ExitCode.SUCCESS
+    resources = _cfn(moto).describe_stack_resources(StackName="guarded")["StackResources"]
+    assert "AppLogGroup" not in {r["LogicalResourceId"] for r in resources}
