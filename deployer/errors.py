@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
     EMPTY_CHANGE_SET = 9  # no changes, and --fail-on-empty-changeset was given
     INTERRUPTED = 130  # Ctrl-C: the stack was left alone
+    TERMINATED = 143  # SIGTERM (a cancelled CI job): the stack was left alone
 
 
 EXIT_CODE_HELP: dict[ExitCode, str] = {
@@ -36,6 +37,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     "prompt: changes are ready to execute",
     ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
+    ExitCode.TERMINATED: "terminated (SIGTERM, e.g. a cancelled CI job); the stack was left alone, the state it "
+    "was left in and the command that resumes are printed",
 }
 
 

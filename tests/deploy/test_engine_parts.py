@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from botocore.stub import Stubber
 
 from deployer.changeset import format_changes, is_no_changes, is_ours, new_change_set_name
 from deployer.errors import BadInput
-from deployer.events import EventReader, hint_for, poll_schedule, root_cause
+from deployer.events import EventReader, hint_for, poll_interval, root_cause
 from deployer.inputs import INLINE_TEMPLATE_LIMIT
 from deployer.output import LiveReporter, PlainReporter
 from deployer.upload import check_upload_possible, needs_upload, object_key, upload_template
@@ -78,15 +77,26 @@ def test_each_change_line_shows_action_id_type_replacement_and_scope() -> None:
     assert "MinSize" in lines[2] and "2 -> 3" in lines[2]
 
 
-def test_poll_schedule_starts_short_backs_off_and_stays_at_the_cap() -> None:
-    first = list(itertools.islice(poll_schedule(1.0, 8.0), 10))
-    assert first[0] == 1.0
-    assert first == sorted(first)
-    assert first[-1] == 8.0 and max(first) == 8.0
+@pytest.mark.parametrize(
+    ("waited", "interval"),
+    [(0.0, 1.0), (5.0, 1.0), (10.0, 1.0), (15.0, 1.5), (20.0, 2.0), (42.0, 4.2), (50.0, 5.0), (600.0, 5.0)],
+)
+def test_poll_interval_is_a_tenth_of_the_time_waited_between_one_and_five_seconds(
+    waited: float, interval: float
+) -> None:
+    assert poll_interval(waited) == pytest.approx(interval)
 
 
-def test_poll_schedule_of_zero_never_sleeps() -> None:
-    assert list(itertools.islice(poll_schedule(0.0, 0.0), 3)) == [0.0, 0.0, 0.0]
+def test_poll_interval_honours_the_configured_floor_and_cap() -> None:
+    assert poll_interval(3.0, first=2.0, cap=8.0) == 2.0
+    assert poll_interval(60.0, first=2.0, cap=8.0) == 6.0
+    assert poll_interval(3600.0, first=2.0, cap=8.0) == 8.0
+    assert poll_interval(3600.0, first=0.0, cap=0.0) == 0.0
+
+
+def test_poll_interval_never_shrinks_as_the_wait_goes_on() -> None:
+    intervals = [poll_interval(float(t)) for t in range(0, 120)]
+    assert intervals == sorted(intervals)
 
 
 def test_event_reader_reads_only_events_newer_than_the_last_seen(harness: Harness) -> None:

@@ -85,8 +85,7 @@ def test_complete_stack_is_updated_and_unset_parameters_keep_previous_values(
         "DescribeChangeSet",
         "DescribeStackEvents",
         "ExecuteChangeSet",
-        "DescribeStackEvents",
-        "DescribeStacks",
+        "DescribeStackEvents",  # the start event: no DescribeStacks until the stack's own end event
         "DescribeStackEvents",
         "DescribeStacks",
         "DescribeStackEvents",
