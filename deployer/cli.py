@@ -155,7 +155,7 @@ def _fail(env: Environment, ctx: Context | None, err: DeployError) -> int:
     # One line whatever the message holds (AWS and parser messages sometimes span lines): CI logs are grepped.
     text = " ".join(str(err).split())
     print(f"error: {text}", file=env.stderr, flush=True)
-    if ctx and err.exit_code is ExitCode.AWS_ERROR and "run the same command" not in text:
+    if ctx and err.exit_code is ExitCode.AWS_ERROR:
         # AWS or the network gave up on us mid-run: say what was left behind and how to carry on.
         print("\n".join(ctx.resume_lines()), file=env.stderr, flush=True)
     return int(err.exit_code)

@@ -69,13 +69,13 @@ def print_root_cause_if_failed(ctx: Context, stack: dict[str, Any]) -> str | Non
     """Print why the stack failed; return the command that moves it on, when one is ready to run (DELETE_FAILED)."""
     if stack.get("StackStatus") not in FAILURE_OUTCOMES:
         return None
-    failure(ctx, stack)
-    if stack.get("StackStatus") != "DELETE_FAILED":
-        return None
     try:
         events = operation_events(ctx.cfn, stack["StackId"])
     except POLL_ERRORS:
-        events = []
+        events = []  # the failure itself is the news; a failed event read must not hide it
+    failure(ctx, stack, events)
+    if stack.get("StackStatus") != "DELETE_FAILED":
+        return None
     return retry_delete_command(ctx, stack, events)
 
 

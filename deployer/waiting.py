@@ -75,9 +75,8 @@ class Pacer:
             raise network_error(err, doing) from err
         self._transient += 1
         if self._transient > self.max_transient:
-            failed = network_error(err, f"{doing} ({self._transient - 1} throttled or failed polls in a row)")
-            failed.hint = "; ".join(h for h in (failed.hint, self.resume_hint) if h) or None
-            raise failed from err
+            # The CLI adds what was left behind and the command that resumes, as for every AWS error.
+            raise network_error(err, f"{doing} ({self._transient - 1} throttled or failed polls in a row)") from err
         self._check_deadline(subject, "unknown (AWS is throttling or failing)")
         self._last = min(max(self._last, self.first, 0.5) * 2, self.cap * 4)
         self.notify(

@@ -180,7 +180,9 @@ def test_delete_that_fails_reports_the_resource_and_how_to_retain_it(harness: Ha
     queue_delete(harness, final="DELETE_FAILED")
     assert harness.run("delete", "--stack-name", STACK, "--yes") == ExitCode.STACK_FAILED
     assert "Root cause: Topic (AWS::SNS::Topic) DELETE_FAILED: Topic is in use" in harness.output
-    assert "--retain-resources" in harness.errors
+    command = "deploy.py delete --stack-name app --yes --retain-resources Topic"
+    assert f"run:\n  {command}\n" in harness.output
+    assert command in harness.errors and "LOGICAL_ID" not in harness.errors
 
 
 def test_delete_failed_stack_can_be_deleted_again_keeping_named_resources(harness: Harness) -> None:

@@ -186,7 +186,9 @@ def test_ctrl_c_while_waiting_leaves_the_stack_alone_and_says_how_to_resume(harn
     harness.clock.sleep = interrupt  # type: ignore[method-assign]
     assert harness.run(*harness.deploy_args()) == ExitCode.INTERRUPTED
     assert "left alone" in harness.errors
-    assert re.search(r"change set tap-deploy-update-[0-9a-f]{32} was created and not executed", harness.errors)
+    assert re.search(
+        r"change set tap-deploy-update-[0-9a-f]{32} was created and not executed", harness.errors
+    )
     assert re.search(
         r"to execute it: deploy.py execute --stack-name app --change-set-name tap-deploy-update-[0-9a-f]{32}\n",
         harness.errors,

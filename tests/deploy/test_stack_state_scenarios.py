@@ -222,12 +222,28 @@ def test_operation_in_progress_that_rolls_back_reports_its_root_cause(harness: H
     assert harness.mutating_calls == []
 
 
-def test_delete_failed_stops_with_guidance_and_changes_nothing(harness: Harness) -> None:
+def test_delete_failed_stops_and_prints_the_delete_command_with_the_resources_that_failed(
+    harness: Harness,
+) -> None:
     harness.expect_stack("DELETE_FAILED")
-    queue_history(harness, failing_status="DELETE_FAILED")
-    assert harness.run(*harness.deploy_args("--replace-failed-stack")) == ExitCode.NEEDS_DECISION
+    start = harness.event(STACK, "DELETE_IN_PROGRESS", "User Initiated")
+    bucket = harness.event(
+        "LogBucket", "DELETE_FAILED", "The bucket you tried to delete is not empty", "AWS::S3::Bucket"
+    )
+    group = harness.event("AppLogs", "DELETE_FAILED", "Log group in use", "AWS::Logs::LogGroup")
+    topic = harness.event("Topic", "DELETE_COMPLETE")
+    end = harness.event(
+        STACK, "DELETE_FAILED", "The following resource(s) failed to delete: [LogBucket, AppLogs]"
+    )
+    harness.expect_events([end, topic, group, bucket, start])
+    code = harness.run(*harness.deploy_args("--replace-failed-stack", "--region", "eu-west-1"))
+    assert code == ExitCode.NEEDS_DECISION
     assert harness.mutating_calls == []
-    assert "deploy.py delete" in harness.errors
+    command = (
+        "deploy.py delete --stack-name app --yes --retain-resources LogBucket AppLogs --region eu-west-1"
+    )
+    assert command in harness.output
+    assert f"hint: run: {command}" in harness.errors
 
 
 def test_unknown_status_stops_and_changes_nothing(harness: Harness) -> None:
