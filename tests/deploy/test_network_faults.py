@@ -19,8 +19,10 @@ from deployer.errors import ExitCode
 from tests.deploy.conftest import STACK, STACK_ID, Harness, change
 from tests.deploy.test_stack_state_scenarios import PREVIOUS
 
+# What a load balancer or proxy sends: HTML that is not well-formed XML (void elements left open).
 PROXY_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head><body>oops</body></html>"
+    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>500 Internal Server Error</title>'
+    b"</head><body><h1>Internal Server Error</h1><hr><p>proxy</body></html>"
 )
 DESCRIBE_STACKS_XML = f"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
 <DescribeStacksResult><Stacks><member><StackName>{STACK}</StackName><StackId>{STACK_ID}</StackId>
@@ -242,9 +244,7 @@ def test_a_lasting_network_error_while_polling_exits_5_with_the_resume_command(h
     assert code == ExitCode.AWS_ERROR
     assert "6 throttled or failed polls in a row" in harness.errors
     assert "the stack operation is in progress" in harness.errors
-    assert (
-        "to resume, run the same command again: deploy.py deploy --stack-name app" in harness.errors
-    )
+    assert "to resume, run the same command again: deploy.py deploy --stack-name app" in harness.errors
 
 
 # ---- SIGTERM ----------------------------------------------------------------------------------------------------
