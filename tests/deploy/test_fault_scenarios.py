@@ -341,3 +341,47 @@ def test_no_changes_still_prints_and_writes_the_outputs_for_later_ci_steps(harne
     path = harness.tmp / "outputs.json"
     assert harness.run(*harness.deploy_args("--outputs-file", str(path))) == ExitCode.SUCCESS
     assert path.read_text() == '{\n  "Url": "http://example"\n}\n'
+
+
+def test_execute_failing_after_the_retries_names_the_change_set_and_prints_the_execute_command(
+    harness: Harness,
+) -> None:
+    start_update(harness)
+    harness.expect_change_set_status("CREATE_COMPLETE")
+    harness.expect_change_set_pages([[change("Modify", "Topic", "False")]])
+    harness.expect_events([harness.event(STACK, "UPDATE_COMPLETE")])
+    harness.stub.add_client_error("execute_change_set", "InternalFailure", "internal error", 500)
+    assert harness.run(*harness.deploy_args()) == ExitCode.AWS_ERROR
+    assert "error: AWS error while executing change set tap-deploy-update-x on stack app" in harness.errors
+    assert (
+        "change set tap-deploy-update-" in harness.errors and "was created and not executed" in harness.errors
+    )
+    assert re.search(
+        r"to execute it: deploy.py execute --stack-name app --change-set-name tap-deploy-update-[0-9a-f]{32}\n",
+        harness.errors,
+    )
+
+
+def test_the_next_deploy_removes_our_unexecuted_change_set_and_a_plan_keeps_it(harness: Harness) -> None:
+    ours = summary("cs-ours-available", new_change_set_name("UPDATE"), "CREATE_COMPLETE", "AVAILABLE")
+    theirs = summary("cs-theirs-available", "release-42", "CREATE_COMPLETE", "AVAILABLE")
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=PREVIOUS)
+    harness.stub.add_response("list_change_sets", {"Summaries": [ours, theirs]}, {"StackName": STACK})
+    harness.stub.add_response("delete_change_set", {}, {"ChangeSetName": "cs-ours-available"})
+    harness.expect_create_change_set("UPDATE")
+    harness.expect_change_set_status("CREATE_COMPLETE")
+    harness.expect_change_set_pages([[change("Modify", "Topic", "False")]])
+    harness.expect_successful_execution()
+    assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
+    assert harness.mutating_calls == ["DeleteChangeSet", "CreateChangeSet", "ExecuteChangeSet"]
+
+
+def test_a_plan_leaves_earlier_unexecuted_change_sets_for_their_execute_commands(harness: Harness) -> None:
+    ours = summary("cs-ours-available", new_change_set_name("UPDATE"), "CREATE_COMPLETE", "AVAILABLE")
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=PREVIOUS)
+    harness.stub.add_response("list_change_sets", {"Summaries": [ours]}, {"StackName": STACK})
+    harness.expect_create_change_set("UPDATE")
+    harness.expect_change_set_status("CREATE_COMPLETE")
+    harness.expect_change_set_pages([[change("Modify", "Topic", "False")]])
+    assert harness.run(*harness.deploy_args(command="plan")) == ExitCode.CHANGES_PRESENT
+    assert harness.mutating_calls == ["CreateChangeSet"]

@@ -75,14 +75,37 @@ class ErrorPageServer:
         self.server.server_close()
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.moto_server import DUMMY_AWS_ENV, UNSET_AWS_ENV
+OFFLINE_AWS_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",  # never ask an instance-metadata address for credentials
+}
+CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 
-    for key, value in DUMMY_AWS_ENV.items():
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in OFFLINE_AWS_ENV.items():
         monkeypatch.setenv(key, value)
-    for key in UNSET_AWS_ENV:
+    for key in CREDENTIAL_ENV:
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def aws_env(no_credentials: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
 def run_real_cli(*argv: str) -> tuple[int, str]:
@@ -307,3 +330,22 @@ def test_the_sigterm_handler_is_removed_when_the_command_ends(
     harness.expect_stack(None)
     harness.run("status", "--stack-name", STACK)
     assert signal.getsignal(signal.SIGTERM) is marker
+
+
+@pytest.mark.parametrize("command", ["status", "delete"])
+def test_no_credentials_is_an_aws_error_not_a_bug(command: str, no_credentials: None) -> None:
+    with ErrorPageServer() as server:
+        extra = ["--yes"] if command == "delete" else []
+        code, text = run_real_cli(command, "--stack-name", STACK, *extra, "--endpoint-url", server.url)
+        requests = server.requests
+    assert code == ExitCode.AWS_ERROR, text
+    assert "Unable to locate credentials" in text and "Traceback" not in text
+    assert requests == 0
+
+
+def test_an_endpoint_that_refuses_connections_is_an_aws_error(aws_env: None) -> None:
+    with ErrorPageServer() as server:
+        url = server.url  # a loopback port that is closed once the server is gone
+    code, text = run_real_cli("status", "--stack-name", STACK, "--endpoint-url", url, "--max-attempts", "1")
+    assert code == ExitCode.AWS_ERROR, text
+    assert "Could not connect to the endpoint URL" in text

@@ -251,3 +251,25 @@ def test_unknown_status_stops_and_changes_nothing(harness: Harness) -> None:
     assert harness.run(*harness.deploy_args()) == ExitCode.NEEDS_DECISION
     assert harness.mutating_calls == []
     assert "refusing to guess" in harness.errors
+
+
+def test_a_continued_rollback_that_fails_again_is_a_stack_failure_with_the_skip_command(
+    harness: Harness,
+) -> None:
+    harness.expect_stack("UPDATE_ROLLBACK_FAILED", Parameters=PREVIOUS)
+    old = harness.event(STACK, "UPDATE_ROLLBACK_FAILED")
+    harness.expect_events([old])
+    harness.stub.add_response(
+        "continue_update_rollback", {}, {"StackName": STACK_ID, "ClientRequestToken": ANY}
+    )
+    begun = harness.event(STACK, "UPDATE_ROLLBACK_IN_PROGRESS")
+    stuck = harness.event("Queue", "UPDATE_FAILED", "Queue cannot be restored", "AWS::SQS::Queue")
+    done = harness.event(STACK, "UPDATE_ROLLBACK_FAILED")
+    harness.expect_events([done, stuck, begun, old])
+    harness.expect_stack("UPDATE_ROLLBACK_FAILED", name=STACK_ID)
+    harness.expect_events([done, stuck, begun, old])
+    code = harness.run(*harness.deploy_args("--continue-update-rollback"))
+    assert code == ExitCode.STACK_FAILED
+    assert harness.mutating_calls == ["ContinueUpdateRollback"]  # no change set on a stack still stuck
+    assert "ended UPDATE_ROLLBACK_FAILED: Queue UPDATE_FAILED" in harness.errors
+    assert "--skip-resources ID" in harness.errors
