@@ -157,7 +157,10 @@ def wait_for_stack(
                     return WaitResult({"StackId": reader.stack_id, "StackStatus": "DELETE_COMPLETE"}, seen)
                 status = str(current["StackStatus"])
                 if is_settled(status) and (stack_event_seen or not require_event):
-                    _read(reader, reporter, seen)  # the events written between our two reads
+                    # The stack's own final event is the operation's last: only a status found otherwise (the
+                    # safety check) can have events written between the two reads.
+                    if not any(e.get("ResourceStatus") == status for e in stack_events):
+                        _read(reader, reporter, seen)
                     reporter.finish()
                     return WaitResult(current, seen)
             elif stack_events:

@@ -313,7 +313,6 @@ class Harness:
         done = self.event(STACK, final)
         self.expect_events([done, resource, begun, old])
         self.expect_stack(final, name=STACK_ID, Outputs=outputs or [])
-        self.expect_events([done, resource, begun, old])
 
 
 def change(

@@ -89,7 +89,6 @@ def test_execute_again_after_an_interrupt_resumes_waiting_instead_of_executing_t
     done = harness.event(STACK, "UPDATE_COMPLETE")
     harness.expect_events([done, old])
     harness.expect_stack("UPDATE_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, old])
     harness.expect_change_set_pages(
         [[change("Modify", "Topic")]], name=CS_NAME, stack_name=STACK, execution="EXECUTE_COMPLETE"
     )
@@ -144,7 +143,6 @@ def queue_delete(h: Harness, final: str = "DELETE_COMPLETE", **params: object) -
         events = [h.event(STACK, final), *events]
     h.expect_events(events)
     h.expect_stack(final, name=STACK_ID)
-    h.expect_events(events)
 
 
 def test_delete_with_yes_deletes_and_waits(harness: Harness) -> None:

@@ -51,7 +51,6 @@ def test_throttling_in_the_stack_wait_loop_does_not_fail_the_deploy(harness: Har
     done = harness.event(STACK, "UPDATE_COMPLETE")
     harness.expect_events([done, old])
     harness.expect_stack("UPDATE_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, old])
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
 
 
@@ -111,7 +110,6 @@ def test_failed_update_reports_the_first_real_failure_not_the_cancellations(harn
     history = [done, rolling, cancelled, bucket, begun, old]
     harness.expect_events(history)
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
-    harness.expect_events(history)
     assert harness.run(*harness.deploy_args()) == ExitCode.STACK_FAILED
     assert (
         "Root cause: Bucket (AWS::S3::Bucket) UPDATE_FAILED: Bucket name should not contain" in harness.output
@@ -137,7 +135,6 @@ def test_events_over_several_pages_are_all_printed_and_paging_stops_at_the_last_
     harness.expect_events(newest_first[3:], next_token="t2", token="t1")
     harness.expect_events([old], next_token="t3", token="t2")  # the primed event: paging stops, t3 never read
     harness.expect_stack("UPDATE_COMPLETE", name=STACK_ID)
-    harness.expect_events([done])
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
     printed = [line.split()[3] for line in harness.output.splitlines() if line.startswith("2024-")]
     assert printed == [STACK, "Res0", "Res1", "Res2", "Res3", "Res4", STACK]

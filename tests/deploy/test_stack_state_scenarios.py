@@ -86,9 +86,8 @@ def test_complete_stack_is_updated_and_unset_parameters_keep_previous_values(
         "DescribeStackEvents",
         "ExecuteChangeSet",
         "DescribeStackEvents",  # the start event: no DescribeStacks until the stack's own end event
-        "DescribeStackEvents",
+        "DescribeStackEvents",  # the end event: the operation's last, so no read after DescribeStacks
         "DescribeStacks",
-        "DescribeStackEvents",
     ]
     assert "Modify   Topic" in harness.output
 
@@ -136,7 +135,6 @@ def test_failed_first_create_is_deleted_and_created_again_with_the_flag(
     gone = harness.event(STACK, "DELETE_COMPLETE")
     harness.expect_events([gone, old])
     harness.expect_stack("DELETE_COMPLETE", name=STACK_ID)
-    harness.expect_events([gone, old])
     harness.expect_stack(None)
     queue_create(harness)
     assert harness.run(*harness.deploy_args("--replace-failed-stack")) == ExitCode.SUCCESS
@@ -163,7 +161,6 @@ def test_update_rollback_failed_is_continued_skipping_named_resources_then_updat
     done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
     harness.expect_events([done, old])
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, old])
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", Parameters=PREVIOUS)
     queue_update(harness)
     code = harness.run(*harness.deploy_args("--continue-update-rollback", "--skip-resources", "Queue"))
@@ -182,7 +179,6 @@ def test_operation_in_progress_is_waited_for_then_the_deploy_continues(harness: 
     done = harness.event(STACK, settled)
     harness.expect_events([done, old])
     harness.expect_stack(settled, name=STACK_ID)
-    harness.expect_events([done, old])
     harness.expect_stack(settled, Parameters=PREVIOUS)
     harness.expect_no_old_change_sets()
     harness.stub.add_client_error(
@@ -201,7 +197,6 @@ def test_delete_in_progress_is_waited_for_then_the_stack_is_created(harness: Har
     done = harness.event(STACK, "DELETE_COMPLETE")
     harness.expect_events([done, old])
     harness.expect_stack("DELETE_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, old])
     harness.expect_stack(None)
     queue_create(harness)
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
@@ -215,7 +210,6 @@ def test_operation_in_progress_that_rolls_back_reports_its_root_cause(harness: H
     done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
     harness.expect_events([done, bad, old])
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, bad, old])
     assert harness.run(*harness.deploy_args()) == ExitCode.STACK_FAILED
     assert "Root cause: Topic (AWS::SNS::Topic) UPDATE_FAILED" in harness.output
     assert "Auto Scaling" in harness.output  # the KMS hint
@@ -267,7 +261,6 @@ def test_a_continued_rollback_that_fails_again_is_a_stack_failure_with_the_skip_
     done = harness.event(STACK, "UPDATE_ROLLBACK_FAILED")
     harness.expect_events([done, stuck, begun, old])
     harness.expect_stack("UPDATE_ROLLBACK_FAILED", name=STACK_ID)
-    harness.expect_events([done, stuck, begun, old])
     code = harness.run(*harness.deploy_args("--continue-update-rollback"))
     assert code == ExitCode.STACK_FAILED
     assert harness.mutating_calls == ["ContinueUpdateRollback"]  # no change set on a stack still stuck

@@ -33,7 +33,6 @@ def test_a_stale_settled_status_just_after_execute_does_not_end_the_wait(harness
     done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
     harness.expect_events([done, failed, begun, old])
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, failed, begun, old])
     # Stopping at the stale UPDATE_COMPLETE would have reported success for an update that rolled back.
     five_seconds = ("--poll-interval", "5", "--max-poll-interval", "5")
     assert harness.run(*harness.deploy_args(*five_seconds)) == ExitCode.STACK_FAILED
@@ -58,7 +57,6 @@ def test_events_of_the_previous_operation_are_never_printed_or_blamed(harness: H
     harness.expect_stack(
         "UPDATE_ROLLBACK_COMPLETE", name=STACK_ID, StackStatusReason="Parameter validation failed"
     )
-    harness.expect_events([*now, *history])
     harness.expect_events([*now, *history])  # the root-cause read: back to this operation's start only
     assert harness.run(*harness.deploy_args()) == ExitCode.STACK_FAILED
     assert "old failure" not in harness.output + harness.errors
