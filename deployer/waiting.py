@@ -76,7 +76,9 @@ class Pacer:
         self._transient += 1
         if self._transient > self.max_transient:
             # The CLI adds what was left behind and the command that resumes, as for every AWS error.
-            raise network_error(err, f"{doing} ({self._transient - 1} throttled or failed polls in a row)") from err
+            raise network_error(
+                err, f"{doing} ({self._transient - 1} throttled or failed polls in a row)"
+            ) from err
         self._check_deadline(subject, "unknown (AWS is throttling or failing)")
         self._last = min(max(self._last, self.first, 0.5) * 2, self.cap * 4)
         self.notify(
