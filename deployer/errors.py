@@ -15,7 +15,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # arguments, template or parameters rejected before anything changed
     STACK_FAILED = 3  # the stack operation failed or rolled back (root cause printed)
     TIMED_OUT = 4  # stopped waiting; the stack operation continues untouched
-    AWS_ERROR = 5  # AWS API error, or throttling that outlasted the retries
+    AWS_ERROR = 5  # AWS API or network error, or throttling that outlasted the retries
     NEEDS_DECISION = 6  # the stack is in a state that needs an explicit flag or a manual fix
     CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
     CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
@@ -30,7 +30,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.BAD_INPUT: "bad input: arguments, template, parameters or tags rejected; nothing was changed",
     ExitCode.STACK_FAILED: "the stack operation failed or rolled back; the root cause is printed",
     ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
-    ExitCode.AWS_ERROR: "AWS API error, or throttling that outlasted the retries",
+    ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, no "
+    "credentials) that outlasted the retries; the command that resumes is printed",
     ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
     ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
