@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +20,10 @@ from botocore.parsers import ResponseParserError
 
 from deployer import cli
 from deployer.errors import ExitCode
-from tests.deploy.conftest import STACK, STACK_ID, Harness, change
+from tests.deploy.conftest import SMALL_TEMPLATE, STACK, STACK_ID, Harness, change
 from tests.deploy.test_stack_state_scenarios import PREVIOUS
 
+ROOT = Path(__file__).resolve().parents[2]
 # What a load balancer or proxy sends: HTML that is not well-formed XML (void elements left open).
 PROXY_PAGE = (
     b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>500 Internal Server Error</title>'
@@ -349,3 +354,53 @@ def test_an_endpoint_that_refuses_connections_is_an_aws_error(aws_env: None) -> 
     code, text = run_real_cli("status", "--stack-name", STACK, "--endpoint-url", url, "--max-attempts", "1")
     assert code == ExitCode.AWS_ERROR, text
     assert "Could not connect to the endpoint URL" in text
+
+
+class HangingServer:
+    """A loopback endpoint that accepts a request and does not answer until released: a call that blocks."""
+
+    def __init__(self) -> None:
+        self.received = threading.Event()
+        self.release = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                owner.received.set()
+                owner.release.wait(30)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_real_sigterm_to_deploy_py_exits_143_with_the_resume_command(aws_env: None, tmp_path: Path) -> None:
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(SMALL_TEMPLATE))
+    server = HangingServer()
+    args = ["deploy", "--stack-name", STACK, "--template-file", str(template), "--endpoint-url", server.url]
+    try:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy.py"), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert server.received.wait(30), "deploy.py never called the endpoint"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        server.close()
+    assert process.returncode == ExitCode.TERMINATED, stderr
+    assert stderr.startswith("terminated (SIGTERM): the stack was left alone"), stderr
+    assert f"to resume, run the same command again: deploy.py deploy --stack-name {STACK}" in stderr
+    assert "Traceback" not in stderr
