@@ -1,36 +1,37 @@
-"""Figures for deploy.py: API calls and wall time against moto, and detection lag of the poll schedule.
+"""Figures for deploy.py: API calls against moto, then detection lag and calls through a slow loopback proxy.
+
+1. API calls and wall time of each path against moto (which finishes everything at once).
+2. deploy.py and `aws cloudformation deploy` (awscli v1) side by side through benchmarks/slow_proxy.py, which makes
+   a change set take 3 s and the stack operation 20 s: each tool's lag after completion and CloudFormation calls.
+3. deploy.py alone on a simulated 10-minute operation (a fake clock shared with the proxy): lag and calls/second.
 
 Run: .venv/bin/python benchmarks/deploy_benchmark.py   (starts moto on 127.0.0.1; no AWS account, no assertions)
 """
 
 from __future__ import annotations
 
-import glob
 import io
-import itertools
 import json
 import math
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from slow_proxy import SlowCloudFormation  # noqa: E402  (beside this script)
+
 from deployer import cli  # noqa: E402
 from deployer.clients import ClientFactory, ClientSettings  # noqa: E402
-from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL, poll_schedule  # noqa: E402
-from deployer.waiting import STATUS_CHECK_EVERY  # noqa: E402
+from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL  # noqa: E402
 from tests.moto_server import dummy_aws_env, running_moto_server  # noqa: E402
-
-# What `aws cloudformation deploy` passes to botocore's waiters (awscli/customizations/cloudformation/deployer.py):
-# WaiterConfig Delay=5 for change_set_create_complete, Delay=30 for stack_create/update_complete.
-CLI_CHANGE_SET_DELAY = 5.0
-CLI_STACK_DELAY = 30.0
-OPERATIONS = (10.0, 60.0, 600.0)
 
 
 class CountingFactory(ClientFactory):
@@ -121,97 +122,122 @@ def moto_figures() -> None:
         print(f"  stacks left after delete: {len(leftovers['Stacks'])}")
 
 
-def poll_times(first: float, cap: float) -> list[float]:
-    """Times of the polls after an operation starts: one read at once, then after each interval."""
-    times, now = [0.0], 0.0
-    for interval in itertools.islice(poll_schedule(first, cap), 10_000):
-        now += interval
-        times.append(now)
-        if now > 2 * max(OPERATIONS) + 100:
-            break
-    return times
+@dataclass
+class Run:
+    tool: str
+    code: int
+    lag: float  # seconds from the operation's completion to the tool's exit
+    calls: Counter[str]
+    seconds: float  # the whole run
 
 
-def waiter_times(delay: float, horizon: float) -> list[float]:
-    # botocore waiters call once at once, then sleep `delay` between attempts.
-    return [i * delay for i in range(int(horizon / delay) + 2)]
+def timed_subprocess(tool: str, command: list[str], proxy: SlowCloudFormation) -> Run:
+    proxy.reset()
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    ended = time.monotonic()
+    if done.returncode:
+        print(f"  ({tool} exited {done.returncode}: {(done.stderr or done.stdout).strip()[-300:]})")
+    lag = ended - proxy.completes_at if proxy.completes_at is not None else math.nan
+    return Run(tool, done.returncode, lag, Counter(proxy.calls), ended - started)
 
 
-def detection(times: list[float], done_at: float) -> tuple[float, int]:
-    for polls, t in enumerate(times, start=1):
-        if t >= done_at:
-            return t - done_at, polls
-    return math.inf, len(times)
+def aws_cli() -> str:
+    beside = Path(sys.executable).parent / "aws"
+    return str(beside) if beside.exists() else shutil.which("aws") or "aws"
 
 
-def expected_lag(times: list[float], duration: float, samples: int = 2000) -> tuple[float, float]:
-    """Mean lag and polls for operations lasting uniformly between 0.5x and 1.5x `duration`."""
-    lags, polls = [], []
-    for i in range(samples):
-        lag, n = detection(times, duration * (0.5 + (i + 0.5) / samples))
-        lags.append(lag)
-        polls.append(n)
-    return sum(lags) / samples, sum(polls) / samples
-
-
-def waiter_model_delays() -> dict[str, int]:
-    pattern = str(
-        Path(sys.prefix) / "lib/python3*/site-packages/botocore/data/cloudformation/*/waiters-2.json"
-    )
-    paths = sorted(glob.glob(pattern))
-    if not paths:
-        import botocore
-
-        paths = sorted(
-            glob.glob(str(Path(botocore.__file__).parent / "data/cloudformation/*/waiters-2.json"))
-        )
-    waiters = json.loads(Path(paths[-1]).read_text())["waiters"]
-    names = ("ChangeSetCreateComplete", "StackCreateComplete", "StackUpdateComplete")
-    return {name: int(waiters[name]["delay"]) for name in names}
-
-
-def lag_figures() -> None:
-    print()
+def side_by_side(change_set_seconds: float, operation_seconds: float) -> None:
     print(
-        "botocore's waiter model (waiters-2.json) delays: "
-        + ", ".join(f"{k} {v} s" for k, v in waiter_model_delays().items())
+        f"\nThrough a loopback proxy in front of moto: a change set takes {change_set_seconds:g} s, the stack "
+        f"operation {operation_seconds:g} s"
     )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        dummy_aws_env(),
+        running_moto_server() as moto,
+        SlowCloudFormation(moto.port, change_set_seconds, operation_seconds) as proxy,
+    ):
+        path = Path(tmp, "template.json")
+        path.write_text(json.dumps(template(5)))
+        connection = ["--endpoint-url", proxy.endpoint, "--region", "us-east-1"]
+        ours = ["--stack-name", "bench-ours", "--template-file", str(path), *connection]
+        theirs = ["--stack-name", "bench-cli", "--template-file", str(path), *connection]
+        runs = [
+            timed_subprocess("deploy.py", [sys.executable, str(ROOT / "deploy.py"), "deploy", *ours], proxy),
+            timed_subprocess(
+                "aws cloudformation deploy", [aws_cli(), "cloudformation", "deploy", *theirs], proxy
+            ),
+        ]
     print(
-        f"aws cloudformation deploy overrides them: change set {CLI_CHANGE_SET_DELAY:g} s, stack {CLI_STACK_DELAY:g} s"
+        f"  {'tool':<26} {'exit':>4} {'lag after completion':>21} {'CFN calls':>10} {'run':>7}  calls by action"
     )
-    print(
-        f"deploy.py schedule: first {DEFAULT_FIRST_INTERVAL:g} s, x1.5 per poll, cap {DEFAULT_MAX_INTERVAL:g} s; "
-        f"each poll = 1 DescribeStackEvents (+1 DescribeStacks on a stack event or every {STATUS_CHECK_EVERY}th)"
-    )
-    ours = poll_times(DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL)
-    print()
-    print(
-        f"  {'operation':>9} | {'deploy.py lag':>13} {'polls':>6} | {'CLI 30 s lag':>12} {'polls':>6} |"
-        f" {'exact-time lag: ours / CLI':>27}"
-    )
-    for duration in OPERATIONS:
-        cli_times = waiter_times(CLI_STACK_DELAY, 3 * duration)
-        our_lag, our_polls = expected_lag(ours, duration)
-        cli_lag, cli_polls = expected_lag(cli_times, duration)
-        exact_ours, _ = detection(ours, duration)
-        exact_cli, _ = detection(cli_times, duration)
+    for run in runs:
+        detail = ", ".join(f"{action} {n}" for action, n in sorted(run.calls.items()))
         print(
-            f"  {duration:>8.0f}s | {our_lag:>12.1f}s {our_polls:>6.1f} | {cli_lag:>11.1f}s {cli_polls:>6.1f} |"
-            f" {exact_ours:>12.1f}s / {exact_cli:.1f}s"
+            f"  {run.tool:<26} {run.code:>4} {run.lag:>20.1f}s {sum(run.calls.values()):>10} {run.seconds:>6.1f}s"
+            f"  {detail}"
         )
-    print()
-    print("  change-set creation (CLI waits 5 s between polls):")
-    for duration in (2.0, 5.0, 15.0):
-        our_lag, our_polls = expected_lag(ours, duration)
-        cli_lag, cli_polls = expected_lag(waiter_times(CLI_CHANGE_SET_DELAY, 3 * duration), duration)
-        print(
-            f"  {duration:>8.0f}s | {our_lag:>12.1f}s {our_polls:>6.1f} | {cli_lag:>11.1f}s {cli_polls:>6.1f} |"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def simulated_long_operation(
+    stack: str, operation_seconds: float, extra: list[str]
+) -> tuple[float, int, float, float]:
+    """deploy.py in this process on a fake clock shared with the proxy: (lag, calls, calls/s, wall seconds)."""
+    clock = FakeClock()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        dummy_aws_env(),
+        running_moto_server() as moto,
+        SlowCloudFormation(moto.port, 3.0, operation_seconds, clock=clock.time) as proxy,
+    ):
+        path = Path(tmp, "template.json")
+        path.write_text(json.dumps(template(5)))
+        env = cli.Environment(
+            sleep=clock.sleep,
+            clock=clock.time,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+            stdout_is_tty=False,
         )
+        started = time.monotonic()
+        # moto's state outlives its server within one process: each run gets a stack of its own.
+        args = ["deploy", "--stack-name", stack, "--template-file", str(path), *extra]
+        code = cli.main([*args, "--endpoint-url", proxy.endpoint], env)
+        wall = time.monotonic() - started
+        assert proxy.completes_at is not None and code == 0, env.stderr.getvalue()  # type: ignore[attr-defined]
+        calls = sum(proxy.calls.values())
+        return clock.now - proxy.completes_at, calls, calls / clock.now, wall
+
+
+def long_operation_figures() -> None:
+    minutes = 10
     print(
-        "  (lag: mean time from the operation ending to the tool noticing, for durations uniform in 0.5x-1.5x)"
+        f"\ndeploy.py alone, a simulated {minutes}-minute stack operation (fake clock shared by deploy.py and the proxy)"
     )
+    print(f"  {'poll settings':<36} {'detection lag':>13} {'CFN calls':>10} {'calls/s':>8} {'wall':>6}")
+    settings = [
+        (f"defaults ({DEFAULT_FIRST_INTERVAL:g} s to {DEFAULT_MAX_INTERVAL:g} s)", []),
+        ("--max-poll-interval 6", ["--max-poll-interval", "6"]),
+        ("--max-poll-interval 8", ["--max-poll-interval", "8"]),
+    ]
+    for i, (label, extra) in enumerate(settings):
+        lag, calls, rate, wall = simulated_long_operation(f"bench-long-{i}", minutes * 60.0, extra)
+        print(f"  {label:<36} {lag:>12.1f}s {calls:>10} {rate:>8.3f} {wall:>5.1f}s")
 
 
 if __name__ == "__main__":
     moto_figures()
-    lag_figures()
+    side_by_side(3.0, 20.0)
+    long_operation_figures()

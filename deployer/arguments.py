@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval",
         type=float,
         default=DEFAULT_FIRST_INTERVAL,
-        help=f"first poll interval in seconds (default {DEFAULT_FIRST_INTERVAL:g})",
+        help=f"shortest poll interval in seconds (default {DEFAULT_FIRST_INTERVAL:g}); between the two, the interval "
+        "is a tenth of the time waited so far",
     )
     waiting.add_argument(
         "--max-poll-interval",

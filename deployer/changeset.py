@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from deployer.clients import api_error, aws_call, error_code, error_message, is_transient
+from deployer.clients import api_error, aws_call, error_code, error_message
 from deployer.errors import BadInput
+from deployer.waiting import POLL_ERRORS, Pacer
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
-
-    from deployer.waiting import Pacer
 
 PREFIX = "tap-deploy"
 # Exactly what new_change_set_name makes: a person's "tap-deploy-hotfix" is not ours to delete.
@@ -134,19 +133,22 @@ def create(cfn: CloudFormationClient, request: ChangeSetRequest) -> tuple[str, s
 
 
 def wait_until_created(cfn: CloudFormationClient, change_set_id: str, pacer: Pacer) -> dict[str, Any]:
-    """Poll the first page until the change set is no longer being created; returns that page."""
+    """Poll the first page until the change set is no longer being created; returns that page.
+
+    The first poll waits one interval: CloudFormation never has a change set ready the instant it accepts it.
+    """
     paginator = cfn.get_paginator("describe_change_set")
+    name = change_set_id.rstrip("/").rsplit(":changeSet/", 1)[-1].split("/")[0]
+    pacer.tick(f"change set {name}", "CREATE_PENDING")
     while True:
         try:
             page = next(iter(paginator.paginate(ChangeSetName=change_set_id)))
-        except ClientError as err:
-            if not is_transient(err):
-                raise api_error(err, f"reading change set {change_set_id}") from err
-            pacer.slow_down(err)
+        except POLL_ERRORS as err:
+            pacer.slow_down(err, f"change set {name}", f"reading change set {name}")
             continue
         if page["Status"] not in _CREATING:
             return dict(page)
-        pacer.tick(f"change set {change_set_id}", str(page["Status"]))
+        pacer.tick(f"change set {name}", str(page["Status"]))
 
 
 def describe(cfn: CloudFormationClient, change_set: str, stack_name: str | None = None) -> ChangeSet:
@@ -213,20 +215,27 @@ def delete(cfn: CloudFormationClient, change_set_id: str) -> None:
         cfn.delete_change_set(ChangeSetName=change_set_id)
 
 
-def clean_up_failed(cfn: CloudFormationClient, stack_name: str, say: Callable[[str], None]) -> int:
-    """Delete FAILED change sets this tool made earlier (its prefix); others' change sets are not ours to touch."""
+def clean_up_failed(
+    cfn: CloudFormationClient, stack_name: str, say: Callable[[str], None], *, unexecuted: bool = False
+) -> int:
+    """Delete FAILED change sets this tool made earlier (exactly its names), and with `unexecuted` also those left
+    AVAILABLE (an execute that failed, a declined prompt, an earlier review): a run that is about to execute makes
+    them stale, as CloudFormation itself would once ours executes. Others' change sets are not ours to touch."""
     # Collect first, delete after: deleting while paging could shift the pages under the paginator.
-    failed: list[str] = []
+    found: list[str] = []
     with aws_call(f"listing old change sets of {stack_name}"):
         for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack_name):
             for summary in page.get("Summaries", []):
                 mine = summary.get("StackName") in (None, stack_name) and is_ours(
                     summary.get("ChangeSetName", "")
                 )
-                if mine and summary.get("Status") == "FAILED":
-                    failed.append(summary["ChangeSetId"])
+                stale = summary.get("Status") == "FAILED" or (
+                    unexecuted and summary.get("ExecutionStatus") == "AVAILABLE"
+                )
+                if mine and stale:
+                    found.append(summary["ChangeSetId"])
     removed = 0
-    for change_set_id in failed:
+    for change_set_id in found:
         try:
             cfn.delete_change_set(ChangeSetName=change_set_id)
             removed += 1
@@ -235,5 +244,5 @@ def clean_up_failed(cfn: CloudFormationClient, stack_name: str, say: Callable[[s
             if error_code(err) not in _NOT_FOUND:
                 raise api_error(err, f"deleting old change set {change_set_id}") from err
     if removed:
-        say(f"Removed {removed} failed change set(s) left by earlier runs")
+        say(f"Removed {removed} failed or unexecuted change set(s) left by earlier runs of this tool")
     return removed

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.parsers import ResponseParserError
 
 from deployer.arguments import allowances, build_parser, check_common, connection_args, deploy_options
-from deployer.clients import ClientFactory, ClientSettings, api_error
+from deployer.clients import ClientFactory, ClientSettings, network_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
 from deployer.errors import BadInput, DeployError, ExitCode
@@ -51,7 +56,34 @@ class Environment:
     confirm: Callable[[str], str] = input
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (CI cancels a job with it): unwinds like Ctrl-C, past every `except Exception`."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    # Signal handlers can only be set from the main thread; elsewhere (a test runner's worker) SIGTERM keeps
+    # its default.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
+    with _sigterm_as_exception():
+        return _main(argv, env)
+
+
+def _main(argv: list[str] | None, env: Environment | None) -> int:
     env = env or Environment()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -81,18 +113,20 @@ def main(argv: list[str] | None = None, env: Environment | None = None) -> int:
             region=args.region,
         )
         pacer.resume_hint = f"to resume waiting, run the same command again: {context.rerun()}"
+        pacer.notify = context.say
         return int(_run(context, args, options))
     except DeployError as err:
         return _fail(env, context, err)
     except ProfileNotFound as err:
         hint = "list the profiles with `aws configure list-profiles`, or leave --profile out"
         return _fail(env, context, BadInput(str(err), hint=hint))
-    except ClientError as err:
-        return _fail(env, context, api_error(err, f"running {args.command}"))
-    except BotoCoreError as err:  # no credentials, endpoint unreachable, ...
-        return _fail(env, context, DeployError(f"AWS client error: {err}"), ExitCode.AWS_ERROR)
+    # No credentials, endpoint unreachable, connection reset, a proxy's error page: never "a bug".
+    except (ClientError, BotoCoreError, ResponseParserError) as err:
+        return _fail(env, context, network_error(err, f"running {args.command}"))
     except KeyboardInterrupt:
-        return _interrupted(env, context, argv)
+        return _stopped(env, context, argv, "interrupted", ExitCode.INTERRUPTED)
+    except Terminated:
+        return _stopped(env, context, argv, "terminated (SIGTERM)", ExitCode.TERMINATED)
     except Exception:
         traceback.print_exc(file=env.stderr)
         print("error: unexpected internal error (a bug); the traceback is above", file=env.stderr)
@@ -128,25 +162,28 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
     )
 
 
-def _fail(env: Environment, ctx: Context | None, err: DeployError, code: ExitCode | None = None) -> int:
+def _fail(env: Environment, ctx: Context | None, err: DeployError) -> int:
     if ctx:
         ctx.reporter.finish()
     # One line whatever the message holds (AWS and parser messages sometimes span lines): CI logs are grepped.
     text = " ".join(str(err).split())
     print(f"error: {text}", file=env.stderr, flush=True)
-    return int(code or err.exit_code)
+    if ctx and err.exit_code is ExitCode.AWS_ERROR:
+        # AWS or the network gave up on us mid-run: say what was left behind and how to carry on.
+        print("\n".join(ctx.resume_lines()), file=env.stderr, flush=True)
+    return int(err.exit_code)
 
 
-def _interrupted(env: Environment, ctx: Context | None, argv: list[str]) -> int:
+def _stopped(env: Environment, ctx: Context | None, argv: list[str], what: str, code: ExitCode) -> int:
     if ctx:
         ctx.reporter.finish()
     lines = [
-        "interrupted: the stack was left alone (an operation already started keeps running in CloudFormation)"
+        f"{what}: the stack was left alone (an operation already started keeps running in CloudFormation)"
     ]
-    if ctx and ctx.progress.change_set and not ctx.progress.executing:
-        lines.append(f"  change set {ctx.progress.change_set} was created and not executed")
-    lines.append(
-        f"  to resume, run the same command again: {ctx.rerun() if ctx else 'deploy.py ' + ' '.join(argv)}"
+    lines += (
+        ctx.resume_lines()
+        if ctx
+        else [f"  to resume, run the same command again: deploy.py {' '.join(argv)}"]
     )
     print("\n".join(lines), file=env.stderr, flush=True)
-    return int(ExitCode.INTERRUPTED)
+    return int(code)

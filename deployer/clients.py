@@ -1,8 +1,13 @@
 """The one place that builds AWS clients, and the one place that classifies AWS errors.
 
-Retries are botocore's own (standard or adaptive mode): it already backs off on throttling and 5xx answers with
-jitter, so the deployer does not wrap calls in a retry loop of its own. Only the polling loop goes further: when an
-error outlasts botocore's retries there, the loop slows down instead of failing (see deployer.waiting).
+Retries are botocore's own (standard or adaptive mode): it already backs off on throttling, 5xx answers and dropped
+connections with jitter, so the deployer does not wrap calls in a retry loop of its own. Only the polling loop goes
+further: when an error outlasts botocore's retries there, the loop slows down instead of failing (deployer.waiting).
+
+One gap in botocore: a 5xx whose body is neither XML nor an empty / `<html>` page (a proxy's `<!DOCTYPE html>` or
+plain-text 500) makes its parser raise ResponseParserError, which is not retried at all (the parse happens after
+botocore's retry decision point) and is not even a BotoCoreError. The factory's `before-parse` hook turns such a body
+into the empty 5xx that botocore already treats as a generic, retryable server error.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from xml.etree import ElementTree
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
 from deployer.errors import AwsApiError
@@ -59,6 +66,27 @@ def botocore_config(settings: ClientSettings) -> Config:
     )
 
 
+def blank_unparsable_server_error(response_dict: dict[str, Any], **_: Any) -> None:
+    """`before-parse` hook: a 5xx body that is not XML becomes the empty body botocore retries as a server error."""
+    if int(response_dict.get("status_code") or 0) < 500:
+        return
+    body = response_dict.get("body") or b""
+    if not isinstance(body, bytes | bytearray) or not body.strip():
+        return
+    try:
+        is_page = ElementTree.fromstring(body).tag.lower().endswith("html")
+    except ElementTree.ParseError:
+        is_page = True
+    if is_page:
+        response_dict["body"] = b""
+
+
+def add_fault_hooks(client: Any) -> Any:
+    """What every client of the tool gets on top of botocore's retries (tests call it on their stubbed clients)."""
+    client.meta.events.register("before-parse.*.*", blank_unparsable_server_error)
+    return client
+
+
 class ClientFactory:
     """Builds every client from one session, so region, profile, endpoint and retries never disagree."""
 
@@ -68,12 +96,14 @@ class ClientFactory:
         self._config = botocore_config(settings)
 
     def cloudformation(self) -> CloudFormationClient:
-        return self._session.client(
+        client = self._session.client(
             "cloudformation", config=self._config, endpoint_url=self.settings.endpoint_url
         )
+        return add_fault_hooks(client)
 
     def s3(self) -> S3Client:
-        return self._session.client("s3", config=self._config, endpoint_url=self.settings.endpoint_url)
+        client = self._session.client("s3", config=self._config, endpoint_url=self.settings.endpoint_url)
+        return add_fault_hooks(client)
 
     def client(self, service_name: str) -> Any:
         """Any other service's client (preflight reads KMS, IAM, EC2, ...), with the same session and settings."""
@@ -105,6 +135,17 @@ def is_transient(err: ClientError) -> bool:
     return is_throttling(err) or http_status(err) >= 500
 
 
+# Errors below the API: the connection dropped or timed out, or an answer that is not AWS's (a proxy's error page).
+NETWORK_ERRORS: tuple[type[Exception], ...] = (ConnectionError, HTTPClientError, ResponseParserError)
+
+
+def is_transient_error(err: Exception) -> bool:
+    """Any error worth polling again for: a transient ClientError, or a network / unparsable-answer error."""
+    if isinstance(err, ClientError):
+        return is_transient(err)
+    return isinstance(err, NETWORK_ERRORS)
+
+
 def is_stack_missing(err: ClientError) -> bool:
     return error_code(err) == "ValidationError" and "does not exist" in error_message(err)
 
@@ -120,10 +161,20 @@ def api_error(err: ClientError, doing: str) -> AwsApiError:
     return AwsApiError(f"AWS error while {doing}: {code}: {error_message(err)}", hint=hint)
 
 
+def network_error(err: Exception, doing: str) -> AwsApiError:
+    """Below the API (no credentials, endpoint unreachable, connection reset, a proxy's error page): exit 5 too."""
+    if isinstance(err, ClientError):
+        return api_error(err, doing)
+    text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, ResponseParserError):
+        text = f"the answer was not AWS's ({text[:160]})"
+    return AwsApiError(f"AWS client error while {doing}: {text}")
+
+
 @contextmanager
 def aws_call(doing: str) -> Iterator[None]:
-    """Turn any ClientError raised inside the block into the CLI's one-line error about `doing`."""
+    """Turn any AWS or network error raised inside the block into the CLI's one-line error about `doing`."""
     try:
         yield
-    except ClientError as err:
-        raise api_error(err, doing) from err
+    except (ClientError, BotoCoreError, ResponseParserError) as err:
+        raise network_error(err, doing) from err

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from deployer.clients import api_error, aws_call, is_stack_missing, is_transient
+from deployer.clients import api_error, aws_call, is_stack_missing
 from deployer.errors import BadInput, DriftUnknown, ExitCode, WaitTimedOut
 from deployer.runtime import Context
+from deployer.waiting import POLL_ERRORS
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -73,10 +74,8 @@ def wait_for_detection(cfn: CloudFormationClient, detection_id: str, pacer: Pace
     while True:
         try:
             answer = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
-        except ClientError as err:
-            if not is_transient(err):
-                raise api_error(err, f"reading drift detection {detection_id}") from err
-            pacer.slow_down(err)
+        except POLL_ERRORS as err:
+            pacer.slow_down(err, f"drift detection {detection_id}", f"reading drift detection {detection_id}")
             continue
         if answer["DetectionStatus"] != "DETECTION_IN_PROGRESS":
             return dict(answer)
@@ -124,7 +123,6 @@ def _resource(item: Any) -> DriftedResource:
 def detect(ctx: Context, stack_name: str) -> DriftResult:
     detection_id = start_detection(ctx.cfn, stack_name)
     ctx.say(f"Detecting drift on {stack_name} ({detection_id})")
-    ctx.pacer.restart()
     try:
         status = wait_for_detection(ctx.cfn, detection_id, ctx.pacer)
     except WaitTimedOut as err:

@@ -47,9 +47,9 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
             f"Stack {opts.stack_name}: {status or 'does not exist'} -> {decision.action.value} ({decision.reason})"
         )
         if decision.action is Action.STOP:
-            if stack:
-                print_root_cause_if_failed(ctx, stack)
+            next_step = print_root_cause_if_failed(ctx, stack) if stack else None
             hint = f"run: {ctx.rerun(decision.suggest_flag)}" if decision.suggest_flag else None
+            hint = hint or (f"run: {next_step}" if next_step else None)
             raise NeedsDecision(decision.reason, hint=hint)
         if decision.action is Action.WAIT:
             assert stack is not None
@@ -128,7 +128,7 @@ def _deploy_change_set(
         change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
     )
     if stack is not None:  # an UPDATE, or a CREATE again on a REVIEW_IN_PROGRESS stack
-        changeset.clean_up_failed(ctx.cfn, opts.stack_name, ctx.say)
+        changeset.clean_up_failed(ctx.cfn, opts.stack_name, ctx.say, unexecuted=opts.execute)
     body, url = opts.template.body, None
     if needs_upload(body):
         assert opts.s3_bucket, "checked before any AWS call"
@@ -159,7 +159,7 @@ def _deploy_change_set(
         return _no_changes(ctx, opts.fail_on_empty, None, stack, opts.outputs_file, settings_if_executing)
     change_set_id, _ = created
     ctx.progress.change_set = request.name
-    ctx.pacer.restart()
+    ctx.progress.stack = opts.stack_name
     page = changeset.wait_until_created(ctx.cfn, change_set_id, ctx.pacer)
     if page["Status"] == "FAILED":
         reason = str(page.get("StatusReason", ""))
@@ -309,6 +309,7 @@ def _execute(
                 ClientRequestToken=changeset.execute_token(described.id),
                 **rollback_kwargs,
             ),
+            f"executing change set {described.name} on stack {stack_name}",
         )
     except BaseException:
         if restore:  # the first error is the one to report; a failed restore only adds a warning

@@ -15,7 +15,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # arguments, template or parameters rejected before anything changed
     STACK_FAILED = 3  # the stack operation failed or rolled back (root cause printed)
     TIMED_OUT = 4  # stopped waiting; the stack operation continues untouched
-    AWS_ERROR = 5  # AWS API error, or throttling that outlasted the retries
+    AWS_ERROR = 5  # AWS API or network error, or throttling that outlasted the retries
     NEEDS_DECISION = 6  # the stack is in a state that needs an explicit flag or a manual fix
     CHANGE_SET_FAILED = 7  # the change set failed for a reason other than "no changes"
     CHANGES_PRESENT = 8  # review mode, or "no" at the prompt: a change set is ready to execute
@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     DRIFT_UNKNOWN = 12  # drift: detection failed or did not finish in time
     PREFLIGHT_FAILED = 13  # a preflight check failed; nothing was changed
     INTERRUPTED = 130  # Ctrl-C: the stack was left alone
+    TERMINATED = 143  # SIGTERM (a cancelled CI job): the stack was left alone
 
 
 EXIT_CODE_HELP: dict[ExitCode, str] = {
@@ -33,7 +34,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.BAD_INPUT: "bad input: arguments, template, parameters or tags rejected; nothing was changed",
     ExitCode.STACK_FAILED: "the stack operation failed or rolled back; the root cause is printed",
     ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
-    ExitCode.AWS_ERROR: "AWS API error, or throttling that outlasted the retries",
+    ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, no "
+    "credentials) that outlasted the retries; the command that resumes is printed",
     ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
     ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
@@ -46,6 +48,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.DATA_LOSS_REFUSED: "refused: a stateful resource would be replaced or removed; the change set is "
     "kept, the resource and the --allow-replacement / --allow-removal flag are printed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
+    ExitCode.TERMINATED: "terminated (SIGTERM, e.g. a cancelled CI job); the stack was left alone, the state it "
+    "was left in and the command that resumes are printed",
 }
 
 

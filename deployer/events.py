@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
-DEFAULT_FIRST_INTERVAL = 2.0
-DEFAULT_MAX_INTERVAL = 10.0
-BACKOFF_FACTOR = 1.5
+DEFAULT_FIRST_INTERVAL = 1.0
+DEFAULT_MAX_INTERVAL = 5.0
+POLL_FRACTION = 10.0
 # The cascade CloudFormation writes after the real failure: every sibling still in progress gets cancelled.
 _CANCELLED = ("resource creation cancelled", "resource update cancelled", "resource deletion cancelled")
 # Statuses of the stack itself that start an operation (used to find where the current operation began).
@@ -22,18 +22,16 @@ OPERATION_STARTS = frozenset(
 Event = Mapping[str, Any]
 
 
-def poll_schedule(
-    first: float = DEFAULT_FIRST_INTERVAL, cap: float = DEFAULT_MAX_INTERVAL, factor: float = BACKOFF_FACTOR
-) -> Iterator[float]:
-    """Seconds to sleep before each poll: short at first (small stacks finish fast), growing to `cap`.
+def poll_interval(
+    waited: float, first: float = DEFAULT_FIRST_INTERVAL, cap: float = DEFAULT_MAX_INTERVAL
+) -> float:
+    """Seconds to sleep before the next poll, after `waited` seconds of waiting: a tenth of it, within [first, cap].
 
-    Most change sets are ready within seconds and most small updates finish within a minute, so early polls are
-    cheap detection; long operations settle at `cap`, which bounds the API calls of a 30-minute create.
+    The chance that an operation ends in the next second falls as it runs: a 20 s update is polled every second
+    or two (it ends within ~2 s of the poll that sees it), a 30-minute create every `cap` seconds. Growing with
+    the time waited rather than with the number of polls keeps throttling back-offs from stretching the schedule.
     """
-    interval = max(0.0, min(first, cap))
-    while True:
-        yield interval
-        interval = min(cap, interval * factor)
+    return min(cap, max(first, waited / POLL_FRACTION))
 
 
 def is_stack_event(event: Event, stack_id: str) -> bool:

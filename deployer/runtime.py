@@ -21,7 +21,16 @@ class Progress:
     """How far a run got, so an interrupt can say exactly what was left behind."""
 
     change_set: str | None = None
+    stack: str | None = None
     executing: bool = False
+
+    def left_behind(self) -> str | None:
+        """What an interrupted or failed run left in CloudFormation that the next step should know about."""
+        if self.change_set and not self.executing:
+            return f"change set {self.change_set} was created and not executed"
+        if self.executing:
+            return "the stack operation is in progress in CloudFormation"
+        return None
 
 
 @dataclass
@@ -46,6 +55,24 @@ class Context:
 
     def command_for(self, *args: str) -> str:
         return shlex.join(["deploy.py", *args, *self.connection])
+
+    def resume_lines(self) -> list[str]:
+        """The state a stopped run left behind and the command that carries on from there."""
+        lines = []
+        left = self.progress.left_behind()
+        if left:
+            lines.append(f"  {left}")
+        if self.progress.change_set and self.progress.stack and not self.progress.executing:
+            execute = self.command_for(
+                "execute", "--stack-name", self.progress.stack, "--change-set-name", self.progress.change_set
+            )
+            lines.append(f"  to execute it: {execute}")
+            lines.append(
+                f"  or to start over with a new change set, run the same command again: {self.rerun()}"
+            )
+        else:
+            lines.append(f"  to resume, run the same command again: {self.rerun()}")
+        return lines
 
 
 def _no_client(service: str) -> Any:

@@ -8,15 +8,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from deployer import validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ExitCode, NeedsDecision, StackFailed
 from deployer.events import Event, EventReader, operation_events, root_cause
 from deployer.runtime import Context
 from deployer.states import FAILURE_OUTCOMES, is_settled
-from deployer.waiting import WaitResult, describe_stack, wait_for_stack
+from deployer.waiting import POLL_ERRORS, WaitResult, describe_stack, stack_name_of, wait_for_stack
 
 SUCCESS_OUTCOMES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"})
 
@@ -26,14 +24,14 @@ def read_stack(ctx: Context, stack: str) -> dict[str, Any] | None:
         return describe_stack(ctx.cfn, stack)
 
 
-def operation(ctx: Context, stack_id: str, start: Callable[[], object]) -> WaitResult:
+def operation(ctx: Context, stack_id: str, start: Callable[[], object], doing: str = "") -> WaitResult:
     """Start a stack operation and wait for it; events from before the start are never shown again."""
     reader = EventReader(ctx.cfn, stack_id)
-    with aws_call(f"starting an operation on {stack_id}"):
+    with aws_call(f"reading events of {stack_name_of(stack_id)}"):
         reader.prime()
-        ctx.progress.executing = True
+    with aws_call(doing or f"starting an operation on {stack_name_of(stack_id)}"):
         start()
-    ctx.pacer.restart()
+    ctx.progress.executing = True  # only now: a start that failed left the stack as it was
     return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=True)
 
 
@@ -45,7 +43,6 @@ def wait_until_settled(ctx: Context, stack: dict[str, Any]) -> WaitResult:
     reader = EventReader(ctx.cfn, stack["StackId"])
     with aws_call(f"reading events of {stack['StackName']}"):
         reader.prime()
-    ctx.pacer.restart()
     return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=False)
 
 
@@ -55,7 +52,7 @@ def failure(ctx: Context, stack: dict[str, Any], events: Sequence[Event] | None 
     if not events or root_cause(events, stack["StackId"]) is None:
         try:
             events = operation_events(ctx.cfn, stack["StackId"])
-        except ClientError:
+        except POLL_ERRORS:
             events = events or []  # the failure itself is the news; a failed event read must not hide it
     cause = root_cause(events, stack["StackId"])
     validation.explain_operation(ctx.cfn, ctx.say, stack)
@@ -70,9 +67,27 @@ def failure(ctx: Context, stack: dict[str, Any], events: Sequence[Event] | None 
     return StackFailed(f"stack {stack.get('StackName')} ended {status}: {reason}")
 
 
-def print_root_cause_if_failed(ctx: Context, stack: dict[str, Any]) -> None:
-    if stack.get("StackStatus") in FAILURE_OUTCOMES:
-        failure(ctx, stack)
+def print_root_cause_if_failed(ctx: Context, stack: dict[str, Any]) -> str | None:
+    """Print why the stack failed; return the command that moves it on, when one is ready to run (DELETE_FAILED)."""
+    if stack.get("StackStatus") not in FAILURE_OUTCOMES:
+        return None
+    try:
+        events = operation_events(ctx.cfn, stack["StackId"])
+    except POLL_ERRORS:
+        events = []  # the failure itself is the news; a failed event read must not hide it
+    failure(ctx, stack, events)
+    if stack.get("StackStatus") != "DELETE_FAILED":
+        return None
+    return retry_delete_command(ctx, stack, events)
+
+
+def retry_delete_command(ctx: Context, stack: dict[str, Any], events: Sequence[Event]) -> str:
+    """Print (and return) the delete command that keeps the resources this deletion could not remove."""
+    ids = undeletable(events, stack["StackId"]) or ["LOGICAL_ID"]
+    name = str(stack.get("StackName") or stack_name_of(stack["StackId"]))
+    command = ctx.command_for("delete", "--stack-name", name, "--yes", "--retain-resources", *ids)
+    ctx.say(f"To delete the stack and keep what could not be deleted ({', '.join(ids)}), run:\n  {command}")
+    return command
 
 
 def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
@@ -90,6 +105,19 @@ def show_outputs(ctx: Context, stack: dict[str, Any], outputs_file: Path | None)
     if outputs_file:
         outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         ctx.say(f"Wrote outputs to {outputs_file}")
+
+
+def undeletable(events: Sequence[Event], stack_id: str) -> list[str]:
+    """Logical ids of the resources whose deletion failed in this operation, in the order they failed."""
+    ids: list[str] = []
+    for event in events:
+        logical_id = str(event.get("LogicalResourceId", ""))
+        failed = (
+            event.get("ResourceStatus") == "DELETE_FAILED" and event.get("PhysicalResourceId") != stack_id
+        )
+        if failed and logical_id and logical_id not in ids:
+            ids.append(logical_id)
+    return ids
 
 
 # ---- status ---------------------------------------------------------------------------------------------------
@@ -160,9 +188,9 @@ def run_delete(
     result = operation(ctx, stack["StackId"], lambda: ctx.cfn.delete_stack(**kwargs))
     if result.stack["StackStatus"] != "DELETE_COMPLETE":
         err = failure(ctx, result.stack, result.events)
-        err.hint = err.hint or (
-            "remove the resource by hand, or keep it with "
-            f"{ctx.command_for('delete', '--stack-name', stack_name, '--yes', '--retain-resources', 'LOGICAL_ID')}"
+        retry = retry_delete_command(ctx, result.stack, result.events)
+        err.hint = "; ".join(
+            h for h in (err.hint, f"fix or empty what failed, or keep it with: {retry}") if h
         )
         raise err
     ctx.say(f"Stack {stack_name} deleted")

@@ -7,24 +7,34 @@ only new events, slows down when throttled, and tells a timeout from a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
-from deployer.clients import api_error, is_stack_missing, is_transient
+from deployer.clients import (
+    error_code,
+    error_message,
+    is_stack_missing,
+    is_throttling,
+    is_transient_error,
+    network_error,
+)
 from deployer.errors import WaitTimedOut
-from deployer.events import Event, EventReader, is_stack_event, poll_schedule
+from deployer.events import Event, EventReader, is_stack_event, poll_interval
 from deployer.output import Reporter
 from deployer.states import is_settled
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
-# Without a stack-level event, confirm the status with DescribeStacks every this many ticks anyway.
-STATUS_CHECK_EVERY = 5
+# Without a stack-level event, confirm the status with DescribeStacks this often anyway (seconds).
+STATUS_CHECK_SECONDS = 60.0
 MAX_TRANSIENT_ERRORS = 6
+# The errors a poll may meet; which of them are worth polling again for is decided by is_transient_error.
+POLL_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 
 
 @dataclass
@@ -38,39 +48,43 @@ class Pacer:
     cap: float
     resume_hint: str = ""
     max_transient: int = MAX_TRANSIENT_ERRORS
+    # Where the one-line "slowing down" notices go (the reporter, once the CLI has one).
+    notify: Callable[[str], None] = lambda _: None
     started: float = field(init=False)
-    _schedule: Iterator[float] = field(init=False)
     _last: float = field(init=False, default=0.0)
     _transient: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.started = self.clock()
-        self._schedule = poll_schedule(self.first, self.cap)
 
     @property
     def elapsed(self) -> float:
         return self.clock() - self.started
 
-    def restart(self) -> None:
-        """A new phase (change set, then stack) starts again with short intervals; the deadline stays."""
-        self._schedule = poll_schedule(self.first, self.cap)
-
     def tick(self, subject: str, status: str) -> None:
-        """Sleep until the next poll; raise WaitTimedOut past the deadline."""
+        """A poll went through: sleep until the next one; raise WaitTimedOut past the deadline."""
         self._transient = 0
         self._check_deadline(subject, status)
-        self._last = next(self._schedule)
+        self._last = poll_interval(self.elapsed, self.first, self.cap)
         self.sleep(self._last)
 
-    def slow_down(self, err: ClientError) -> None:
-        """A poll was throttled (or got a 5xx) even after botocore's retries: wait longer, fail only if it lasts."""
+    def slow_down(self, err: Exception, subject: str, doing: str) -> None:
+        """A poll was throttled or failed (5xx, network) even after botocore's retries: wait longer, say so, and
+        fail (exit 5, with the command that resumes) only if it lasts. Anything else is raised as it is."""
+        if not is_transient_error(err):
+            raise network_error(err, doing) from err
         self._transient += 1
         if self._transient > self.max_transient:
-            raise api_error(
-                err, f"polling ({self._transient - 1} throttled or failed polls in a row)"
+            # The CLI adds what was left behind and the command that resumes, as for every AWS error.
+            raise network_error(
+                err, f"{doing} ({self._transient - 1} throttled or failed polls in a row)"
             ) from err
-        self._check_deadline("the stack", "unknown (AWS is throttling)")
+        self._check_deadline(subject, "unknown (AWS is throttling or failing)")
         self._last = min(max(self._last, self.first, 0.5) * 2, self.cap * 4)
+        self.notify(
+            f"Slowing down: {_why(err)}; polling {subject} again in {self._last:.0f}s "
+            f"(attempt {self._transient} of {self.max_transient})"
+        )
         self.sleep(self._last)
 
     def _check_deadline(self, subject: str, status: str) -> None:
@@ -80,6 +94,13 @@ class Pacer:
                 "continues in CloudFormation and the stack was left alone",
                 hint=self.resume_hint or None,
             )
+
+
+def _why(err: Exception) -> str:
+    if isinstance(err, ClientError):
+        kind = "AWS is throttling" if is_throttling(err) else "AWS answered with a server error"
+        return f"{kind} ({error_code(err)}: {' '.join(error_message(err).split())[:120]})"
+    return f"the connection to AWS failed ({type(err).__name__})"
 
 
 @dataclass
@@ -111,36 +132,46 @@ def wait_for_stack(
 ) -> WaitResult:
     """Poll until the stack settles. `reader` must be primed before the operation started.
 
-    With `require_event`, a settled status counts only after a stack-level event of this operation was seen, so a
-    stale status read just after ExecuteChangeSet cannot end the wait early.
+    Each tick costs one DescribeStackEvents call (the reader stops paging at the last event seen); DescribeStacks
+    is read only when a stack-level event says the operation ended, or every STATUS_CHECK_SECONDS as a safety net.
+    With `require_event` (this run just started the operation), a settled status counts only after a stack-level
+    event of this operation was seen, so a stale status read just after ExecuteChangeSet cannot end the wait
+    early; the first poll then waits one interval, since nothing can have finished yet.
     """
     seen: list[Event] = []
-    since_check = STATUS_CHECK_EVERY
+    name = stack_name_of(reader.stack_id)
     stack_event_seen = False
     status = "unknown"
+    last_check: float | None = None
+    if require_event:
+        pacer.tick(f"stack {name}", "starting")
+        last_check = pacer.elapsed
     while True:
         try:
             fresh = _read(reader, reporter, seen)
-            fresh_stack_event = any(is_stack_event(e, reader.stack_id) for e in fresh)
-            stack_event_seen |= fresh_stack_event
-            if fresh_stack_event or since_check >= STATUS_CHECK_EVERY:
-                since_check = 0
+            stack_events = [e for e in fresh if is_stack_event(e, reader.stack_id)]
+            stack_event_seen |= bool(stack_events)
+            ended = any(is_settled(str(e.get("ResourceStatus"))) for e in stack_events)
+            if ended or last_check is None or pacer.elapsed - last_check >= STATUS_CHECK_SECONDS:
+                last_check = pacer.elapsed
                 current = describe_stack(cfn, reader.stack_id)
                 if current is None:  # deleted and gone (some endpoints forget deleted stacks)
                     return WaitResult({"StackId": reader.stack_id, "StackStatus": "DELETE_COMPLETE"}, seen)
                 status = str(current["StackStatus"])
                 if is_settled(status) and (stack_event_seen or not require_event):
-                    _read(reader, reporter, seen)  # the events written between our two reads
+                    # The stack's own final event is the operation's last: only a status found otherwise (the
+                    # safety check) can have events written between the two reads.
+                    if not any(e.get("ResourceStatus") == status for e in stack_events):
+                        _read(reader, reporter, seen)
                     reporter.finish()
                     return WaitResult(current, seen)
-            since_check += 1
-        except ClientError as err:
-            if not is_transient(err):
-                raise api_error(err, f"waiting for stack {reader.stack_id}") from err
-            pacer.slow_down(err)
+            elif stack_events:
+                status = str(stack_events[-1].get("ResourceStatus"))
+        except POLL_ERRORS as err:
+            pacer.slow_down(err, f"stack {name}", f"waiting for stack {name}")
             continue
-        reporter.progress(_stack_name(reader.stack_id), status, pacer.elapsed)
-        pacer.tick(f"stack {reader.stack_id}", status)
+        reporter.progress(name, status, pacer.elapsed)
+        pacer.tick(f"stack {name}", status)
 
 
 def _read(reader: EventReader, reporter: Reporter, seen: list[Event]) -> list[Event]:
@@ -151,7 +182,7 @@ def _read(reader: EventReader, reporter: Reporter, seen: list[Event]) -> list[Ev
     return fresh
 
 
-def _stack_name(stack_id: str) -> str:
-    # arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID
+def stack_name_of(stack_id: str) -> str:
+    """The name inside a stack ARN (arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID), or the name itself."""
     parts = stack_id.split("/")
-    return parts[1] if len(parts) >= 3 else stack_id
+    return parts[1] if len(parts) >= 3 and stack_id.startswith("arn:") else stack_id

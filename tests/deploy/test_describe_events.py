@@ -140,7 +140,6 @@ def test_failed_execution_reads_the_last_operation_s_failed_events(harness: Harn
         name=STACK_ID,
         LastOperations=[{"OperationType": "UPDATE_STACK", "OperationId": OPERATION}],
     )
-    h.expect_events(history)
     h.stub.add_response(
         "describe_events",
         {

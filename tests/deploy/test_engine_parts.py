@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import io
-import itertools
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+from botocore.parsers import ResponseParserError
 from botocore.stub import Stubber
 
 from deployer.changeset import format_changes, is_no_changes, is_ours, new_change_set_name
+from deployer.clients import is_transient, is_transient_error
 from deployer.errors import BadInput
-from deployer.events import EventReader, hint_for, poll_schedule, root_cause
+from deployer.events import EventReader, hint_for, operation_events, poll_interval, root_cause
 from deployer.inputs import INLINE_TEMPLATE_LIMIT
 from deployer.output import LiveReporter, PlainReporter
 from deployer.upload import check_upload_possible, needs_upload, object_key, upload_template
@@ -78,15 +86,26 @@ def test_each_change_line_shows_action_id_type_replacement_and_scope() -> None:
     assert "MinSize" in lines[2] and "2 -> 3" in lines[2]
 
 
-def test_poll_schedule_starts_short_backs_off_and_stays_at_the_cap() -> None:
-    first = list(itertools.islice(poll_schedule(1.0, 8.0), 10))
-    assert first[0] == 1.0
-    assert first == sorted(first)
-    assert first[-1] == 8.0 and max(first) == 8.0
+@pytest.mark.parametrize(
+    ("waited", "interval"),
+    [(0.0, 1.0), (5.0, 1.0), (10.0, 1.0), (15.0, 1.5), (20.0, 2.0), (42.0, 4.2), (50.0, 5.0), (600.0, 5.0)],
+)
+def test_poll_interval_is_a_tenth_of_the_time_waited_between_one_and_five_seconds(
+    waited: float, interval: float
+) -> None:
+    assert poll_interval(waited) == pytest.approx(interval)
 
 
-def test_poll_schedule_of_zero_never_sleeps() -> None:
-    assert list(itertools.islice(poll_schedule(0.0, 0.0), 3)) == [0.0, 0.0, 0.0]
+def test_poll_interval_honours_the_configured_floor_and_cap() -> None:
+    assert poll_interval(3.0, first=2.0, cap=8.0) == 2.0
+    assert poll_interval(60.0, first=2.0, cap=8.0) == 6.0
+    assert poll_interval(3600.0, first=2.0, cap=8.0) == 8.0
+    assert poll_interval(3600.0, first=0.0, cap=0.0) == 0.0
+
+
+def test_poll_interval_never_shrinks_as_the_wait_goes_on() -> None:
+    intervals = [poll_interval(float(t)) for t in range(0, 120)]
+    assert intervals == sorted(intervals)
 
 
 def test_event_reader_reads_only_events_newer_than_the_last_seen(harness: Harness) -> None:
@@ -206,3 +225,71 @@ def test_live_output_redraws_in_place_and_keeps_failures_on_screen() -> None:
     reporter.finish()
     text = out.getvalue()
     assert "\x1b[" in text and "00:42" in text and "boom" in text
+
+
+def test_event_reader_stops_paging_at_the_last_event_seen(harness: Harness) -> None:
+    # Newest first: the last event seen sits on the first page, so the second page is never asked for (Stubber
+    # would fail on an unexpected call, and an unused queued page fails assert_no_pending_responses).
+    seen, new = harness.event("Topic", "UPDATE_IN_PROGRESS"), harness.event("Topic", "UPDATE_COMPLETE")
+    harness.expect_events([seen], next_token="older")
+    harness.expect_events([new, seen], next_token="older")
+    with harness.stub:
+        reader = EventReader(harness.cfn, STACK_ID)
+        reader.prime()
+        assert [e["EventId"] for e in reader.new_events()] == [new["EventId"]]
+        harness.stub.assert_no_pending_responses()
+    assert reader.pages_read == 2
+
+
+def test_operation_events_reach_back_to_the_stacks_own_start_not_a_resources(harness: Harness) -> None:
+    # A resource's UPDATE_IN_PROGRESS sits between the failure and the stack's start event: cutting there would
+    # lose the real (earlier) failure.
+    start = harness.event(STACK, "UPDATE_IN_PROGRESS", "User Initiated")
+    first_failure = harness.event("Queue", "UPDATE_FAILED", "Queue name taken", "AWS::SQS::Queue")
+    later = harness.event("Topic", "UPDATE_IN_PROGRESS")
+    end = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
+    earlier_operation = harness.event(STACK, "UPDATE_COMPLETE")
+    harness.expect_events([end, later, first_failure, start, earlier_operation])
+    with harness.stub:
+        events = operation_events(harness.cfn, STACK_ID)
+    assert [e["EventId"] for e in events] == [e["EventId"] for e in (start, first_failure, later, end)]
+    cause = root_cause(events, STACK_ID)
+    assert cause is not None and cause.logical_id == "Queue"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "transient"),
+    [
+        ("InternalFailure", 500, True),
+        ("ServiceUnavailable", 503, True),
+        ("500", 500, True),  # botocore's generic error for an unparsable 5xx page
+        ("Throttling", 400, True),
+        ("ValidationError", 400, False),
+        ("AccessDenied", 403, False),
+    ],
+)
+def test_server_errors_and_throttling_are_transient_and_client_errors_are_not(
+    code: str, status: int, transient: bool
+) -> None:
+    err = ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
+    )
+    assert is_transient(err) is transient
+    assert is_transient_error(err) is transient
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        EndpointConnectionError(endpoint_url="https://x"),
+        ConnectionClosedError(endpoint_url="https://x"),
+        ReadTimeoutError(endpoint_url="https://x"),
+        ResponseParserError("invalid XML"),
+    ],
+)
+def test_network_errors_are_transient(err: Exception) -> None:
+    assert is_transient_error(err)
+
+
+def test_no_credentials_is_not_worth_polling_again_for() -> None:
+    assert not is_transient_error(NoCredentialsError())
