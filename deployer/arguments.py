@@ -10,6 +10,7 @@ from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
 from deployer.errors import EXIT_CODE_HELP, BadInput
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
+from deployer.fleet.command import add_manifest_parser
 from deployer.inputs import (
     ParameterFile,
     load_parameter_file,
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="for a DELETE_FAILED stack: keep these resources instead of deleting them",
     )
     delete.add_argument("--role-arn", help="IAM role CloudFormation assumes to delete the resources")
+    add_manifest_parser(sub, _epilog())
     return parser
 
 
