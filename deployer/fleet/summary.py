@@ -73,7 +73,7 @@ def resume_command(argv: Sequence[str], results: Sequence[StackResult]) -> str |
 
 
 def exit_code(results: Sequence[StackResult]) -> ExitCode:
-    """The first failure in manifest order decides; review mode with changes gives 8, as plan does."""
+    """The first failure in the table (dependency order) decides; review mode with changes gives 8, as plan does."""
     for r in results:
         if r.result in {"failed", "interrupted"}:
             return r.exit_code
