@@ -11,6 +11,7 @@ from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
 from deployer.errors import EXIT_CODE_HELP, BadInput
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.fleet.command import add_manifest_parser
+from deployer.fleet.stackset_command import add_stackset_parser
 from deployer.inputs import (
     ParameterFile,
     load_parameter_file,
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("--role-arn", help="IAM role CloudFormation assumes to delete the resources")
     add_manifest_parser(sub, _epilog())
+    add_stackset_parser(sub, _epilog())
     return parser
 
 

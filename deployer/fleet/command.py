@@ -195,10 +195,10 @@ def add_manifest_parser(sub: Any, epilog: str) -> None:
         "does not depend on the failed one",
     )
     p.add_argument("--report-file", type=Path, help="plan: write the review report (Markdown) to this file")
-    _add_connection(p)
+    add_connection(p)
 
 
-def _add_connection(p: argparse.ArgumentParser) -> None:
+def add_connection(p: argparse.ArgumentParser) -> None:
     """What deploy's connection and waiting flags mean for every stack; region and profile come from the file."""
     # Imported here: deployer.arguments adds this subcommand, so a module-level import would be circular.
     from deployer.arguments import DEFAULT_TIMEOUT, parse_duration
