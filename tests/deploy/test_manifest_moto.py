@@ -4,6 +4,10 @@ a role assumed with an external id, review report, status, and the failure polic
 from __future__ import annotations
 
 import io
+import os
+import signal
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
@@ -259,3 +263,28 @@ def test_assume_role_sends_the_external_id(tmp_path: Path, monkeypatch: pytest.M
         stub.assert_no_pending_responses()
     assert (seen[0].region, seen[0].profile) == ("eu-west-1", "ops")  # the profile is the source of the role
     assert factory._session.get_credentials().access_key == "AKIAEXAMPLE12345"
+
+
+class SlowFactory(ClientFactory):
+    """Every CloudFormation request takes 0.2 s, so a signal arrives while a stack is being deployed."""
+
+    def cloudformation(self) -> Any:
+        client = super().cloudformation()
+        client.meta.events.register("before-send.cloudformation", lambda **_: time.sleep(0.2))
+        return client
+
+
+def test_sigterm_starts_nothing_new_and_prints_how_to_resume(moto: MotoServer, tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, TWO_REGIONS)
+    argv = ["manifest", "deploy", str(path), "--max-parallel", "1", "--endpoint-url", moto.endpoint, *FAST]
+    out, err = io.StringIO(), io.StringIO()
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    code = run_manifest_command(build_parser().parse_args(argv), argv, out, err, make_factory=SlowFactory)
+    timer.join()
+    assert code == ExitCode.INTERRUPTED, out.getvalue() + err.getvalue()
+    assert "no new stack was started" in err.getvalue()
+    resume = next(line for line in err.getvalue().splitlines() if "to resume, run:" in line)
+    assert resume.endswith("--only network-us network-eu app") or resume.endswith("--only network-eu app")
+    assert "network-eu  eu-west-1  ?             not started" in out.getvalue()
+    assert "network" not in stacks_in(moto, "eu-west-1")
