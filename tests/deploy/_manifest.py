@@ -1,4 +1,4 @@
-"""Helpers for the manifest tests: small templates with outputs, and a manifest written next to them."""
+"""Shared by the manifest tests: small templates with outputs, and a manifest written next to them."""
 
 from __future__ import annotations
 
