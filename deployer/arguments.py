@@ -11,6 +11,8 @@ from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
 from deployer.errors import EXIT_CODE_HELP, BadInput, ExitCode
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.failure_modes import ON_FAILURE_CHOICES, check_failure_flags
+from deployer.fleet.command import add_manifest_parser
+from deployer.fleet.stackset_command import add_stackset_parser
 from deployer.inputs import (
     ParameterFile,
     load_parameter_file,
@@ -227,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument(
         "--report-file", type=Path, help="write the drift (every differing property) as Markdown to this file"
     )
+    add_manifest_parser(sub, _epilog())
+    add_stackset_parser(sub, _epilog())
     return parser
 
 

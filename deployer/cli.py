@@ -22,6 +22,8 @@ from deployer.clients import ClientFactory, ClientSettings, network_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
 from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.fleet.command import run_manifest_command
+from deployer.fleet.stackset_command import run_stackset_command
 from deployer.options import DeployOptions, ExecuteOptions
 from deployer.output import make_reporter
 from deployer.preflight.command import run_preflight_command
@@ -90,6 +92,10 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse already printed the usage error (or the help)
         return int(stop.code or 0)
+    if args.command == "manifest":  # many stacks: region and credentials per stack, its own orchestration
+        return run_manifest_command(args, argv, env.stdout, env.stderr, env.clock)
+    if args.command == "stackset":  # CloudFormation StackSets: AWS runs the roll-out
+        return run_stackset_command(args, env.stdout, env.stderr, env.sleep, env.clock)
     stdin_tty = sys.stdin.isatty() if env.stdin_is_tty is None else env.stdin_is_tty
     stdout_tty = env.stdout.isatty() if env.stdout_is_tty is None else env.stdout_is_tty
     context: Context | None = None
