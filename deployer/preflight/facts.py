@@ -1,25 +1,55 @@
 """What the template will do with the given parameters: intrinsic functions resolved as CloudFormation would.
 
 Every check reads the stack's facts (bucket names, the key each resource uses, retained resources) from the
-template itself through this module, so nothing here is a second, hand-written copy of the template.
-A value that only exists once the stack does (Fn::GetAtt, a Ref to a resource) resolves to UNRESOLVED.
+template itself through this module, so nothing here is a second, hand-written copy of the template. The
+resolving itself is cfnspec.resolve's. A value that only exists once the stack does (Fn::GetAtt, a Ref to a
+resource) resolves to UNRESOLVED, which a check reads as "cannot check".
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cfnspec import resolve as resolver
+from cfnspec.resolve import NO_VALUE, UNRESOLVED, url_suffix
 
-class _Unresolved:
-    def __repr__(self) -> str:
-        return "UNRESOLVED"
+__all__ = ["UNRESOLVED", "StackFacts", "find_properties"]
 
 
-UNRESOLVED: Any = _Unresolved()
-_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
+class _Pseudo(Mapping[str, Any]):
+    """The pseudo parameters, asking for the account id only when a value needs it."""
+
+    _NAMES = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix", "AWS::StackName")
+
+    def __init__(self, facts: StackFacts) -> None:
+        self._facts = facts
+
+    def __contains__(self, name: object) -> bool:
+        if name == "AWS::StackName":
+            return self._facts.stack is not None and "StackName" in self._facts.stack
+        return name in self._NAMES
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self:
+            raise KeyError(name)
+        facts = self._facts
+        if name == "AWS::AccountId":
+            return facts.account_id()  # runner.once: one STS call, whichever thread asks first
+        if name == "AWS::StackName":
+            return (facts.stack or {})["StackName"]
+        return {
+            "AWS::Region": facts.region,
+            "AWS::Partition": facts.partition,
+            "AWS::URLSuffix": url_suffix(facts.partition),
+        }[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._NAMES if n in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @dataclass
@@ -59,117 +89,29 @@ class StackFacts:
         return props if isinstance(props, Mapping) else {}
 
     def condition(self, name: str) -> bool:
+        """A named condition; one that cannot be decided before the stack exists counts as false (not checked)."""
         if name not in self._conditions:
-            spec = (self.template.get("Conditions") or {}).get(name)
-            self._conditions[name] = bool(self.resolve(spec)) if spec is not None else False
+            self._conditions[name] = resolver.condition(name, self._scope()) is True
         return self._conditions[name]
 
     def pseudo(self, name: str) -> Any:
-        if name == "AWS::AccountId":
-            return self.account_id()  # runner.once: one STS call, whichever thread asks first
-        values = {
-            "AWS::Region": self.region,
-            "AWS::Partition": self.partition,
-            "AWS::URLSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com",
-            "AWS::StackName": (self.stack or {}).get("StackName", UNRESOLVED),
-            "AWS::NoValue": None,
-        }
-        return values.get(name, UNRESOLVED)
+        return self._scope().ref(name) if name.startswith("AWS::") else UNRESOLVED
 
     def resolve(self, value: Any) -> Any:
         """The value CloudFormation would use, or UNRESOLVED where it depends on a resource not yet created."""
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, Mapping):
-            return value
-        if len(value) != 1:
-            return {k: self.resolve(v) for k, v in value.items()}
-        ((fn, arg),) = value.items()
-        handler = _FUNCTIONS.get(fn)
-        if handler is None:
-            return {fn: self.resolve(arg)}
-        return handler(self, arg)
+        resolved = resolver.resolve(value, self._scope())
+        return None if resolved is NO_VALUE else resolved
 
     def text(self, value: Any) -> str | None:
         """A resolved string, or None when it cannot be known before the stack exists."""
         resolved = self.resolve(value)
         return resolved if isinstance(resolved, str) else None
 
-    def _ref(self, name: Any) -> Any:
-        if name in self.parameters:
-            return self.parameters[name]
-        if isinstance(name, str) and name.startswith("AWS::"):
-            return self.pseudo(name)
-        return UNRESOLVED  # a resource: its id exists only after creation
-
-    def _sub(self, arg: Any) -> Any:
-        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-        local = {k: self.resolve(v) for k, v in variables.items()}
-        unresolved = False
-
-        def one(match: re.Match[str]) -> str:
-            nonlocal unresolved
-            name = match.group(1)
-            value = local[name] if name in local else self._ref(name) if "." not in name else UNRESOLVED
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
-                unresolved = True
-                return ""
-            return str(value)
-
-        result = _SUB_VAR.sub(one, text).replace("${!", "${")
-        return UNRESOLVED if unresolved else result
-
-
-def _if(facts: StackFacts, arg: Any) -> Any:
-    name, yes, no = arg
-    return facts.resolve(yes if facts.condition(name) else no)
-
-
-def _equals(facts: StackFacts, arg: Any) -> Any:
-    a, b = (facts.resolve(v) for v in arg)
-    if a is UNRESOLVED or b is UNRESOLVED:
-        return False
-    return str(a) == str(b)
-
-
-def _select(facts: StackFacts, arg: Any) -> Any:
-    index, items = facts.resolve(arg[0]), facts.resolve(arg[1])
-    if not isinstance(items, list):
-        return UNRESOLVED
-    try:
-        return items[int(index)]
-    except (IndexError, ValueError, TypeError):
-        return UNRESOLVED
-
-
-def _split(facts: StackFacts, arg: Any) -> Any:
-    text = facts.resolve(arg[1])
-    return text.split(arg[0]) if isinstance(text, str) else UNRESOLVED
-
-
-def _join(facts: StackFacts, arg: Any) -> Any:
-    items = facts.resolve(arg[1])
-    if not isinstance(items, list) or any(not isinstance(i, str) for i in items):
-        return UNRESOLVED
-    return str(arg[0]).join(items)
-
-
-_FUNCTIONS: dict[str, Callable[[StackFacts, Any], Any]] = {
-    "Ref": lambda f, a: f._ref(a),
-    "Fn::Sub": lambda f, a: f._sub(a),
-    "Fn::If": _if,
-    "Fn::Equals": _equals,
-    "Fn::Not": lambda f, a: not bool(f.resolve(a[0])),
-    "Fn::And": lambda f, a: all(bool(f.resolve(v)) for v in a),
-    "Fn::Or": lambda f, a: any(bool(f.resolve(v)) for v in a),
-    "Condition": lambda f, a: f.condition(str(a)),
-    "Fn::Select": _select,
-    "Fn::Split": _split,
-    "Fn::Join": _join,
-    "Fn::GetAZs": lambda f, a: f.availability_zones(),
-    "Fn::GetAtt": lambda f, a: UNRESOLVED,
-    "Fn::ImportValue": lambda f, a: UNRESOLVED,
-}
+    def _scope(self) -> resolver.Scope:
+        # Built per call: a test or the runner may replace account_id after construction.
+        return resolver.Scope(
+            self.parameters, _Pseudo(self), self.template, availability_zones=self.availability_zones
+        )
 
 
 def find_properties(value: Any, names: frozenset[str], path: str = "") -> Iterator[tuple[str, Any]]:

@@ -1,22 +1,11 @@
-"""Offline replacement prediction: template resolution and create-only properties from cfn-lint's schemas."""
+"""Offline replacement prediction (the resolver and the create-only properties: tests/unit/test_cfnspec_*.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from deployer.guard import Prediction
-from deployer.prediction import (
-    UNKNOWN,
-    Scope,
-    condition,
-    create_only_paths,
-    parameter_values,
-    predict_replacements,
-    pseudo_parameters,
-    resolve,
-)
+from deployer.prediction import Scope, parameter_values, predict_replacements, pseudo_parameters
 
 STACK_ARN = "arn:aws:cloudformation:eu-west-1:123456789012:stack/web/0f1e2d3c"
 PSEUDO = pseudo_parameters(STACK_ARN, "web")
@@ -57,54 +46,6 @@ def scope(
     given: dict[str, str], previous: dict[str, str] | None = None, doc: dict[str, Any] = TEMPLATE
 ) -> Scope:
     return Scope(parameter_values(doc, given, previous), PSEUDO, doc)
-
-
-def test_pseudo_parameters_come_from_the_stack_arn() -> None:
-    assert PSEUDO["AWS::Region"] == "eu-west-1" and PSEUDO["AWS::AccountId"] == "123456789012"
-    assert pseudo_parameters("arn:aws-cn:cloudformation:cn-north-1:1:stack/s/x", "s")["AWS::URLSuffix"] == (
-        "amazonaws.com.cn"
-    )
-
-
-@pytest.mark.parametrize(
-    ("expression", "expected"),
-    [
-        ({"Fn::Sub": "site-${Env}-${AWS::Region}"}, "site-dev-eu-west-1"),
-        ({"Fn::Sub": ["${A}-${!Literal}", {"A": {"Ref": "Env"}}]}, "dev-${Literal}"),
-        ({"Fn::Join": ["-", [{"Ref": "Env"}, "x"]]}, "dev-x"),
-        ({"Fn::Select": [2, {"Ref": "Names"}]}, "c"),
-        ({"Fn::Select": [0, {"Fn::Split": [",", "p,q"]}]}, "p"),
-        ({"Fn::If": ["IsProd", "big", "small"]}, "small"),
-        ({"Fn::If": ["IsProd", "big", {"Ref": "AWS::NoValue"}]}, None),
-        ({"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Days"]}, "7"),
-        ({"Ref": "Bucket"}, "{Ref:Bucket}"),
-        ({"Fn::GetAtt": ["Bucket", "Arn"]}, "{GetAtt:Bucket.Arn}"),
-        ({"Ref": "Secret"}, UNKNOWN),
-        ({"Fn::GetAZs": ""}, UNKNOWN),
-        ({"Fn::Sub": "x-${Secret}"}, UNKNOWN),
-        ({"Fn::If": ["SecretSet", "a", "b"]}, UNKNOWN),
-    ],
-)
-def test_expressions_resolve_or_stay_unknown(expression: Any, expected: Any) -> None:
-    value = resolve({"P": expression}, scope({"Env": "dev"})).get("P")
-    assert value == expected if expected is not UNKNOWN else value is UNKNOWN
-
-
-def test_conditions_evaluate_with_and_or_not_and_unknown() -> None:
-    assert condition("WithLogs", scope({"Env": "dev"})) is True
-    assert condition("WithLogs", scope({"Env": "prod"})) is False
-    assert condition("SecretSet", scope({})) is None
-    assert condition(
-        {"Fn::Or": [{"Condition": "SecretSet"}, {"Condition": "IsProd"}]}, scope({"Env": "prod"})
-    )
-
-
-def test_create_only_properties_are_read_from_cfn_lints_schemas() -> None:
-    assert ("BucketName",) in create_only_paths("AWS::S3::Bucket")
-    assert create_only_paths("AWS::Logs::LogGroup") == (("LogGroupName",),)
-    assert create_only_paths("AWS::KMS::Key") == ()
-    assert create_only_paths("AWS::Nothing::Here") == ()
-    assert create_only_paths("AWS::S3::Bucket", "xx-nowhere-1") == create_only_paths("AWS::S3::Bucket")
 
 
 def test_a_parameter_that_renames_a_bucket_predicts_its_replacement() -> None:

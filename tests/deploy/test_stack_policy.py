@@ -27,6 +27,10 @@ STATEFUL_TEMPLATE: dict[str, Any] = {
 }
 
 
+# Stack policies are evaluated here, not with cfnspec.policy: they have their own semantics. Their actions are
+# Update:Modify/Replace/Delete (matched case-sensitively), their resources are LogicalResourceId/<id> patterns,
+# NotResource is common, the principal is always "*", and no condition key of IAM's applies. Bending the IAM
+# evaluator to that would make both harder to trust.
 def _listed(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [value])]
 

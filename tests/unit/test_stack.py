@@ -272,10 +272,9 @@ def test_retain_is_spelt_once_in_the_code() -> None:
 
 def _create_only(rtype: str) -> list[list[str]]:
     """The create-only property paths of a type, from cfn-lint's bundled resource provider schemas."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+    from cfnspec.schemas import create_only_paths
 
-    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", rtype).schema
-    return [path.split("/")[2:] for path in schema.get("createOnlyProperties", [])]
+    return [list(path) for path in create_only_paths(rtype)]
 
 
 def _at(properties: dict[str, Any], path: list[str]) -> Any:

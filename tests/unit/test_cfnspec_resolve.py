@@ -1,0 +1,144 @@
+"""cfnspec.resolve: intrinsic functions, conditions, parameter and pseudo-parameter values, as CloudFormation does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cfnspec.resolve import (
+    NO_VALUE,
+    UNRESOLVED,
+    Scope,
+    condition,
+    contains_unresolved,
+    parameter_values,
+    pseudo_parameters,
+    resolve,
+)
+
+STACK_ARN = "arn:aws:cloudformation:eu-west-1:123456789012:stack/web/0f1e2d3c"
+PSEUDO = pseudo_parameters(STACK_ARN, "web")
+TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "Env": {"Type": "String", "Default": "dev"},
+        "Names": {"Type": "CommaDelimitedList", "Default": "a,b,c"},
+        "Secret": {"Type": "String", "NoEcho": True},
+        "UseLogs": {"Type": "String", "Default": "yes"},
+    },
+    "Conditions": {
+        "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        "WithLogs": {
+            "Fn::And": [{"Fn::Equals": [{"Ref": "UseLogs"}, "yes"]}, {"Fn::Not": [{"Condition": "IsProd"}]}]
+        },
+        "SecretSet": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Secret"}, ""]}]},
+    },
+    "Mappings": {"Sizes": {"dev": {"Days": "7"}, "prod": {"Days": "90"}}},
+    "Resources": {
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"BucketName": {"Fn::Sub": "site-${Env}-${AWS::AccountId}-${AWS::Region}"}},
+        },
+        "Logs": {
+            "Type": "AWS::Logs::LogGroup",
+            "Condition": "WithLogs",
+            "Properties": {
+                "LogGroupName": {"Fn::Join": ["/", ["", "app", {"Fn::Select": [1, {"Ref": "Names"}]}]]},
+                "RetentionInDays": {"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Days"]},
+            },
+        },
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": {"Fn::Sub": "key ${Env}"}}},
+    },
+}
+
+
+def scope(
+    given: dict[str, str], previous: dict[str, str] | None = None, doc: dict[str, Any] = TEMPLATE
+) -> Scope:
+    return Scope(parameter_values(doc, given, previous), PSEUDO, doc, symbolic_resources=True)
+
+
+def test_pseudo_parameters_come_from_the_stack_arn() -> None:
+    assert PSEUDO["AWS::Region"] == "eu-west-1" and PSEUDO["AWS::AccountId"] == "123456789012"
+    assert pseudo_parameters("arn:aws-cn:cloudformation:cn-north-1:1:stack/s/x", "s")["AWS::URLSuffix"] == (
+        "amazonaws.com.cn"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"Fn::Sub": "site-${Env}-${AWS::Region}"}, "site-dev-eu-west-1"),
+        ({"Fn::Sub": ["${A}-${!Literal}", {"A": {"Ref": "Env"}}]}, "dev-${Literal}"),
+        ({"Fn::Join": ["-", [{"Ref": "Env"}, "x"]]}, "dev-x"),
+        ({"Fn::Select": [2, {"Ref": "Names"}]}, "c"),
+        ({"Fn::Select": [0, {"Fn::Split": [",", "p,q"]}]}, "p"),
+        ({"Fn::If": ["IsProd", "big", "small"]}, "small"),
+        ({"Fn::If": ["IsProd", "big", {"Ref": "AWS::NoValue"}]}, None),
+        ({"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Days"]}, "7"),
+        ({"Ref": "Bucket"}, "{Ref:Bucket}"),
+        ({"Fn::GetAtt": ["Bucket", "Arn"]}, "{GetAtt:Bucket.Arn}"),
+        ({"Ref": "Secret"}, UNRESOLVED),
+        ({"Fn::GetAZs": ""}, UNRESOLVED),
+        ({"Fn::Sub": "x-${Secret}"}, UNRESOLVED),
+        ({"Fn::If": ["SecretSet", "a", "b"]}, UNRESOLVED),
+    ],
+)
+def test_expressions_resolve_or_stay_unknown(expression: Any, expected: Any) -> None:
+    value = resolve({"P": expression}, scope({"Env": "dev"})).get("P")
+    assert value == expected if expected is not UNRESOLVED else value is UNRESOLVED
+
+
+def test_conditions_evaluate_with_and_or_not_and_unknown() -> None:
+    assert condition("WithLogs", scope({"Env": "dev"})) is True
+    assert condition("WithLogs", scope({"Env": "prod"})) is False
+    assert condition("SecretSet", scope({})) is None
+    assert condition(
+        {"Fn::Or": [{"Condition": "SecretSet"}, {"Condition": "IsProd"}]}, scope({"Env": "prod"})
+    )
+
+
+def test_resources_and_attributes_are_unresolved_unless_named_symbolically() -> None:
+    plain = Scope(parameter_values(TEMPLATE, {}), PSEUDO, TEMPLATE)
+    assert resolve({"Ref": "Bucket"}, plain) is UNRESOLVED
+    assert resolve({"Fn::GetAtt": ["Bucket", "Arn"]}, plain) is UNRESOLVED
+    assert resolve({"Fn::Sub": "${Bucket.Arn}/*"}, plain) is UNRESOLVED
+    assert resolve({"Fn::Sub": "${Bucket.Arn}/*"}, scope({})) == "{GetAtt:Bucket.Arn}/*"
+
+
+def test_get_azs_uses_the_zones_the_scope_is_given() -> None:
+    zoned = Scope({}, PSEUDO, {}, availability_zones=lambda: ["eu-west-1a", "eu-west-1b"])
+    assert resolve({"Fn::Select": [1, {"Fn::GetAZs": ""}]}, zoned) == "eu-west-1b"
+    assert resolve({"Fn::GetAZs": {"Ref": "AWS::Region"}}, zoned) == ["eu-west-1a", "eu-west-1b"]
+
+
+def test_no_value_is_left_out_of_lists_and_properties_and_kept_at_the_top() -> None:
+    s = scope({"Env": "dev"})
+    dropped = {"Fn::If": ["IsProd", "x", {"Ref": "AWS::NoValue"}]}
+    assert resolve({"A": dropped, "B": ["k", dropped]}, s) == {"B": ["k"]}
+    assert resolve({"Ref": "AWS::NoValue"}, s) is NO_VALUE
+
+
+def test_parameter_values_come_given_then_previous_then_default_and_typed() -> None:
+    values = parameter_values(
+        {
+            "Parameters": {
+                "A": {"Type": "String", "Default": "a"},
+                "L": {"Type": "List<AWS::EC2::Subnet::Id>"},
+                "S": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/ami"},
+                "N": {"Type": "String", "NoEcho": True},
+            }
+        },
+        {"L": "s-1, s-2"},
+        {"A": "previous", "N": "****"},
+    )
+    assert values == {"A": "previous", "L": ["s-1", "s-2"], "S": "{SSM:/ami}", "N": UNRESOLVED}
+
+
+def test_unknown_functions_and_import_value_are_unresolved_and_found_nested() -> None:
+    s = scope({})
+    assert resolve({"Fn::ImportValue": "shared-vpc"}, s) is UNRESOLVED
+    assert resolve({"Fn::Base64": {"Fn::Sub": "echo ${Env}"}}, s) == {"Fn::Base64": "echo dev"}
+    nested = resolve({"A": [{"B": {"Fn::Cidr": ["10.0.0.0/16", 2, 8]}}]}, s)
+    assert contains_unresolved(nested)
+    assert not contains_unresolved(resolve({"A": [{"B": {"Ref": "Env"}}]}, s))
