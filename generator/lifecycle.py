@@ -52,6 +52,17 @@ def _verdict(effects: list[str]) -> str:
     return "in place"
 
 
+def example_edit(t: Template, effects: Mapping[str, list[str]]) -> tuple[str, str] | None:
+    """A parameter that updates in place, and a value one step from its default within its range."""
+    for p, spec in t.get("Parameters", {}).items():
+        if effects.get(p) or spec.get("Type") != "Number" or "Default" not in spec:
+            continue
+        value = int(spec["Default"]) + 1
+        if value <= int(spec.get("MaxValue", value)):
+            return p, str(value)
+    return None
+
+
 def verify_section(t: Template) -> list[str]:
     outputs = t.get("Outputs", {})
     lines = [
@@ -117,6 +128,7 @@ def update_section(name: str, t: Template, size: int) -> list[str]:
         "creates the change set. Review it before you execute it: `Replacement` `True` means the resource is "
         "recreated, `Conditional` that it depends on a value known only during the update.",
         "",
+        *_edit_lines(t, effects),
         *fenced("sh", runbook.change_set_script(name, t, size, "UPDATE")),
         "",
         "If `wait change-set-create-complete` fails, the change set ended `FAILED`; see why with "
@@ -124,6 +136,25 @@ def update_section(name: str, t: Template, size: int) -> list[str]:
         '--change-set-name "$CHANGE_SET" --query StatusReason --output text` (run in the same shell). '
         '"The submitted information didn\'t contain changes" means the file and template match the stack: '
         "nothing to do; remove it with `aws cloudformation delete-change-set` and the same arguments.",
+        "",
+    ]
+
+
+def _edit_lines(t: Template, effects: Mapping[str, list[str]]) -> list[str]:
+    edit = example_edit(t, effects)
+    if edit is None:
+        return []
+    parameter, value = edit
+    return [
+        f"For example, to set {code(parameter)} (an in-place change) to {value} with jq:",
+        "",
+        *fenced(
+            "sh",
+            f'jq \'.Parameters.{parameter} = "{value}"\' "$PARAMS" > "$PARAMS.new" && '
+            'mv "$PARAMS.new" "$PARAMS"',
+        ),
+        "",
+        "Then:",
         "",
     ]
 
