@@ -9,7 +9,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cfnspec.limits import RESOURCE_LIMIT
-from generator import costs, describe, lifecycle, preflight_cli, prerequisites, runbook, shell, teardown
+from generator import (
+    costs,
+    permissions,
+    describe,
+    lifecycle,
+    preflight_cli,
+    prerequisites,
+    runbook,
+    shell,
+    teardown,
+)
 from generator.environments import ENVIRONMENTS, Environment
 from generator.examples import parameter_file_name
 from generator.markdown import code, fenced, table
@@ -37,6 +47,10 @@ def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[En
             f"({fit}, {runbook.INLINE_LIMIT:,} bytes).",
         ],
         [code(parameter_file_name(name)), "Every parameter at its default."],
+        [
+            code(permissions.policy_file_name(name)),
+            "The IAM policy whoever deploys needs (see Permissions of whoever deploys).",
+        ],
     ]
     rows += [[code(parameter_file_name(name, env.name)), env.purpose] for env in envs]
     lines = ["## Files", "", *table(["File", "Contents"], rows), ""]
@@ -45,7 +59,8 @@ def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[En
         '`{"Parameters": {"Name": "value"}, "Tags": {"Key": "value"}}` with every value a string. '
         "CodePipeline, AWS CLI v2's `aws cloudformation deploy` and this project's `deploy.py` read it as "
         "it is; "
-        "`create-change-set` needs the list format (one `jq` line below converts it).",
+        "`create-change-set` needs the list format: the change-set blocks below convert it with `jq` each "
+        "time they run.",
         "",
     ]
     notes = runbook.environment_notes(envs, t)

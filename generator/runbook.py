@@ -139,7 +139,7 @@ def console_section(name: str, t: Mapping[str, Any], env: Environment) -> list[s
         "An existing stack: select it > Change sets tab > Create change set > Replace current template > "
         "Upload a template file. Keep or change the parameter values (they show the stack's current ones), "
         "review the change set's Changes tab (Replacement True means the resource is recreated), then "
-        "Execute change set. Before the first stack in an account, read Account prerequisites below.",
+        "Execute change set (Updating an existing stack below says which parameters replace resources).",
         "",
     ]
 
