@@ -11,9 +11,9 @@ from typing import Any
 from cfnspec.limits import RESOURCE_LIMIT
 from generator import (
     costs,
-    permissions,
     describe,
     lifecycle,
+    permissions,
     preflight_cli,
     prerequisites,
     runbook,

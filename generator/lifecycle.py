@@ -36,12 +36,26 @@ def parameter_effects(t: Template) -> dict[str, list[str]]:
             for p in dict.fromkeys(_parameters_in(value, params)):
                 path = f"/properties/{prop}"
                 if path in create_only:
-                    named = name_prop is not None and name_prop in r.get("Properties", {})
+                    named = bool(custom_names(r, create_only)) or (
+                        name_prop is not None and name_prop in r.get("Properties", {})
+                    )
                     what = "fails: replacing it needs a new custom name" if named else "replaces it"
                     effects[p].append(f"{code(logical_id)}.{prop}: {what}")
                 elif any(c.startswith(path + "/") for c in create_only):
                     effects[p].append(f"{code(logical_id)}.{prop}: may replace it")
+                elif rtype == "AWS::EC2::LaunchTemplate":
+                    effects[p].append(
+                        f"{code(logical_id)}.{prop}: a new version, which the Auto Scaling group rolls out "
+                        "instance by instance (its rolling update)"
+                    )
     return effects
+
+
+def custom_names(resource: Mapping[str, Any], create_only: set[str]) -> list[str]:
+    """Create-only name properties the template sets: CloudFormation cannot replace such a resource."""
+    return [
+        p for p in resource.get("Properties", {}) if p.endswith("Name") and f"/properties/{p}" in create_only
+    ]
 
 
 def _verdict(effects: list[str]) -> str:
@@ -49,17 +63,26 @@ def _verdict(effects: list[str]) -> str:
         return "fails"
     if any("replace" in e for e in effects):
         return "replaces"
+    if any("adds or removes" in e for e in effects):
+        return "adds or removes"
+    if effects:
+        return "in place, rolling update"
     return "in place"
 
 
 def example_edit(t: Template, effects: Mapping[str, list[str]]) -> tuple[str, str] | None:
-    """A parameter that updates in place, and a value one step from its default within its range."""
-    for p, spec in t.get("Parameters", {}).items():
-        if effects.get(p) or spec.get("Type") != "Number" or "Default" not in spec:
+    """A number parameter that updates in place and is bound to no other parameter (by a rule or its
+    constraint), with its default: the page's example edit raises it by one."""
+    params = t.get("Parameters", {})
+    in_rules = set(describe.references(t.get("Rules", {})))
+    for p, spec in params.items():
+        if effects.get(p) or spec.get("Type") != "Number" or "Default" not in spec or p in in_rules:
             continue
-        value = int(spec["Default"]) + 1
-        if value <= int(spec.get("MaxValue", value)):
-            return p, str(value)
+        constraint = str(spec.get("ConstraintDescription", ""))
+        if any(other in constraint for other in params if other != p):
+            continue
+        if int(spec["Default"]) + 1 <= int(spec.get("MaxValue", int(spec["Default"]) + 1)):
+            return p, str(spec["Default"])
     return None
 
 
@@ -144,14 +167,14 @@ def _edit_lines(t: Template, effects: Mapping[str, list[str]]) -> list[str]:
     edit = example_edit(t, effects)
     if edit is None:
         return []
-    parameter, value = edit
+    parameter, default = edit
     return [
-        f"For example, to set {code(parameter)} (an in-place change) to {value} with jq:",
+        f"For example, to raise {code(parameter)} (an in-place change) by one with jq:",
         "",
         *fenced(
             "sh",
-            f'jq \'.Parameters.{parameter} = "{value}"\' "$PARAMS" > "$PARAMS.new" && '
-            'mv "$PARAMS.new" "$PARAMS"',
+            f'jq \'.Parameters.{parameter} = ((.Parameters.{parameter} // "{default}") | tonumber + 1 '
+            '| tostring)\' "$PARAMS" > "$PARAMS.new" && mv "$PARAMS.new" "$PARAMS"',
         ),
         "",
         "Then:",
