@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from cfnlint.schema._exceptions import ResourceNotFoundError
 
 from cfnspec.limits import DEFAULT_REGION
 
@@ -44,9 +45,13 @@ def resource_types(t: Template) -> list[str]:
 
 
 def schema(resource_type: str) -> Mapping[str, Any]:
-    found: Mapping[str, Any] = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
-        DEFAULT_REGION, resource_type
-    ).schema
+    """The registry schema cfn-lint ships for a type; empty for a custom type (Custom::..., a private type)."""
+    try:
+        found: Mapping[str, Any] = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
+            DEFAULT_REGION, resource_type
+        ).schema
+    except (KeyError, ResourceNotFoundError):
+        return {}
     return found
 
 

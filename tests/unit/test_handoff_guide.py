@@ -207,3 +207,12 @@ def test_replacing_a_custom_named_resource_is_listed_as_a_failure() -> None:
     effects = lifecycle.parameter_effects(t)["TopicLabel"]
     assert effects == ["`NamedTopic`.TopicName: fails: replacing it needs a new custom name"]
     assert "| `TopicLabel` | fails |" in page_of("tap-stack", t)
+
+
+def test_a_custom_resource_type_adds_no_actions_and_breaks_nothing() -> None:
+    t = copy.deepcopy(stack_dict("tap-stack"))
+    before = permissions.policy(t)
+    t["Resources"]["Custom"] = {"Type": "Custom::Thing", "Properties": {"ServiceToken": "arn"}}
+    assert permissions.handler_actions("Custom::Thing") == []
+    assert permissions.policy(t) == before
+    assert "## Tearing down" in page_of("tap-stack", t)
