@@ -9,10 +9,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cfnspec.limits import RESOURCE_LIMIT
-from generator import describe, prerequisites, runbook, teardown
+from generator import (
+    costs,
+    describe,
+    lifecycle,
+    permissions,
+    preflight_cli,
+    prerequisites,
+    runbook,
+    shell,
+    teardown,
+)
 from generator.environments import ENVIRONMENTS, Environment
 from generator.examples import parameter_file_name
-from generator.markdown import code, table
+from generator.markdown import code, fenced, table
 
 CONSOLE_CAPABILITY_TEXT = {
     "CAPABILITY_IAM": "I acknowledge that AWS CloudFormation might create IAM resources.",
@@ -37,6 +47,10 @@ def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[En
             f"({fit}, {runbook.INLINE_LIMIT:,} bytes).",
         ],
         [code(parameter_file_name(name)), "Every parameter at its default."],
+        [
+            code(permissions.policy_file_name(name)),
+            "The IAM policy whoever deploys needs (see Permissions of whoever deploys).",
+        ],
     ]
     rows += [[code(parameter_file_name(name, env.name)), env.purpose] for env in envs]
     lines = ["## Files", "", *table(["File", "Contents"], rows), ""]
@@ -45,7 +59,8 @@ def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[En
         '`{"Parameters": {"Name": "value"}, "Tags": {"Key": "value"}}` with every value a string. '
         "CodePipeline, AWS CLI v2's `aws cloudformation deploy` and this project's `deploy.py` read it as "
         "it is; "
-        "`create-change-set` needs the list format (one `jq` line below converts it).",
+        "`create-change-set` needs the list format: the change-set blocks below convert it with `jq` each "
+        "time they run.",
         "",
     ]
     notes = runbook.environment_notes(envs, t)
@@ -198,8 +213,7 @@ def _outputs_section(t: Mapping[str, Any]) -> list[str]:
         "",
         "`<stack-name>` is the name you give the stack. Other stacks read an export with "
         "`Fn::ImportValue`; while one does, the export cannot change or be removed and this stack cannot be "
-        "deleted. List them with "
-        f"`aws cloudformation list-exports --region {runbook.DEFAULT_REGION}`.",
+        'deleted. List them with `aws cloudformation list-exports --region "$REGION"`.',
         "",
     ]
 
@@ -233,13 +247,27 @@ def render_page(
     lines += [
         *_files_section(name, t, size, environments),
         *_resources_section(t),
-        *_parameters_section(t),
-        *_outputs_section(t),
+        *costs.cost_section(t),
+        "## Account prerequisites",
+        "",
+        "Before any command: run the first block once per shell. Every later block uses only the variables "
+        "it sets (or sets its own), so any block can be run again on its own.",
+        "",
+        "### Shell variables",
+        "",
+        *fenced("sh", shell.variables_block(name, t, example.name, size)),
+        "",
+        *preflight_cli.checks_section(name, t),
+        *prerequisites.prerequisites_section(t),
         *_capabilities_section(t),
-        *teardown.stateful_section(name, t),
         *runbook.console_section(name, t, example),
         *runbook.deployment_section(name, t, size, example),
         *runbook.validation_section(name, t, size),
-        *prerequisites.prerequisites_section(t),
+        *lifecycle.verify_section(t),
+        *lifecycle.update_section(name, t, size),
+        *lifecycle.recover_section(),
+        *teardown.stateful_section(name, t),
+        *_parameters_section(t),
+        *_outputs_section(t),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"

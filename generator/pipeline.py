@@ -18,6 +18,7 @@ from generator.checks import validate_parameter_file
 from generator.docs import render_page
 from generator.examples import parameter_files
 from generator.lint import Finding, lint_template, unexplained_suppressions
+from generator.permissions import policy_file_name, render_policy
 from generator.render import render, template_dict
 
 Registry = Mapping[str, Callable[[], Template]]
@@ -89,6 +90,7 @@ def build(name: str, builder: Callable[[], Template], regions: Sequence[str]) ->
             to_replace[file_name] = placeholders(example["Parameters"])
     files = {f"{name}.json": body, **examples}
     files[f"{name}.md"] = render_page(name, data, len(body.encode("utf-8")))
+    files[policy_file_name(name)] = render_policy(data)
     findings = sorted([*lint_template(body, regions), *unexplained_suppressions(data)])
     return Artifact(name, data, files, findings, problems, to_replace)
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cfnspec.limits import DEFAULT_REGION
 from generator import describe
 from generator.key_policy import brought_key_policy, placeholders_used
 from generator.markdown import code, fenced
@@ -21,12 +20,10 @@ def _key_parameters(t: Mapping[str, Any]) -> list[str]:
 
 
 def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
-    lines = ["## Account prerequisites", ""]
-    found = False
+    lines: list[str] = []
     key_params = _key_parameters(t)
     policy = brought_key_policy(t)
     if key_params and policy is not None:
-        found = True
         fill_in = "; ".join(f"`{p}`: {what}" for p, what in placeholders_used(policy, t))
         lines += [
             f"### Bringing your own KMS key ({', '.join(code(p) for p in key_params)})",
@@ -46,18 +43,18 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
             "Save it as `key-policy.json`, merge in the statements your key already has (a key has exactly "
             "one policy, named `default`, and this replaces it), then apply it:",
             "",
+            "<!-- not-rehearsable: needs a KMS key of yours and your edited key-policy.json -->",
             *fenced(
                 "sh",
                 "KEY_ID=replace-with-your-key-id-or-arn\n"
-                f'aws kms get-key-policy --region {DEFAULT_REGION} --key-id "$KEY_ID" --policy-name default '
+                'aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
                 "--query Policy --output text > current-key-policy.json\n"
-                f'aws kms put-key-policy --region {DEFAULT_REGION} --key-id "$KEY_ID" --policy-name default '
+                'aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
                 "--policy file://key-policy.json",
             ),
             "",
         ]
     for logical_id, resource in describe.service_linked_roles(t):
-        found = True
         service = resource.get("Properties", {}).get("AWSServiceName", "the service")
         role = (
             "AWSServiceRoleForAutoScaling"
@@ -78,32 +75,29 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
             "",
             f"The service {service} acts through {role}. Every account that has used the service has it already, "
             "and creating "
-            f"it twice fails. {switch} Check first:",
+            f"it twice fails. {switch} Check first (its name printed: it exists):",
             "",
             *fenced(
                 "sh",
-                f"aws iam get-role --role-name {role}"
-                if role.startswith("AWSService")
-                else f"aws iam list-roles --path-prefix /aws-service-role/{service}/",
+                f"aws iam list-roles --path-prefix /aws-service-role/{service}/ "
+                "--query 'Roles[].RoleName' --output text",
             ),
             "",
             "Or create it once for the account yourself:",
             "",
+            "<!-- not-rehearsable: changes the account; run it only when the role does not exist -->",
             *fenced("sh", f"aws iam create-service-linked-role --aws-service-name {service}"),
             "",
         ]
     for name, spec in t.get("Parameters", {}).items():
         if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and "Default" in spec:
-            found = True
             lines += [
                 f"### The SSM parameter behind {code(name)}",
                 "",
                 "It must exist in the region you deploy to (public AWS parameters do in every "
                 "commercial region):",
                 "",
-                *fenced("sh", f"aws ssm get-parameters --region {DEFAULT_REGION} --names {spec['Default']}"),
+                *fenced("sh", f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'),
                 "",
             ]
-    if not found:
-        lines += ["None beyond permission to create the resources listed above.", ""]
     return lines

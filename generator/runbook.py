@@ -1,6 +1,6 @@
 """The hand-off page's operational sections: console steps, AWS CLI commands, validation.
 
-The commands are plain AWS CLI (v2) and jq, for a team that deploys without this project's Python. Every
+The commands are plain AWS CLI (v1 and v2) and jq, for a team that deploys without this project's Python. Every
 shell block is a complete script: it parses as bash, and its placeholders are values to replace, never
 `<...>` (which the shell would read as a redirection).
 """
@@ -11,13 +11,12 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cfnspec.limits import DEFAULT_REGION
 from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_LIMIT
 from generator import describe
 from generator.environments import Environment
 from generator.markdown import code, fenced
+from generator.shell import convert_parameters
 
-BUCKET_PLACEHOLDER = "replace-with-your-bucket-name"
 SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value"
 
 
@@ -33,48 +32,29 @@ def _template_source(size: int, name: str) -> str:
     )
 
 
-def _upload_lines(name: str, size: int) -> list[str]:
-    """Upload a template too large for --template-body, and set TEMPLATE_URL to its https URL."""
+def upload_lines(name: str, size: int) -> list[str]:
+    """Make sure the template bucket exists, and upload a template too large for --template-body to it."""
+    if not needs_upload(size):
+        return []
     return [
-        f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body: upload it",
-        '# to an S3 bucket of yours in $REGION (none yet? aws s3 mb "s3://$BUCKET" --region "$REGION").',
-        f"BUCKET={BUCKET_PLACEHOLDER}",
+        f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body: upload it.",
+        "# Creates the bucket the first time (head-bucket fails when it does not exist yet).",
+        'aws s3api head-bucket --bucket "$BUCKET" 2>/dev/null || aws s3 mb "s3://$BUCKET" --region "$REGION"',
         f'aws s3 cp output/{name}.json "s3://$BUCKET/{name}.json" --region "$REGION"',
-        "# Its virtual-hosted-style https URL. The host names the region, except in us-east-1 (the global",
-        "# host, as the S3 console shows it); the China regions end in .amazonaws.com.cn.",
-        'case "$REGION" in',
-        "  us-east-1) S3_HOST=s3.amazonaws.com ;;",
-        '  cn-*) S3_HOST="s3.$REGION.amazonaws.com.cn" ;;',
-        '  *) S3_HOST="s3.$REGION.amazonaws.com" ;;',
-        "esac",
-        f'TEMPLATE_URL="https://$BUCKET.$S3_HOST/{name}.json"',
     ]
-
-
-def setup_script(name: str, size: int, env: str) -> str:
-    lines = [
-        f"REGION={DEFAULT_REGION}",
-        f"STACK_NAME={name}-{env}",
-        f"PARAMS=output/{name}.{env}.parameters.json",
-        "",
-        "# --parameters and --tags take lists; the parameter files are the template-configuration format.",
-        "jq '[.Parameters | to_entries[] | {ParameterKey: .key, ParameterValue: .value}]' \"$PARAMS\""
-        " > parameters.cli.json",
-        "jq '[.Tags // {} | to_entries[] | {Key: .key, Value: .value}]' \"$PARAMS\" > tags.cli.json",
-    ]
-    if needs_upload(size):
-        lines += ["", *_upload_lines(name, size)]
-    return "\n".join(lines)
 
 
 def capability_names(t: Mapping[str, Any]) -> list[str]:
     return [cap for cap, _ in describe.capabilities(t)]
 
 
-def _change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
+def change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
+    """A whole change-set run: convert the parameter file, upload, create, review, execute, wait."""
     waiter = "stack-create-complete" if kind == "CREATE" else "stack-update-complete"
     caps = capability_names(t)
     lines = [
+        *convert_parameters(),
+        *upload_lines(name, size),
         f"CHANGE_SET={kind.lower()}-$(date -u +%Y%m%d-%H%M%S)",
         "",
         "# 1. Create the change set: CloudFormation checks every parameter value and rule now, and changes "
@@ -107,16 +87,11 @@ def _change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) ->
 def _deploy_script(name: str, t: Mapping[str, Any], size: int, env: Environment) -> str:
     caps = capability_names(t)
     tags = " ".join(shlex.quote(f"{key}={value}") for key, value in env.tags.items())
-    lines = [f"REGION={DEFAULT_REGION}"]
-    if needs_upload(size):
-        lines.append(
-            f"BUCKET={BUCKET_PLACEHOLDER}  # deploy uploads the template here (over {INLINE_LIMIT:,} bytes)"
-        )
-    lines += [
-        f'aws cloudformation deploy --region "$REGION" --stack-name {name}-{env.name} \\',
+    lines = [
+        'aws cloudformation deploy --region "$REGION" --stack-name "$STACK_NAME" \\',
         f"  --template-file output/{name}.json \\",
         *(['  --s3-bucket "$BUCKET" \\'] if needs_upload(size) else []),
-        f"  --parameter-overrides file://output/{name}.{env.name}.parameters.json \\",
+        '  --parameter-overrides file://"$PARAMS" \\',
         *([f"  --tags {tags} \\"] if tags else []),
         *([f"  --capabilities {' '.join(caps)} \\"] if caps else []),
         "  --no-execute-changeset  # stops before executing; drop it to deploy at once",
@@ -164,50 +139,38 @@ def console_section(name: str, t: Mapping[str, Any], env: Environment) -> list[s
         "An existing stack: select it > Change sets tab > Create change set > Replace current template > "
         "Upload a template file. Keep or change the parameter values (they show the stack's current ones), "
         "review the change set's Changes tab (Replacement True means the resource is recreated), then "
-        "Execute change set. Before the first stack in an account, read Account prerequisites below.",
+        "Execute change set (Updating an existing stack below says which parameters replace resources).",
         "",
     ]
 
 
 def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environment) -> list[str]:
+    kept = [i for i, _ in describe.stateful(t)]
     return [
         "## Deploying with the AWS CLI",
         "",
-        "### Set up",
-        "",
-        "Run these from the directory that contains `output/`, with AWS CLI v2 and `jq`. Set up once per "
-        f"shell, with `STACK_NAME` and `PARAMS` for your environment (e.g. `{name}-prod` and "
-        f"`output/{name}.prod.parameters.json`, or your own copy of a parameter file)"
-        + (", and `BUCKET` to a bucket of yours in `REGION`" if needs_upload(size) else "")
-        + ":",
-        "",
-        *fenced("sh", setup_script(name, size, env.name)),
+        "Every command works with AWS CLI v1 and v2 except `aws cloudformation deploy` with a parameter "
+        "file (v2 only, said where it is used); `jq` converts the parameter file. Run them from the directory "
+        "that contains `output/`, in a shell where the first block (Shell variables) has run.",
         "",
         "### A new stack",
         "",
-        *fenced("sh", _change_set_script(name, t, size, "CREATE")),
+        "This block is whole: it converts your parameter file to the list format `create-change-set` takes"
+        + (
+            ", creates the template bucket if it does not exist yet, uploads the template"
+            if needs_upload(size)
+            else ""
+        )
+        + ", then creates, shows, executes and waits for the change set.",
         "",
-        "### An existing stack",
+        *fenced("sh", change_set_script(name, t, size, "CREATE")),
         "",
-        "The same steps with `--change-set-type UPDATE` and the update waiter. Each parameter takes the "
-        "file's value; one left out of a hand-made file takes the template default, not the stack's "
-        "previous value. The stack's tags become the file's `Tags`: a tag left out is removed.",
-        "",
-        *fenced("sh", _change_set_script(name, t, size, "UPDATE")),
-        "",
-        "If `wait change-set-create-complete` fails, the change set ended `FAILED`; see why with:",
-        "",
-        *fenced(
-            "sh",
-            'aws cloudformation describe-change-set --region "$REGION" --stack-name "$STACK_NAME" \\\n'
-            "  --change-set-name \"$CHANGE_SET\" --query '[Status,StatusReason]' --output text",
-        ),
-        "",
-        '"The submitted information didn\'t contain changes" means there is nothing to do; remove the '
-        'change set with `aws cloudformation delete-change-set --region "$REGION" --stack-name '
-        '"$STACK_NAME" --change-set-name "$CHANGE_SET"`.',
-        "If a new stack fails it rolls back to `ROLLBACK_COMPLETE` and must be deleted before you try again; "
-        "find the cause first:",
+        "If the first create fails, the stack ends in `ROLLBACK_COMPLETE` and CloudFormation deletes what it "
+        "made, except the resources with a Retain policy ("
+        + ", ".join(code(i) for i in kept)
+        + "): they stay, and those with fixed names block the next attempt. Find the cause, then run the "
+        "leftover check of Account checks again and remove what it prints (Tearing down, step 3) before you "
+        "delete the stack and retry:",
         "",
         *fenced(
             "sh",
@@ -217,15 +180,26 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
             " \\\n  --output table",
         ),
         "",
-        "### One command instead (`aws cloudformation deploy`)",
+        "### One command instead (`aws cloudformation deploy`, AWS CLI v2 only)",
         "",
-        "AWS CLI v2's `deploy` reads the parameter file as it is (the template-configuration format; AWS CLI "
-        "v1 does not) and creates or updates the stack through a change set"
+        "AWS CLI v2's `deploy` reads the parameter file as it is (the template-configuration format; v1 "
+        "needs `Key=Value` pairs) and creates or updates the stack through a change set"
         + (", uploading the template to `--s3-bucket` first" if needs_upload(size) else "")
         + ". It ignores the file's `Tags`: pass them with `--tags`. On an update, a parameter the file "
         "leaves out keeps the stack's previous value.",
         "",
+        "<!-- not-rehearsable: AWS CLI v2 only (v1 reads no template-configuration file) -->",
         *fenced("sh", _deploy_script(name, t, size, env)),
+        "",
+        "### In CodePipeline",
+        "",
+        "A CloudFormation deploy action reads the parameter file as it is: put the template and your "
+        "parameter file in the source artifact and set the action's `TemplatePath` to "
+        f"`SourceArtifact::{name}.json` and `TemplateConfiguration` to `SourceArtifact::{name}.dev.parameters"
+        ".json` (your file's name), with `ActionMode` `CHANGE_SET_REPLACE` then `CHANGE_SET_EXECUTE` for a "
+        "reviewed change"
+        + (f" and `Capabilities` `{','.join(capability_names(t))}`" if capability_names(t) else "")
+        + ".",
         "",
     ]
 
@@ -239,7 +213,7 @@ def _ssm_parameters(t: Mapping[str, Any]) -> list[str]:
 def validation_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
     ssm = _ssm_parameters(t)
     lint_file = "parameters.lint.json" if ssm else "parameters.cli.json"
-    with_values = (
+    with_values = convert_parameters() + (
         [
             f"# cfn-lint does not resolve SSM parameter types ({', '.join(ssm)}): it would check the",
             "# parameter's path as if it were the value. Leave them out; the template's default is used.",
@@ -250,13 +224,16 @@ def validation_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
         if ssm
         else []
     )
-    validate = f'aws cloudformation validate-template --region "$REGION" {_template_source(size, name)}'
+    validate = "\n".join(
+        [
+            *upload_lines(name, size),
+            f'aws cloudformation validate-template --region "$REGION" {_template_source(size, name)}',
+        ]
+    )
     return [
-        "## Validating before you deploy",
+        "### Validating before you deploy",
         "",
-        "These use the variables and files from Set up above (`REGION`, `PARAMS`, `parameters.cli.json`"
-        + (", `TEMPLATE_URL`" if needs_upload(size) else "")
-        + ").",
+        "Optional, before the first create: each block is whole and uses the variables of the first block.",
         "",
         "- Lint the template offline (no AWS account needed; `pip install cfn-lint`):",
         "",

@@ -5,23 +5,51 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cfnspec.limits import DEFAULT_REGION
 from generator import describe
 from generator.markdown import code, fenced, table
 
-# How to remove each kind of retained resource by hand, once its data is no longer needed. The physical id
-# comes from the list recorded before the stack is deleted.
+# How each kind of retained resource is described, and removed once its data is no longer needed.
 CLEANUP = {
-    "AWS::S3::Bucket": "To remove it, empty it (the S3 console's Empty removes every object version; `aws s3 rm "
-    "--recursive` leaves the old versions of a versioned bucket behind), then run "
-    '`aws s3api delete-bucket --region "$REGION" --bucket PHYSICAL_ID`.',
-    "AWS::Logs::LogGroup": "To remove it: "
-    '`aws logs delete-log-group --region "$REGION" --log-group-name PHYSICAL_ID`.',
-    "AWS::KMS::Key": "Remove it last, once nothing encrypted with it is left: "
-    '`aws kms schedule-key-deletion --region "$REGION" --key-id PHYSICAL_ID --pending-window-in-days 30` '
-    '(`aws kms cancel-key-deletion --region "$REGION" --key-id PHYSICAL_ID` undoes it within the window).',
+    "AWS::S3::Bucket": "Removed by deleting every object version and delete marker (`aws s3 rm --recursive` "
+    "leaves the old versions of a versioned bucket behind), then the bucket.",
+    "AWS::Logs::LogGroup": "Removed with `aws logs delete-log-group`.",
+    "AWS::KMS::Key": "Removed last, once nothing encrypted with it is left, by scheduling its deletion "
+    '(`aws kms cancel-key-deletion --region "$REGION" --key-id KEY_ID` undoes it within the 30 days).',
     "AWS::IAM::ServiceLinkedRole": "Leave it in place.",
 }
+# Shell lines that remove one retained resource whose physical id is in $ID. Buckets are emptied a page at a
+# time: each pass deletes what it listed (at most the 1,000 keys delete-objects takes), so the next list
+# starts at what is left.
+REMOVE = {
+    "AWS::S3::Bucket": [
+        "while true; do",
+        '  aws s3api list-object-versions --region "$REGION" --bucket "$ID" --max-items 1000 \\',
+        "    --query '{Objects: [Versions[].{Key: Key, VersionId: VersionId}, "
+        "DeleteMarkers[].{Key: Key, VersionId: VersionId}][]}' --output json > versions.json",
+        "  [ \"$(jq '.Objects | length' versions.json)\" -eq 0 ] && break",
+        '  aws s3api delete-objects --region "$REGION" --bucket "$ID" --delete file://versions.json \\',
+        "    --query 'length(Deleted)'",
+        "done",
+        'aws s3api delete-bucket --region "$REGION" --bucket "$ID"',
+    ],
+    "AWS::Logs::LogGroup": ['aws logs delete-log-group --region "$REGION" --log-group-name "$ID"'],
+    "AWS::KMS::Key": [
+        'aws kms schedule-key-deletion --region "$REGION" --key-id "$ID" --pending-window-in-days 30 \\',
+        "  --query DeletionDate --output text",
+    ],
+}
+# Keys go last: the buckets and log groups before them may be encrypted with them.
+REMOVE_ORDER = ("AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::KMS::Key")
+
+
+def cleanup_script(types: list[str]) -> str:
+    lines = ["# Reads retained-resources.txt, written by the block above before the stack was deleted."]
+    for rtype in REMOVE_ORDER:
+        if rtype in types:
+            lines.append(f"for ID in $(awk '$2 == \"{rtype}\" {{print $3}}' retained-resources.txt); do")
+            lines += [f"  {line}" for line in REMOVE[rtype]]
+            lines.append("done")
+    return "\n".join(lines)
 
 
 def _retained_rows(kept: list[tuple[str, Mapping[str, Any]]]) -> list[list[str]]:
@@ -42,17 +70,15 @@ def _retained_rows(kept: list[tuple[str, Mapping[str, Any]]]) -> list[list[str]]
     return rows
 
 
-def _delete_script(name: str, kept_ids: list[str]) -> str:
+def _delete_script(kept_ids: list[str]) -> str:
     # The JMESPath literal lists the retained logical ids: the table then shows only what stays behind.
     literal = "[" + ",".join(f'"{i}"' for i in kept_ids) + "]"
     return "\n".join(
         [
-            f"REGION={DEFAULT_REGION}",
-            f"STACK_NAME={name}-dev",
             'aws cloudformation list-stack-resources --region "$REGION" --stack-name "$STACK_NAME" \\',
             f"  --query 'StackResourceSummaries[?contains(`{literal}`, LogicalResourceId)]"
             ".[LogicalResourceId,ResourceType,PhysicalResourceId]' \\",
-            "  --output table > retained-resources.txt",
+            "  --output text > retained-resources.txt",
             "cat retained-resources.txt",
             'aws cloudformation delete-stack --region "$REGION" --stack-name "$STACK_NAME"',
             'aws cloudformation wait stack-delete-complete --region "$REGION" --stack-name "$STACK_NAME"',
@@ -62,7 +88,7 @@ def _delete_script(name: str, kept_ids: list[str]) -> str:
 
 def stateful_section(name: str, t: Mapping[str, Any]) -> list[str]:
     kept = describe.stateful(t)
-    lines = ["## Stateful resources and deleting the stack", ""]
+    lines = ["## Tearing down", ""]
     if not kept:
         return [*lines, "Nothing is retained: deleting the stack deletes every resource it created.", ""]
     lines += [
@@ -95,14 +121,30 @@ def stateful_section(name: str, t: Mapping[str, Any]) -> list[str]:
         "Record the physical ids of what stays behind before you delete the stack (afterwards the stack no "
         "longer lists them), then delete it:",
         "",
-        *fenced("sh", _delete_script(name, [i for i, _ in kept])),
+        *fenced("sh", _delete_script([i for i, _ in kept])),
         "",
-        "What stays, and how to remove it once its data is no longer needed (`PHYSICAL_ID` from "
-        "`retained-resources.txt`):",
+        "What stays:",
         "",
     ]
-    for rtype in dict.fromkeys(str(r.get("Type")) for _, r in kept):
+    types = list(dict.fromkeys(str(r.get("Type")) for _, r in kept))
+    for rtype in types:
         stays = describe.ON_DELETE.get(rtype, "It stays.")
         how = CLEANUP.get(rtype, "Delete it in its service's console when done.")
         lines.append(f"- {code(rtype)}: {stays} {how}")
-    return [*lines, ""]
+    removable = [r for r in types if r in REMOVE]
+    if removable:
+        lines += [
+            "",
+            "Remove them once their data is no longer needed (this deletes the data for good):",
+            "",
+            *fenced("sh", cleanup_script(removable)),
+        ]
+    lines.append("")
+    lines += [
+        "To keep a retained resource and its data in a new stack of the same environment instead, adopt it: "
+        "create the new stack with an `IMPORT` change set (`--change-set-type IMPORT "
+        "--resources-to-import`) that names the resource's logical id and physical id, then update the stack "
+        "as usual. A retained resource that is neither removed nor imported blocks the create.",
+        "",
+    ]
+    return lines

@@ -132,7 +132,12 @@ def _placeholder(resource_type: str) -> type[CloudFormationModel]:
 
         @classmethod
         def update_from_cloudformation_json(
-            cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, *args: Any
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            *args: Any,
+            **kwargs: Any,  # moto passes account_id and region_name by keyword
         ) -> Any:
             return original_resource
 

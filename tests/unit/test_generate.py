@@ -125,6 +125,7 @@ def failing_builder() -> Template:
 DEMO: Registry = {"demo": demo_template}
 DEMO_FILES = {
     "demo.json",
+    "demo.deploy-policy.json",
     "demo.md",
     "demo.parameters.json",
     "demo.dev.parameters.json",
@@ -236,7 +237,7 @@ def test_writing_leaves_unchanged_files_alone(tmp_path: Path) -> None:
     before = (tmp_path / "demo.json").stat().st_mtime_ns
     code, out, _ = run(DEMO, tmp_path)
     assert code == generate.EXIT_OK
-    assert "1 of 5 files written" in out
+    assert "1 of 6 files written" in out
     assert (tmp_path / "demo.json").stat().st_mtime_ns == before
     assert (tmp_path / "demo.md").read_text().startswith("# demo\n")
 

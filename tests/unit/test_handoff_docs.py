@@ -88,7 +88,7 @@ def test_page_names_the_capabilities_the_stack_needs(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_page_lists_retained_resources_and_what_happens_on_delete(name: str) -> None:
     t, text = stack_dict(name), page(name)
-    section = text.split("## Stateful resources", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## Tearing down", 1)[1].split("\n## ", 1)[0]
     retained = [i for i, r in t["Resources"].items() if r.get("DeletionPolicy") == "Retain"]
     assert retained, "the stack has stateful resources that must be retained"
     for logical_id in retained:
@@ -106,7 +106,7 @@ def test_page_says_which_parameter_blocks_deleting_the_stack() -> None:
     t, text = stack_dict("tap-stack"), page("tap-stack")
     protections = describe.deletion_protection_parameters(t)
     assert [p for _, p in protections] == ["LoadBalancerDeletionProtection"]
-    section = text.split("## Stateful resources", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## Tearing down", 1)[1].split("\n## ", 1)[0]
     assert "with `LoadBalancerDeletionProtection` = `true` the delete fails at `LoadBalancer`" in section
 
 
@@ -148,7 +148,7 @@ def test_page_has_change_set_commands_for_new_and_existing_stacks(name: str) -> 
         "aws cloudformation wait stack-update-complete",
         "REGION=us-east-1",
         "jq '[.Parameters | to_entries[] | {ParameterKey: .key, ParameterValue: .value}]'",
-        f"--parameter-overrides file://output/{name}.dev.parameters.json",
+        '--parameter-overrides file://"$PARAMS"',
     ):
         assert expected in text, expected
 

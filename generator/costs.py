@@ -1,0 +1,181 @@
+"""Monthly cost drivers of a stack at its parameter defaults, from one table of published prices.
+
+The prices are the on-demand list prices on the AWS pricing pages for us-east-1; every figure on the page is a
+count read from the template times a price from PRICES, so a template change moves the figures with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cfnspec.limits import DEFAULT_REGION
+from generator import defaults
+from generator.markdown import code, table
+
+Template = Mapping[str, Any]
+# The prices below were read for this region; re-read them if it changes.
+PRICES_REGION = DEFAULT_REGION
+PRICES_READ = "2025-06-01"
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class Price:
+    usd: float
+    unit: str
+    source: str
+
+
+PRICES: dict[str, Price] = {
+    "nat-gateway-hour": Price(0.045, "per NAT gateway-hour", "https://aws.amazon.com/vpc/pricing/"),
+    "nat-gateway-gb": Price(0.045, "per GB processed", "https://aws.amazon.com/vpc/pricing/"),
+    "public-ipv4-hour": Price(0.005, "per public IPv4 address-hour", "https://aws.amazon.com/vpc/pricing/"),
+    "alb-hour": Price(
+        0.0225, "per load balancer-hour", "https://aws.amazon.com/elasticloadbalancing/pricing/"
+    ),
+    "alb-lcu-hour": Price(0.008, "per LCU-hour", "https://aws.amazon.com/elasticloadbalancing/pricing/"),
+    "ec2-t3.micro-hour": Price(
+        0.0104, "per instance-hour (Linux)", "https://aws.amazon.com/ec2/pricing/on-demand/"
+    ),
+    "ebs-gp3-gb-month": Price(0.08, "per GB-month", "https://aws.amazon.com/ebs/pricing/"),
+    "kms-key-month": Price(1.0, "per customer managed key-month", "https://aws.amazon.com/kms/pricing/"),
+    "cloudfront-gb": Price(
+        0.085,
+        "per GB to the internet (first 10 TB, North America)",
+        "https://aws.amazon.com/cloudfront/pricing/",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Driver:
+    what: str
+    count: int
+    price_key: str
+    monthly: float  # USD at the defaults; 0 for a driver billed only by use
+
+
+def _launch_template_data(t: Template) -> Mapping[str, Any]:
+    for r in t.get("Resources", {}).values():
+        if r.get("Type") == "AWS::EC2::LaunchTemplate":
+            data: Mapping[str, Any] = r.get("Properties", {}).get("LaunchTemplateData", {})
+            return data
+    return {}
+
+
+def _instances(t: Template, values: Mapping[str, str]) -> int:
+    """Instances running at the defaults: the group's desired capacity, or its minimum when it sets none."""
+    total = 0
+    for r in t.get("Resources", {}).values():
+        if r.get("Type") == "AWS::AutoScaling::AutoScalingGroup" and defaults.exists(t, r, values):
+            props = r.get("Properties", {})
+            size = props.get("DesiredCapacity", props.get("MinSize", 0))
+            total += int(defaults.resolve(size, values))
+    return total
+
+
+def _volume_gb(t: Template, values: Mapping[str, str]) -> int:
+    gb = 0
+    for mapping in _launch_template_data(t).get("BlockDeviceMappings", []):
+        gb += int(defaults.resolve(mapping.get("Ebs", {}).get("VolumeSize", 0), values))
+    return gb
+
+
+def _price(key: str) -> Price:
+    if key not in PRICES:
+        raise KeyError(f"no price for {key!r}: add it to PRICES in generator/costs.py with its source")
+    return PRICES[key]
+
+
+def drivers(t: Template, **overrides: str) -> list[Driver]:
+    values = defaults.default_values(t, **overrides)
+    hourly = HOURS_PER_MONTH
+    nat = defaults.count(t, "AWS::EC2::NatGateway", values)
+    eips = defaults.count(t, "AWS::EC2::EIP", values)
+    albs = defaults.count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", values)
+    instances = _instances(t, values)
+    instance_type = defaults.resolve(_launch_template_data(t).get("InstanceType"), values)
+    keys = defaults.count(t, "AWS::KMS::Key", values)
+    volume = _volume_gb(t, values) * instances
+    found = [
+        d
+        for d in [
+            Driver("NAT gateways", nat, "nat-gateway-hour", nat * _price("nat-gateway-hour").usd * hourly),
+            Driver(
+                "Elastic IPs (public IPv4)",
+                eips,
+                "public-ipv4-hour",
+                eips * _price("public-ipv4-hour").usd * hourly,
+            ),
+            Driver("Application Load Balancer", albs, "alb-hour", albs * _price("alb-hour").usd * hourly),
+            Driver(
+                "gp3 root volumes (GB)", volume, "ebs-gp3-gb-month", volume * _price("ebs-gp3-gb-month").usd
+            ),
+            Driver("KMS keys", keys, "kms-key-month", keys * _price("kms-key-month").usd),
+        ]
+        if d.count
+    ]
+    if instances and isinstance(instance_type, str):
+        key = f"ec2-{instance_type}-hour"
+        found.append(
+            Driver(f"{instance_type} instances", instances, key, instances * _price(key).usd * hourly)
+        )
+    if defaults.count(t, "AWS::CloudFront::Distribution", values):
+        found.append(Driver("CloudFront data out", 0, "cloudfront-gb", 0.0))
+    return found
+
+
+def total(found: list[Driver]) -> float:
+    return round(sum(d.monthly for d in found), 2)
+
+
+def _nat_mode_parameter(t: Template) -> tuple[str, str] | None:
+    """The parameter and value that leave a single NAT gateway, if the template has such a switch."""
+    for name, spec in t.get("Parameters", {}).items():
+        if "single" in [str(v) for v in spec.get("AllowedValues", [])] and "Nat" in name:
+            return name, "single"
+    return None
+
+
+def cost_section(t: Template) -> list[str]:
+    at_defaults = drivers(t)
+    rows = [
+        [
+            d.what,
+            str(d.count) if d.count else "by use",
+            f"${_price(d.price_key).usd:g} {_price(d.price_key).unit}",
+            f"${d.monthly:,.2f}" if d.monthly else "by use",
+        ]
+        for d in at_defaults
+    ]
+    lines = [
+        "## Monthly cost at the defaults",
+        "",
+        f"The fixed monthly charges of the stack with every parameter at its default, in {PRICES_REGION}, "
+        f"at {HOURS_PER_MONTH} hours a month, from the on-demand prices on the AWS pricing pages as read on "
+        f"{PRICES_READ} (re-check them before you budget; other regions differ). Traffic is extra: "
+        f"NAT gateway data ${_price('nat-gateway-gb').usd:g} {_price('nat-gateway-gb').unit}, ALB "
+        f"${_price('alb-lcu-hour').usd:g} {_price('alb-lcu-hour').unit}, CloudFront "
+        f"${_price('cloudfront-gb').usd:g} {_price('cloudfront-gb').unit}.",
+        "",
+        *table(["Driver", "Count", "Price", "Per month (USD)"], rows),
+        "",
+        f"Total fixed: about ${total(at_defaults):,.2f} a month.",
+        "",
+    ]
+    switch = _nat_mode_parameter(t)
+    nat = sum(d.count for d in at_defaults if d.price_key == "nat-gateway-hour")
+    if switch and nat > 1:
+        single = drivers(t, **{switch[0]: switch[1]})
+        saving = round(total(at_defaults) - total(single), 2)
+        lines += [
+            f"With {code(switch[0])} = {code(switch[1])} the stack runs one NAT gateway instead of "
+            f"{nat}: about ${total(single):,.2f} a month, a saving of ${saving:,.2f}, at the "
+            "price of losing private-subnet egress when that zone fails.",
+            "",
+        ]
+    sources = sorted({p.source for p in PRICES.values()})
+    lines += ["Sources: " + ", ".join(f"<{s}>" for s in sources) + ".", ""]
+    return lines

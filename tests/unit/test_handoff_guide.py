@@ -1,0 +1,218 @@
+"""The hand-off page as a deployment guide: its order, self-contained command blocks, the deploy policy file,
+the cost figures and the update effects, each checked against the template they are derived from."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import costs, lifecycle, permissions
+from generator.docs import render_page
+from generator.render import to_json
+from templates import REGISTRY
+from tests.handoff_blocks import assigned, blocks, referenced, shell_blocks
+from tests.template_helpers import stack_dict
+
+NAMES = sorted(REGISTRY)
+OUTPUT = Path(__file__).resolve().parents[2] / "output"
+ORDER = (
+    "What the stack creates",
+    "Monthly cost at the defaults",
+    "Account prerequisites",
+    "Deploying with the CloudFormation console",
+    "Deploying with the AWS CLI",
+    "Verifying the deployment",
+    "Updating an existing stack",
+    "Rolling back and recovering",
+    "Tearing down",
+)
+# Variables the shell itself provides.
+SHELL_VARIABLES = {"PATH", "HOME"}
+
+
+def page_of(name: str, t: dict[str, Any] | None = None) -> str:
+    t = t if t is not None else stack_dict(name)
+    return render_page(name, t, len(to_json(t).encode()))
+
+
+def headings(text: str) -> list[str]:
+    return [line[3:] for line in text.split("\n") if line.startswith("## ")]
+
+
+def section(text: str, title: str) -> str:
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sections_follow_the_steps_of_a_deployment(name: str) -> None:
+    found = headings(page_of(name))
+    positions = [found.index(title) for title in ORDER]
+    assert positions == sorted(positions), found
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_first_shell_block_sets_the_variables_and_comes_before_any_command(name: str) -> None:
+    text = page_of(name)
+    first = shell_blocks(text)[0]
+    assert first.not_rehearsable is None
+    assert {"REGION", "STACK_NAME", "PARAMS", "BUCKET", "ACCOUNT_ID"} <= assigned(first.body)
+    assert text.index(first.body) < text.index("\n## Deploying with the CloudFormation console\n")
+    assert text.index(first.body) > text.index("\n## Account prerequisites\n")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_rehearsable_block_uses_only_the_first_blocks_variables_or_its_own(name: str) -> None:
+    shells = shell_blocks(page_of(name))
+    defined = assigned(shells[0].body)
+    problems = {
+        block.line: sorted(referenced(block.body) - defined - assigned(block.body) - SHELL_VARIABLES)
+        for block in shells[1:]
+        if block.not_rehearsable is None
+    }
+    assert {line: names for line, names in problems.items() if names} == {}
+
+
+def test_the_variable_check_sees_a_variable_from_an_earlier_block() -> None:
+    # The check above must be able to fail: a block reusing CHANGE_SET from an earlier block is caught.
+    body = "aws cloudformation describe-change-set --change-set-name \"$CHANGE_SET\" --query '[$x]'"
+    assert referenced(body) - assigned(body) == {"CHANGE_SET"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_not_rehearsable_mark_sits_on_a_shell_block_and_gives_a_reason(name: str) -> None:
+    text = page_of(name)
+    marks = [m for m in re.findall(r"<!-- not-rehearsable: (.*?) -->", text)]
+    marked = [b for b in blocks(text) if b.not_rehearsable is not None]
+    assert len(marks) == len(marked) >= 1
+    assert all(b.is_shell and len(b.not_rehearsable or "") > 10 for b in marked)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_command_names_a_region_other_than_region_variable(name: str) -> None:
+    text = page_of(name)
+    assert "--region us-east-1" not in text
+    regions = re.findall(r"--region (\"?[^\s\"`]*\"?)", text)
+    assert regions and set(regions) == {'"$REGION"'}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_template_bucket_is_made_by_a_command_before_the_upload(name: str) -> None:
+    for block in shell_blocks(page_of(name)):
+        lines = [line for line in block.body.split("\n") if not line.lstrip().startswith("#")]
+        uploads = [i for i, line in enumerate(lines) if line.startswith("aws s3 cp output/")]
+        for i in uploads:
+            assert any('aws s3 mb "s3://$BUCKET"' in line for line in lines[:i]), block.body
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_update_block_converts_the_parameter_file_again(name: str) -> None:
+    update = section(page_of(name), "Updating an existing stack")
+    block = next(b for b in shell_blocks(update) if "--change-set-type UPDATE" in b.body)
+    assert block.body.index("> parameters.cli.json") < block.body.index("create-change-set")
+
+
+def test_the_deploy_policy_covers_every_handler_permission_of_every_resource_type() -> None:
+    t = stack_dict("tap-stack")
+    actions = {a for s in permissions.policy(t)["Statement"] for a in s["Action"]}
+    for rtype in permissions.resource_types(t):
+        handlers = permissions.schema(rtype).get("handlers", {})
+        for operation in ("create", "update", "delete"):
+            missing = set(handlers.get(operation, {}).get("permissions", [])) - actions
+            assert not missing, f"{rtype} {operation}: {sorted(missing)}"
+    assert {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "s3:PutObject"} <= actions
+
+
+def test_a_new_resource_type_brings_its_permissions_into_the_policy() -> None:
+    t = copy.deepcopy(stack_dict("tap-stack"))
+    before = {a for s in permissions.policy(t)["Statement"] for a in s["Action"]}
+    assert "dynamodb:CreateTable" not in before
+    t["Resources"]["Table"] = {"Type": "AWS::DynamoDB::Table", "Properties": {}}
+    after = {a for s in permissions.policy(t)["Statement"] for a in s["Action"]}
+    assert "dynamodb:CreateTable" in after
+
+
+def test_the_policy_file_in_output_is_the_one_the_template_gives() -> None:
+    written = json.loads((OUTPUT / permissions.policy_file_name("tap-stack")).read_text())
+    assert written == permissions.policy(stack_dict("tap-stack"))
+
+
+def _cost_rows(text: str) -> dict[str, tuple[str, str]]:
+    body = section(text, "Monthly cost at the defaults")
+    rows = {}
+    for line in body.split("\n"):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("Driver", "---"):
+            rows[cells[0]] = (cells[1], cells[3])
+    return rows
+
+
+def test_cost_figures_recompute_from_the_price_table_and_the_templates_defaults() -> None:
+    t = stack_dict("tap-stack")
+    text = page_of("tap-stack", t)
+    rows = _cost_rows(text)
+    params = t["Parameters"]
+    nat_per_az = sum(1 for r in t["Resources"].values() if r["Type"] == "AWS::EC2::NatGateway")
+    hours = costs.HOURS_PER_MONTH
+    nat = costs.PRICES["nat-gateway-hour"].usd * hours * nat_per_az
+    assert rows["NAT gateways"] == (str(nat_per_az), f"${nat:,.2f}")
+    instance_type = params["InstanceType"]["Default"]
+    group = next(r for r in t["Resources"].values() if r["Type"] == "AWS::AutoScaling::AutoScalingGroup")
+    size = group["Properties"].get("DesiredCapacity", group["Properties"]["MinSize"])
+    count = int(params[size["Ref"]]["Default"]) if isinstance(size, dict) else int(size)
+    ec2 = costs.PRICES[f"ec2-{instance_type}-hour"].usd * hours * count
+    assert rows[f"{instance_type} instances"] == (str(count), f"${ec2:,.2f}")
+    total = sum(float(v.strip("$").replace(",", "")) for c, v in rows.values() if v.startswith("$"))
+    assert f"Total fixed: about ${total:,.2f} a month." in text
+    assert costs.PRICES_READ in text and "https://aws.amazon.com/vpc/pricing/" in text
+
+
+def test_the_single_nat_saving_follows_the_templates_nat_gateways() -> None:
+    t = stack_dict("tap-stack")
+    per_az, single = costs.drivers(t), costs.drivers(t, NatGatewayMode="single")
+    saving = round(costs.total(per_az) - costs.total(single), 2)
+    one = (
+        costs.PRICES["nat-gateway-hour"].usd + costs.PRICES["public-ipv4-hour"].usd
+    ) * costs.HOURS_PER_MONTH
+    assert saving == pytest.approx(one, abs=0.01)
+    assert f"a saving of ${saving:,.2f}" in page_of("tap-stack", t)
+
+
+def test_a_changed_default_moves_the_cost_figures() -> None:
+    t = copy.deepcopy(stack_dict("tap-stack"))
+    t["Parameters"]["NatGatewayMode"]["Default"] = "single"
+    rows = _cost_rows(page_of("tap-stack", t))
+    assert rows["NAT gateways"][0] == "1"
+
+
+def test_a_parameter_that_feeds_a_create_only_property_is_listed_as_a_replacement() -> None:
+    t = stack_dict("tap-stack")
+    effects = lifecycle.parameter_effects(t)
+    vpc = next(i for i, r in t["Resources"].items() if r["Type"] == "AWS::EC2::VPC")
+    assert "/properties/CidrBlock" in permissions.schema("AWS::EC2::VPC")["createOnlyProperties"]
+    assert f"`{vpc}`.CidrBlock: replaces it" in effects["VpcCidr"]
+
+
+def test_replacing_a_custom_named_resource_is_listed_as_a_failure() -> None:
+    t = copy.deepcopy(stack_dict("tap-stack"))
+    t["Parameters"]["TopicLabel"] = {"Type": "String", "Default": "a"}
+    t["Resources"]["NamedTopic"] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": {"Fn::Sub": "t-${TopicLabel}"}},
+    }
+    effects = lifecycle.parameter_effects(t)["TopicLabel"]
+    assert effects == ["`NamedTopic`.TopicName: fails: replacing it needs a new custom name"]
+    assert "| `TopicLabel` | fails |" in page_of("tap-stack", t)
+
+
+def test_a_custom_resource_type_adds_no_actions_and_breaks_nothing() -> None:
+    t = copy.deepcopy(stack_dict("tap-stack"))
+    before = permissions.policy(t)
+    t["Resources"]["Custom"] = {"Type": "Custom::Thing", "Properties": {"ServiceToken": "arn"}}
+    assert permissions.handler_actions("Custom::Thing") == []
+    assert permissions.policy(t) == before
+    assert "## Tearing down" in page_of("tap-stack", t)
