@@ -24,7 +24,7 @@ from deployer import cli  # noqa: E402
 from deployer.clients import ClientFactory, ClientSettings  # noqa: E402
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL, poll_schedule  # noqa: E402
 from deployer.waiting import STATUS_CHECK_EVERY  # noqa: E402
-from tests.moto_server import dummy_aws_env, running_moto_server  # noqa: E402
+from emulator.server import dummy_aws_env, running_moto_server  # noqa: E402
 
 # What `aws cloudformation deploy` passes to botocore's waiters (awscli/customizations/cloudformation/deployer.py):
 # WaiterConfig Delay=5 for change_set_create_complete, Delay=30 for stack_create/update_complete.

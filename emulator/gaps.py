@@ -1,7 +1,7 @@
-"""The one place for workarounds of moto's gaps used by tests. Each cites the gap in ../shared/moto-notes.md.
+"""The one place for workarounds of moto's gaps (the emulator's gap table). Each cites the gap it closes.
 
 The product code never works around the emulator. Where a gap can be closed by teaching the emulator what AWS
-does, `patch_moto` does it (tests.moto_server applies it to every server it starts, so every tier, the benchmark
+does, `patch_moto` does it (emulator.server applies it to every server it starts, so every tier, the benchmark
 and the demo see the same emulator); where it cannot, a test adapts what it sends or expects, here.
 """
 
@@ -20,7 +20,7 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 
 if TYPE_CHECKING:
-    from tests.moto_server import MotoServer
+    from emulator.server import MotoServer
 
 
 def endpoint_for_template_url(server: MotoServer) -> str:
@@ -41,7 +41,7 @@ def template_body_without_changes(doc: dict[str, Any], *, reformatted: bool) -> 
     return json.dumps(doc, indent=4 if reformatted else 1)
 
 
-# --- Teaching the emulator (applied to every server tests.moto_server starts) ------------------------------------------------
+# --- Teaching the emulator (applied to every server emulator.server starts) ------------------------------------------------
 # The integration tier deploys output/tap-stack.json byte for byte. Instead of changing the template, the emulator,
 # which runs in the test process (moto.server.ThreadedMotoServer), is taught the few CloudFormation behaviours the
 # stack needs, and what it still cannot show is listed with the unit test that covers it.
@@ -106,7 +106,7 @@ _placeholders: list[
 def _placeholder(resource_type: str) -> type[CloudFormationModel]:
     class Placeholder(CloudFormationModel):
         # moto's model metaclass derives a service name from the module path.
-        __module__ = "tests.emulator_gaps"
+        __module__ = "emulator.gaps"
 
         def __init__(self, name: str) -> None:
             self.name = name
@@ -132,8 +132,16 @@ def _placeholder(resource_type: str) -> type[CloudFormationModel]:
 
         @classmethod
         def update_from_cloudformation_json(
-            cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, *args: Any
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
         ) -> Any:
+            # moto calls this with keyword arguments only (moto.cloudformation.parsing.parse_and_update_resource);
+            # a signature that does not name account_id and region_name made every update of a placeholder
+            # (an alarm threshold, a scaling target) fail with HTTP 500 halfway through the change set.
             return original_resource
 
         @classmethod
