@@ -232,3 +232,13 @@ def test_each_parameter_update_executes_and_reads_back_through_the_emulator(
                 UPDATES[name].read_back(account, resources, values[name])
             except AssertionError as err:
                 raise AssertionError(f"{name}={values[name]} not visible after the update: {err}") from err
+
+
+def test_an_alarm_threshold_and_max_size_update_executes(account: Account) -> None:
+    # Reported: CpuAlarmThreshold 80 to 75 with MaxSize 3 to 4 made the emulator answer HTTP 500 on execute after
+    # the group had changed, and deploy.py reported a bug (exit 1).
+    assert _deploy(account, INITIAL) == 0
+    assert _deploy(account, {**INITIAL, "CpuAlarmThreshold": "75", "MaxSize": "4"}) == 0
+    assert account.stack(STACK)["StackStatus"] == "UPDATE_COMPLETE"
+    assert _stack_parameters(account)["CpuAlarmThreshold"] == "75"
+    assert _group(account, account.resources(STACK))["MaxSize"] == 4
