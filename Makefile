@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: generate test lint demo clean
+.PHONY: generate test lint demo emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: lint
 ## demo: deploy output/tap-stack.json to a local AWS emulator on 127.0.0.1, print outputs, stop the emulator
 demo: $(STAMP)
 	$(PY) scripts/demo.py
+
+## emulator: run the AWS emulator on 127.0.0.1:$(PORT) in the foreground, print the lines to export; Ctrl-C stops it
+PORT ?= 5000
+emulator: $(STAMP)
+	$(PY) -m emulator --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -31,7 +31,7 @@ from slow_proxy import SlowCloudFormation  # noqa: E402  (beside this script)
 from deployer import cli  # noqa: E402
 from deployer.clients import ClientFactory, ClientSettings  # noqa: E402
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL  # noqa: E402
-from tests.moto_server import dummy_aws_env, running_moto_server  # noqa: E402
+from emulator.server import dummy_aws_env, running_moto_server  # noqa: E402
 
 
 class CountingFactory(ClientFactory):

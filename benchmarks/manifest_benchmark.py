@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from throttling_proxy import SlowProxy, SlowState  # noqa: E402
 
 from deployer import cli  # noqa: E402
-from tests.moto_server import dummy_aws_env, running_moto_server  # noqa: E402
+from emulator.server import dummy_aws_env, running_moto_server  # noqa: E402
 
 STACKS = 20
 PARALLEL = 5

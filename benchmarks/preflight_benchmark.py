@@ -23,7 +23,7 @@ from deployer.preflight.online import ChangeSetInputs  # noqa: E402
 from deployer.preflight.runner import make_context, run_checks  # noqa: E402
 from deployer.upload import upload_template  # noqa: E402
 from deployer.waiting import Pacer  # noqa: E402
-from tests.moto_server import REGION, dummy_aws_env, running_moto_server  # noqa: E402
+from emulator.server import REGION, dummy_aws_env, running_moto_server  # noqa: E402
 
 TEMPLATE = ROOT / "output" / "tap-stack.json"
 BUCKET = "preflight-benchmark-templates"
@@ -32,7 +32,7 @@ BUCKET = "preflight-benchmark-templates"
 def main() -> int:
     template = load_template(TEMPLATE)
     with dummy_aws_env(), running_moto_server() as server:
-        # moto serves TemplateURL uploads only from a "localhost" URL (tests/emulator_gaps.py).
+        # moto serves TemplateURL uploads only from a "localhost" URL (emulator/gaps.py).
         factory = ClientFactory(
             ClientSettings(endpoint_url=f"http://localhost:{server.port}", max_attempts=1)
         )

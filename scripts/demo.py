@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 
 import deploy  # noqa: E402
-from tests.moto_server import REGION, dummy_aws_env, running_moto_server  # noqa: E402
+from emulator.server import REGION, dummy_aws_env, running_moto_server  # noqa: E402
 
 STACK = "tap-demo"
 BUCKET = "tap-demo-templates"
@@ -29,13 +29,13 @@ PARAMETERS = ROOT / "output" / "tap-stack.dev.parameters.json"
 
 
 def run_demo() -> int:
-    # moto announces each resource type it does not build; tests/emulator_gaps.py lists them.
+    # moto announces each resource type it does not build; emulator/gaps.py lists them.
     warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
     if not TEMPLATE.exists():
         print(f"error: {TEMPLATE.relative_to(ROOT)} is missing: run `make generate` first", file=sys.stderr)
         return 2
     with dummy_aws_env(), running_moto_server() as moto, tempfile.TemporaryDirectory() as tmp:
-        # moto serves uploaded templates only through a URL whose host is "localhost" (tests/emulator_gaps.py).
+        # moto serves uploaded templates only through a URL whose host is "localhost" (emulator/gaps.py).
         endpoint = f"http://localhost:{moto.port}"
         print(f"AWS emulator (moto) listening on {moto.endpoint}\n")
         boto3.client("s3", region_name=REGION, endpoint_url=endpoint).create_bucket(Bucket=BUCKET)

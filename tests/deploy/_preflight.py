@@ -14,8 +14,8 @@ from deployer.clients import ClientFactory, ClientSettings
 from deployer.preflight.context import PreflightContext
 from deployer.preflight.model import Finding, Status
 from deployer.preflight.runner import make_context
+from emulator.server import MotoServer
 from tests.deploy.conftest import stubbed_client
-from tests.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 TAP_STACK = ROOT / "output" / "tap-stack.json"

@@ -16,7 +16,7 @@ from botocore.stub import ANY, Stubber
 from deployer import cli
 from deployer.changeset import execute_token
 from deployer.clients import ClientSettings, botocore_config
-from tests.moto_server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer, start_moto_server
+from emulator.server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer, start_moto_server
 
 STACK = "app"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/0f1e2d3c-0000-1111-2222-333344445555"

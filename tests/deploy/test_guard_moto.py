@@ -11,9 +11,9 @@ import pytest
 import deploy
 from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
+from emulator.server import MotoServer
 from tests.deploy.test_guard import BUCKET_TEMPLATE
 from tests.deploy.test_stack_policy import allows
-from tests.moto_server import MotoServer
 
 FAST = ["--poll-interval", "0", "--max-poll-interval", "0", "--timeout", "30s", "--yes"]
 

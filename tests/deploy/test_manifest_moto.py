@@ -22,8 +22,8 @@ from deployer.errors import ExitCode
 from deployer.fleet.clients import factory_for
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.manifest import load_manifest
+from emulator.server import MotoServer
 from tests.deploy._manifest import write_manifest
-from tests.moto_server import MotoServer
 
 FAST = ["--poll-interval", "0", "--max-poll-interval", "0", "--timeout", "30s"]
 TWO_REGIONS = """

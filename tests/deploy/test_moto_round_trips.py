@@ -13,13 +13,13 @@ import deploy
 from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
 from deployer.upload import object_key
-from tests.deploy.conftest import SMALL_TEMPLATE
-from tests.emulator_gaps import (
+from emulator.gaps import (
     endpoint_for_template_url,
     newest_stack_named,
     template_body_without_changes,
 )
-from tests.moto_server import MotoServer
+from emulator.server import MotoServer
+from tests.deploy.conftest import SMALL_TEMPLATE
 
 FAST = ["--poll-interval", "0", "--max-poll-interval", "0", "--timeout", "30s"]
 

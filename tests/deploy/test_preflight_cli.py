@@ -11,8 +11,8 @@ import pytest
 
 import deploy
 from deployer.errors import ExitCode
+from emulator.server import REGION, MotoServer
 from tests.deploy.conftest import SMALL_TEMPLATE, Harness
-from tests.moto_server import REGION, MotoServer
 
 FAST = ["--poll-interval", "0", "--max-poll-interval", "0", "--timeout", "30s", "--max-attempts", "1"]
 TAKEN = "tap-preflight-taken"

@@ -10,8 +10,8 @@ from typing import Any
 from deployer.preflight.ebs import check_ebs_defaults
 from deployer.preflight.kms import requirements
 from deployer.preflight.model import Status
+from emulator.server import MotoServer
 from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, stubbed_context, tap_stack
-from tests.moto_server import MotoServer
 
 DEFAULT_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000aaaa-0000-0000-0000-000000000000"
 

@@ -8,8 +8,8 @@ import boto3
 
 from deployer.preflight.iam import CREATE_COMMAND, check_service_linked_role
 from deployer.preflight.model import Status
+from emulator.server import MotoServer
 from tests.deploy._preflight import REGION, moto_context, one, stubbed_context
-from tests.moto_server import MotoServer
 
 TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"autoscaling.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 PATH = "/aws-service-role/autoscaling.amazonaws.com/"

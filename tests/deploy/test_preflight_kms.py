@@ -10,8 +10,8 @@ import boto3
 
 from deployer.preflight.kms import check_kms, requirements
 from deployer.preflight.model import Status
+from emulator.server import MotoServer
 from tests.deploy._preflight import ACCOUNT, REGION, SLR_ARN, moto_context, one, only, stubbed_context
-from tests.moto_server import MotoServer
 
 ROOT_STATEMENT = {
     "Sid": "EnableIamPolicies",

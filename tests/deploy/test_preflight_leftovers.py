@@ -8,8 +8,8 @@ import boto3
 
 from deployer.preflight.leftovers import check_leftovers
 from deployer.preflight.model import Status
+from emulator.server import MotoServer
 from tests.deploy._preflight import REGION, moto_context, one, stubbed_context
-from tests.moto_server import MotoServer
 
 # Not the default "dev": moto's state is shared by every server in the process, and the demo deploys "dev".
 

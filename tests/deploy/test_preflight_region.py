@@ -14,8 +14,8 @@ from cryptography.x509.oid import NameOID
 from deployer.preflight.lookups import check_certificate, check_ssm_parameters
 from deployer.preflight.model import Status
 from deployer.preflight.region import check_availability_zones, check_instance_type, check_quotas
+from emulator.server import MotoServer
 from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context
-from tests.moto_server import MotoServer
 
 AZS = {
     "Filters": [

@@ -10,8 +10,8 @@ import pytest
 
 from deployer.preflight.model import Status
 from deployer.preflight.s3 import check_bucket_names, check_public_access_block, name_problems
+from emulator.server import MotoServer
 from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context, tap_stack
-from tests.moto_server import MotoServer
 
 # Not the default "dev": moto's state is shared by every server in the process, and the demo deploys "dev".
 SUFFIX = "pf-s3"

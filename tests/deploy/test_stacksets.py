@@ -16,8 +16,8 @@ from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
 from deployer.fleet.stackset_command import run_stackset_command
 from deployer.fleet.stacksets import Targets, failed_instances, missing_instances
+from emulator.server import MotoServer
 from tests.deploy.conftest import FakeClock, stubbed_client
-from tests.moto_server import MotoServer
 
 TEMPLATE = {
     "Parameters": {"Env": {"Type": "String", "Default": "dev"}},

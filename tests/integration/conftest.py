@@ -1,4 +1,4 @@
-"""Fixtures of the integration tier: moto's server on 127.0.0.1 (with the gaps in tests/emulator_gaps.py closed),
+"""Fixtures of the integration tier: moto's server on 127.0.0.1 (with the gaps in emulator/gaps.py closed),
 reset before every test so that no test sees another's resources."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 import deploy
-from tests.moto_server import DUMMY_AWS_ENV, REGION, UNSET_AWS_ENV, MotoServer, start_moto_server
+from emulator.server import DUMMY_AWS_ENV, REGION, UNSET_AWS_ENV, MotoServer, start_moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "output" / "tap-stack.json"
@@ -81,7 +81,7 @@ def account(emulator: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Account:
         monkeypatch.setenv(key, value)
     for key in UNSET_AWS_ENV:
         monkeypatch.delenv(key, raising=False)
-    # moto serves TemplateURL uploads only when the URL's host is "localhost" (see tests/emulator_gaps.py).
+    # moto serves TemplateURL uploads only when the URL's host is "localhost" (see emulator/gaps.py).
     endpoint = f"http://localhost:{emulator.port}"
     acct = Account(endpoint=endpoint, template_bucket=TEMPLATE_BUCKET)
     acct.client("s3").create_bucket(Bucket=TEMPLATE_BUCKET)

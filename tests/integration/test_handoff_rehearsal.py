@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer
 from tests.handoff_blocks import Block, shell_blocks
-from tests.moto_server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "output" / "tap-stack.md"

@@ -1,7 +1,7 @@
 """The generated stack, deployed with deploy.py to moto's server on 127.0.0.1, read back through each service's
 own API, then updated, re-run without changes, reviewed and executed by name, and deleted.
 
-What moto does not build or keep is listed once, in tests/emulator_gaps.py, with the unit test that covers it.
+What moto does not build or keep is listed once, in emulator/gaps.py, with the unit test that covers it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_gaps import NOT_CHECKABLE_IN_THE_EMULATOR
+from emulator.gaps import NOT_CHECKABLE_IN_THE_EMULATOR
 from tests.integration.conftest import TEMPLATE, Account
 
 STACK = "tap-it-blue"

@@ -1,6 +1,7 @@
-"""moto's server on 127.0.0.1 for tests and benchmarks: start on a free port, reset between tests, dummy credentials.
+"""moto's server on 127.0.0.1 with the gaps of emulator.gaps closed: start, reset, stop, dummy credentials.
 
-Used by the deploy tests, the integration tier and benchmarks/deploy_benchmark.py. Nothing here talks to AWS.
+Used by `tap-emulator` (make emulator), the deploy and integration tiers, scripts/demo.py and
+benchmarks/deploy_benchmark.py. It listens on loopback only; nothing here talks to AWS.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
-from tests.emulator_gaps import patch_moto
+from emulator.gaps import patch_moto
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -50,15 +51,15 @@ class MotoServer:
         self.server.stop()
 
 
-def start_moto_server() -> MotoServer:
-    """Start moto on 127.0.0.1 with a port the OS picks (port 0), so parallel runs never collide.
+def start_moto_server(port: int = 0) -> MotoServer:
+    """Start moto on 127.0.0.1; port 0 (the default) lets the OS pick a free one, so parallel runs never collide.
 
-    The server runs in this process, so the emulator gaps closed by tests.emulator_gaps.patch_moto apply to it.
+    The server runs in this process, so the emulator gaps closed by emulator.gaps.patch_moto apply to it.
     """
     patch_moto()
     # werkzeug logs every request to stderr; keep test and benchmark output readable.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
     return MotoServer(server=server, port=int(port))

@@ -1,7 +1,7 @@
-"""The one place for workarounds of moto's gaps used by tests. Each cites the gap in ../shared/moto-notes.md.
+"""The one place for workarounds of moto's gaps (the emulator's gap table). Each cites the gap it closes.
 
 The product code never works around the emulator. Where a gap can be closed by teaching the emulator what AWS
-does, `patch_moto` does it (tests.moto_server applies it to every server it starts, so every tier, the benchmark
+does, `patch_moto` does it (emulator.server applies it to every server it starts, so every tier, the benchmark
 and the demo see the same emulator); where it cannot, a test adapts what it sends or expects, here.
 """
 
@@ -10,17 +10,20 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from moto.autoscaling.models import FakeAutoScalingGroup, autoscaling_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models.nat_gateways import NatGateway
 from moto.ec2.models.route_tables import RouteTable
+from moto.ec2.models.security_groups import SecurityGroup
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
+from moto.logs.models import LogGroup
 
 if TYPE_CHECKING:
-    from tests.moto_server import MotoServer
+    from emulator.server import MotoServer
 
 
 def endpoint_for_template_url(server: MotoServer) -> str:
@@ -41,7 +44,7 @@ def template_body_without_changes(doc: dict[str, Any], *, reformatted: bool) -> 
     return json.dumps(doc, indent=4 if reformatted else 1)
 
 
-# --- Teaching the emulator (applied to every server tests.moto_server starts) ------------------------------------------------
+# --- Teaching the emulator (applied to every server emulator.server starts) ------------------------------------------------
 # The integration tier deploys output/tap-stack.json byte for byte. Instead of changing the template, the emulator,
 # which runs in the test process (moto.server.ThreadedMotoServer), is taught the few CloudFormation behaviours the
 # stack needs, and what it still cannot show is listed with the unit test that covers it.
@@ -54,7 +57,9 @@ PLACEHOLDER_TYPES = (
     "AWS::CloudFront::Distribution",
     "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudWatch::Alarm",
+    "AWS::IAM::ServiceLinkedRole",
     "AWS::S3::BucketPolicy",
+    "AWS::SNS::Subscription",
     "AWS::SNS::TopicPolicy",
 )
 
@@ -77,6 +82,12 @@ NOT_CHECKABLE_IN_THE_EMULATOR = {
     ),
     "SNS topic policy for CloudWatch (TopicPolicy not built)": (
         "tests.unit.test_monitoring::test_topic_policy_lets_cloudwatch_alarms_of_this_account_publish"
+    ),
+    "Auto Scaling service-linked role (ServiceLinkedRole not built)": (
+        "tests.unit.test_compute::test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it"
+    ),
+    "alarm e-mail subscription (Subscription not built)": (
+        "tests.unit.test_monitoring::test_email_subscription_only_when_an_address_is_given"
     ),
     "MapPublicIpOnLaunch false (ignored)": "tests.unit.test_network::test_map_public_ip_on_launch_is_false_on_every_subnet",
     "explicit security-group egress (moto keeps allow-all)": (
@@ -106,7 +117,7 @@ _placeholders: list[
 def _placeholder(resource_type: str) -> type[CloudFormationModel]:
     class Placeholder(CloudFormationModel):
         # moto's model metaclass derives a service name from the module path.
-        __module__ = "tests.emulator_gaps"
+        __module__ = "emulator.gaps"
 
         def __init__(self, name: str) -> None:
             self.name = name
@@ -136,9 +147,12 @@ def _placeholder(resource_type: str) -> type[CloudFormationModel]:
             original_resource: Any,
             new_resource_name: str,
             cloudformation_json: Any,
-            *args: Any,
-            **kwargs: Any,  # moto passes account_id and region_name by keyword
+            account_id: str,
+            region_name: str,
         ) -> Any:
+            # moto calls this with keyword arguments only (moto.cloudformation.parsing.parse_and_update_resource);
+            # a signature that does not name account_id and region_name made every update of a placeholder
+            # (an alarm threshold, a scaling target) fail with HTTP 500 halfway through the change set.
             return original_resource
 
         @classmethod
@@ -226,13 +240,47 @@ def _diff_against_every_previous_value(original: Any) -> Any:
         if not parameters:
             return original(self, other_template, parameters)
         explicit = self.input_parameters
-        self.input_parameters = {**self.resolved_parameters, **explicit}
+        previous = {**self.resolved_parameters, **explicit}
+        self.input_parameters = previous
         try:
-            return original(self, other_template, parameters)
+            diff = original(self, other_template, parameters)
         finally:
             self.input_parameters = explicit
+        # moto also misses a resource whose Condition depends on a changed parameter (NatGatewayMode adding or
+        # removing the second NAT gateway): its own JSON has no Ref to the parameter.
+        changed = {p for p in parameters if previous.get(p) != parameters[p]}
+        conditions = other_template.get("Conditions", {})
+        for name, resource in other_template["Resources"].items():
+            condition = resource.get("Condition")
+            untouched = name not in diff["Modify"] and name not in diff["Add"]
+            if condition and untouched and _condition_parameters(conditions, condition) & changed:
+                diff["Modify"].append(name)
+        return diff
 
     return build_resource_diff
+
+
+def _condition_parameters(
+    conditions: dict[str, Any], name: str, seen: frozenset[str] = frozenset()
+) -> set[str]:
+    """Every name a Condition refers to, through the conditions it uses."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    found.add(value)
+                elif key == "Condition" and isinstance(value, str) and value not in seen:
+                    found.update(_condition_parameters(conditions, value, seen | {name}))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(conditions.get(name))
+    return found
 
 
 def _has_parameters_with_previous_values(self: Any, other: dict[str, Any]) -> bool:
@@ -288,6 +336,104 @@ def _outputs_unless_deleted(original: Any) -> Any:
     return property(outputs)
 
 
+def _update_keeping_what_moto_cannot_update(original: Any) -> Any:
+    # moto answers an update of a resource type it has no update for (load balancer, security group, VPC, ...) by
+    # dropping the resource from the stack's map; the next Ref or Fn::GetAtt to it then fails the whole update
+    # ("references undefined resource LoadBalancer"), so changing a tag value or the deletion protection could not
+    # be rehearsed. AWS updates such a resource in place: keep it (its new properties are not applied).
+    # moto also "modifies" a resource whose Condition changed, instead of creating it (now true: the update fails
+    # on the missing original, HTTP 500) or deleting it (now false: it stays). AWS creates or deletes it, keeping
+    # a resource whose DeletionPolicy is Retain.
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        existing = resources_map._parsed_resources.get(logical_id)
+        condition = resource_json.get("Condition")
+        wanted = not condition or resources_map.lazy_condition_map[condition]
+        if existing is None:
+            if not wanted:
+                return None
+            return parsing.parse_and_create_resource(
+                logical_id, resource_json, resources_map, account_id, region_name
+            )
+        if not wanted:
+            if resource_json.get("DeletionPolicy") != "Retain":
+                resources_map._delete_resource(existing, resource_json)
+            return None
+        changed = original(logical_id, resource_json, resources_map, account_id, region_name)
+        return existing if changed is None else changed
+
+    return parse_and_update_resource
+
+
+def _update_log_group(
+    cls: type[LogGroup],
+    original_resource: LogGroup,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> LogGroup:
+    # moto has no update for log groups, so a new RetentionInDays was never applied. AWS changes retention in
+    # place and replaces the group when its name changes (the old one stays: the template retains log groups).
+    if new_resource_name == original_resource.name:
+        original_resource.set_retention_policy(cloudformation_json["Properties"].get("RetentionInDays"))
+        return original_resource
+    return cls.create_from_cloudformation_json(
+        new_resource_name, cloudformation_json, account_id, region_name
+    )
+
+
+def _delete_group_if_present(original: Any) -> Any:
+    # moto updates an Auto Scaling group by deleting and re-creating it. When the re-create fails because a
+    # resource it launches with (launch template, security group) is only updated later in the same pass, moto
+    # retries the update, but the retry's delete fails on the group already gone ("AutoScalingGroup name not
+    # found") and the update with it. AWS updates the group in place; the retry must find it gone and go on.
+    def delete(
+        cls: type[FakeAutoScalingGroup],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        if resource_name in autoscaling_backends[account_id][region_name].autoscaling_groups:
+            original(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    return classmethod(delete)
+
+
+def _update_security_group_in_place(original: Any) -> Any:
+    # moto replaces a security group on any update (delete, then create with a new id), even for a new tag value;
+    # whatever was updated earlier in the same pass (the launch template) keeps the deleted id, and the next
+    # launch fails with InvalidGroup.NotFound. AWS replaces a group only when its name, description or VPC
+    # changes; anything else, tags included, is updated in place (rule changes are not applied here).
+    def update(
+        cls: type[SecurityGroup],
+        original_resource: SecurityGroup,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> SecurityGroup:
+        properties = cloudformation_json["Properties"]
+        same = (
+            properties.get("GroupDescription") == original_resource.description
+            and properties.get("VpcId") == original_resource.vpc_id
+            and properties.get("GroupName", original_resource.name) == original_resource.name
+        )
+        if not same:
+            replaced: SecurityGroup = original(
+                cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+            return replaced
+        tags = {t["Key"]: t["Value"] for t in properties.get("Tags", [])}
+        if tags:
+            original_resource.ec2_backend.create_tags([original_resource.id], tags)
+        return original_resource
+
+    return classmethod(update)
+
+
 _patched = False
 
 
@@ -327,6 +473,22 @@ def patch_moto() -> None:
             _execute_registering_exports(CloudFormationBackend.execute_change_set),
         ),
         (Stack, "has_parameters", _has_parameters_with_previous_values),
+        (
+            parsing,
+            "parse_and_update_resource",
+            _update_keeping_what_moto_cannot_update(parsing.parse_and_update_resource),
+        ),
+        (LogGroup, "update_from_cloudformation_json", classmethod(_update_log_group)),
+        (
+            SecurityGroup,
+            "update_from_cloudformation_json",
+            _update_security_group_in_place(vars(SecurityGroup)["update_from_cloudformation_json"].__func__),
+        ),
+        (
+            FakeAutoScalingGroup,
+            "delete_from_cloudformation_json",
+            _delete_group_if_present(vars(FakeAutoScalingGroup)["delete_from_cloudformation_json"].__func__),
+        ),
     ]
     for owner, name, value in patches:
         setattr(owner, name, value)
