@@ -8,6 +8,7 @@ from pathlib import Path
 
 from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
+from deployer.durations import DEFAULT_TIMEOUT, parse_duration
 from deployer.errors import EXIT_CODE_HELP, BadInput, ExitCode
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.failure_modes import ON_FAILURE_CHOICES, check_failure_flags
@@ -27,7 +28,6 @@ from deployer.preflight.command import FORMATS
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
 
-DEFAULT_TIMEOUT = "60m"
 LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 NAME_PATTERN = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 ARN_EXAMPLES = {
@@ -40,15 +40,6 @@ ARN_PATTERNS = {
     "--notification-arns": re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+"),
     "--rollback-alarm": re.compile(r"arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+"),
 }
-
-
-def parse_duration(text: str) -> float:
-    """'90s', '30m', '2h', or a bare number of minutes (as --timeout-in-minutes in the AWS CLI)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m or 2h")
-    value, unit = float(match.group(1)), match.group(2) or "m"
-    return value * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
 def _epilog() -> str:

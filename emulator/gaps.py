@@ -8,7 +8,7 @@ and the demo see the same emulator); where it cannot, a test adapts what it send
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.autoscaling.models import FakeAutoScalingGroup, autoscaling_backends
 from moto.cloudformation import parsing
@@ -22,17 +22,14 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 from moto.logs.models import LogGroup
 
-if TYPE_CHECKING:
-    from emulator.server import MotoServer
 
-
-def endpoint_for_template_url(server: MotoServer) -> str:
+def endpoint_for_template_url(port: int) -> str:
     """moto-notes "Works": TemplateURL is only fetched when the URL's host is `localhost` (not 127.0.0.1).
 
     deploy.py builds the TemplateURL from the S3 endpoint it was given, as it does for AWS; so the S3 upload test
     passes the same loopback server under the name `localhost` instead of changing the product.
     """
-    return f"http://localhost:{server.port}"
+    return f"http://localhost:{port}"
 
 
 def template_body_without_changes(doc: dict[str, Any], *, reformatted: bool) -> str:

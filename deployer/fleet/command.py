@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from deployer.clients import ClientFactory, ClientSettings
+from deployer.clients import DEFAULT_MAX_ATTEMPTS, ClientFactory, ClientSettings
+from deployer.durations import DEFAULT_TIMEOUT, parse_duration
 from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.fleet.budget import Budgets
 from deployer.fleet.clients import FactoryMaker
 from deployer.fleet.manifest import Manifest, load_manifest
@@ -200,11 +202,6 @@ def add_manifest_parser(sub: Any, epilog: str) -> None:
 
 def add_connection(p: argparse.ArgumentParser) -> None:
     """What deploy's connection and waiting flags mean for every stack; region and profile come from the file."""
-    # Imported here: deployer.arguments adds this subcommand, so a module-level import would be circular.
-    from deployer.arguments import DEFAULT_TIMEOUT, parse_duration
-    from deployer.clients import DEFAULT_MAX_ATTEMPTS
-    from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
-
     aws = p.add_argument_group("AWS connection (region and credentials are per stack, in the manifest)")
     aws.add_argument(
         "--endpoint-url", help="custom endpoint for every AWS call (an emulator, a VPC endpoint)"

@@ -19,6 +19,7 @@ import boto3
 from deployer.capabilities import check_capabilities
 from deployer.errors import BadInput, DeployError
 from deployer.fleet.lines import LineFinder
+from deployer.fleet.plan import find_cycle
 from deployer.inputs import (
     Template,
     check_given_parameters,
@@ -343,7 +344,6 @@ def _check_links(reader: _Reader, stacks: Mapping[str, StackEntry]) -> None:
                     f"stacks.{entry.key}.parameters.{name}: stack {ref.stack} has no output {ref.output!r}",
                     f"its template declares: {', '.join(sorted(declared)) or 'no outputs'}",
                 )
-    from deployer.fleet.plan import find_cycle  # the graph lives in plan.py; the error belongs here
 
     cycle = find_cycle({key: entry.depends_on for key, entry in stacks.items()})
     if cycle:

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cfnspec.limits import DEFAULT_REGION
 from deployer.capabilities import check_capabilities
 from deployer.clients import ClientFactory, ClientSettings, api_error, aws_call
 from deployer.errors import BadInput, DeployError, ExitCode, StackFailed
 from deployer.fleet import stacksets as ss
+from deployer.fleet.command import add_connection
 from deployer.fleet.manifest import known_regions
 from deployer.inputs import check_given_parameters, load_parameter_file, load_template, parse_key_values
 from deployer.waiting import Pacer
@@ -272,9 +274,6 @@ def delete(cfn: CloudFormationClient, name: str, pacer: Pacer, say: Say) -> Exit
 
 
 def add_stackset_parser(sub: Any, epilog: str) -> None:
-    from deployer.arguments import DEFAULT_REGION  # imported here: deployer.arguments adds this subcommand
-    from deployer.fleet.command import add_connection
-
     help_text = (
         "one template to many accounts and regions through CloudFormation StackSets (AWS runs the roll-out): "
         "deploy, plan (what would change; exit 8), status (each instance's status and reason), delete"

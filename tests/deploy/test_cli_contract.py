@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import deploy
-from deployer.arguments import build_parser, parse_duration
+from deployer.arguments import build_parser
+from deployer.durations import parse_duration
 from deployer.errors import EXIT_CODE_HELP, ExitCode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"

@@ -158,7 +158,7 @@ def test_template_over_the_inline_limit_goes_through_s3(moto: MotoServer, tmp_pa
     assert len(body.encode("utf-8")) > 51_200
     factory = ClientFactory(ClientSettings(endpoint_url=moto.endpoint))
     factory.s3().create_bucket(Bucket="templates")
-    endpoint = endpoint_for_template_url(moto)
+    endpoint = endpoint_for_template_url(moto.port)
     code = run(
         moto,
         "deploy",
