@@ -1,4 +1,4 @@
-"""`deploy.py manifest validate|plan|deploy|status FILE`: validate everything, run the stacks, print the summary."""
+"""`deploy.py manifest validate|plan|deploy|status|drift FILE`: validate everything, run the stacks, print the summary."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from deployer.fleet.runner import StackRunner, Waiting
 from deployer.fleet.scheduler import Scheduler
 from deployer.fleet.summary import StackResult, exit_code, resume_command, review_report, summary_table
 
-ACTIONS = ("validate", "plan", "deploy", "status")
+ACTIONS = ("validate", "plan", "deploy", "status", "drift")
 DEFAULT_MAX_PARALLEL = 4
 
 
@@ -62,7 +62,7 @@ def run_manifest_command(
         blank=runner.blank,
         max_parallel=max_parallel,
         on_failure=args.on_failure,
-        ordered=args.action != "status",
+        ordered=args.action not in {"status", "drift"},  # read-only: no stack waits for another
         stop=stop,
     )
     with _sigterm_as_interrupt():
@@ -170,7 +170,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def add_manifest_parser(sub: Any, epilog: str) -> None:
     help_text = (
         "many stacks from one TOML manifest: validate (no AWS call), plan (review: change sets, one Markdown "
-        "report), deploy, status; independent stacks run concurrently, dependants in order"
+        "report), deploy, status, drift (every stack's drift; exit 11 if any drifted); independent stacks run concurrently, dependants in order"
     )
     p = sub.add_parser(
         "manifest",
@@ -179,7 +179,7 @@ def add_manifest_parser(sub: Any, epilog: str) -> None:
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", choices=ACTIONS, help="validate | plan | deploy | status")
+    p.add_argument("action", choices=ACTIONS, help="validate | plan | deploy | status | drift")
     p.add_argument("file", type=Path, metavar="FILE", help="the manifest (TOML); see docs/deploy.md")
     p.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these stacks (others' outputs are read)"

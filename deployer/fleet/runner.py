@@ -11,6 +11,7 @@ from typing import Any, Literal, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deployer.clients import ClientFactory, ClientSettings, api_error
+from deployer.drift import run_drift
 from deployer.engine import run_deploy
 from deployer.errors import BadInput, DeployError, ExitCode
 from deployer.fleet.budget import Budgets, attach
@@ -24,7 +25,7 @@ from deployer.runtime import Context
 from deployer.stack_ops import outputs_of, read_stack, run_status
 from deployer.waiting import Pacer, describe_stack
 
-Action = Literal["deploy", "plan", "status"]
+Action = Literal["deploy", "plan", "status", "drift"]
 
 
 class PrefixReporter:
@@ -146,6 +147,10 @@ class StackRunner:
         if self.action == "status":
             run_status(ctx, entry.stack_name, None)
             result.result = "ok"
+        elif self.action == "drift":
+            # A failed detection raises DriftUnknown (exit 12), reported as a failed row like any other error.
+            result.exit_code = run_drift(ctx, entry.stack_name)
+            result.result = "drifted" if result.exit_code is ExitCode.DRIFTED else "in sync"
         else:
             parameters = {**entry.parameters, **self._inputs(entry)}
             code = run_deploy(ctx, self._options(entry, parameters))

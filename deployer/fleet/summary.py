@@ -10,7 +10,7 @@ from typing import Any
 from deployer.errors import ExitCode
 
 # Results that count as done: the stack needs nothing more from this manifest run.
-DONE = frozenset({"deployed", "no changes", "changes ready", "ok"})
+DONE = frozenset({"deployed", "no changes", "changes ready", "ok", "in sync", "drifted"})
 
 
 @dataclass
@@ -18,7 +18,7 @@ class StackResult:
     key: str
     region: str
     account: str = "?"
-    result: str = "not started"  # deployed | no changes | changes ready | ok | failed | skipped | interrupted
+    result: str = "not started"  # deployed | no changes | changes ready | ok | in sync | drifted | failed | skipped | interrupted
     duration: float = 0.0
     changes: int | None = None
     detail: str = ""
@@ -81,6 +81,8 @@ def exit_code(results: Sequence[StackResult]) -> ExitCode:
         return next((r.exit_code for r in results if r.exit_code), ExitCode.STACK_FAILED)
     if any(r.result == "changes ready" for r in results):
         return ExitCode.CHANGES_PRESENT
+    if any(r.result == "drifted" for r in results):
+        return ExitCode.DRIFTED
     return ExitCode.SUCCESS
 
 
