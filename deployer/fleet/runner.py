@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -153,7 +156,7 @@ class StackRunner:
             result.result = "drifted" if result.exit_code is ExitCode.DRIFTED else "in sync"
         else:
             parameters = {**entry.parameters, **self._inputs(entry)}
-            code = run_deploy(ctx, self._options(entry, parameters))
+            code = self._deploy(ctx, self._options(entry, parameters), result)
             result.exit_code = code
             result.result = "changes ready" if code is ExitCode.CHANGES_PRESENT else "deployed"
             result.change_list = list(recorder.changes)
@@ -164,6 +167,18 @@ class StackRunner:
         stack = read_stack(ctx, recorder.stack_id or entry.stack_name)
         with self._lock:
             self._outputs[entry.key] = outputs_of(stack or {})
+
+    def _deploy(self, ctx: Context, options: DeployOptions, result: StackResult) -> ExitCode:
+        """deploy, or plan with the stack's change-set report kept for the manifest's one report."""
+        if self.action != "plan":
+            return run_deploy(ctx, options)
+        with tempfile.TemporaryDirectory(prefix="tap-manifest-") as folder:
+            report = Path(folder) / "report.md"
+            try:
+                return run_deploy(ctx, dataclasses.replace(options, report_file=report))
+            finally:
+                if report.exists():
+                    result.report_markdown = report.read_text(encoding="utf-8")
 
     def _context(
         self, entry: StackEntry, factory: ClientFactory, cfn: Any, reporter: PrefixReporter

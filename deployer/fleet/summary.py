@@ -25,6 +25,8 @@ class StackResult:
     exit_code: ExitCode = ExitCode.SUCCESS
     change_list: list[Mapping[str, Any]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # plan: the stack's change-set report (deployer.report's Markdown, dangers first), for the manifest's report.
+    report_markdown: str = ""
 
     @property
     def done(self) -> bool:
@@ -87,7 +89,7 @@ def exit_code(results: Sequence[StackResult]) -> ExitCode:
 
 
 def change_rows(changes: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A change list as a Markdown table; one small function, to be replaced by a shared report renderer."""
+    """A change list as a Markdown table, for a stack whose run ended before its change-set report was written."""
     if not changes:
         return ["No resource changes."]
     rows = ["| Action | Logical id | Type | Replacement |", "|---|---|---|---|"]
@@ -106,7 +108,9 @@ def review_report(manifest_name: str, results: Sequence[StackResult]) -> str:
         lines += ["", f"## {r.key} ({r.region}, account {r.account})", "", f"Result: {r.result}"]
         if r.detail:
             lines.append(f"Detail: {r.detail}")
-        if r.result in {"changes ready", "no changes"}:
+        if r.report_markdown:
+            lines += ["", r.report_markdown.rstrip("\n")]
+        elif r.result in {"changes ready", "no changes"}:
             lines += ["", *change_rows(r.change_list)]
     return "\n".join(lines) + "\n"
 

@@ -140,7 +140,9 @@ def test_plan_writes_one_review_report_with_a_section_per_stack(
     text = report.read_text(encoding="utf-8")
     assert text.count("\n## ") == 3
     assert "## network-eu (eu-west-1, account 123456789012)" in text
-    assert "| Add | Topic | AWS::SNS::Topic | - |" in text
+    # Each planned stack's section is the change-set report of `plan --report-file`.
+    assert text.count("### Change set `tap-deploy-create-") == 2
+    assert "| Add | `Topic` | AWS::SNS::Topic | – | – | – |" in text
     assert "| app | eu-west-1 | 123456789012 | skipped | - |" in text
     assert (
         "stack network-us has no output TopicArn (needed for Upstream); hint: deploy network-us first" in text
@@ -157,7 +159,8 @@ def test_plan_after_deploy_reads_the_producers_outputs(
     assert code == ExitCode.CHANGES_PRESENT, out
     text = report.read_text(encoding="utf-8")
     assert "| app | eu-west-1 | 123456789012 | changes ready | 1 |" in text
-    assert "| Add | Queue | AWS::SQS::Queue | - |" in text
+    assert "| Add | `Queue` | AWS::SQS::Queue | – | – | – |" in text
+    assert "**1 to add, 0 to modify, 0 to remove, 0 replaced, 0 dangerous**" in text
     assert "network-eu" not in text  # --only: the others are neither planned nor reported
 
 
