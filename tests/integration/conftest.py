@@ -58,6 +58,24 @@ class Account:
             ]
         )
 
+    def deploy_stack(self, command: str, stack: str, parameters: tuple[str, ...], *extra: str) -> int:
+        """`command` (deploy, plan) of output/tap-stack.json as the README shows it: through the S3 bucket, with
+        CAPABILITY_IAM and the given parameter overrides."""
+        return self.deploy(
+            command,
+            "--stack-name",
+            stack,
+            "--template-file",
+            str(TEMPLATE),
+            "--s3-bucket",
+            self.template_bucket,
+            "--capabilities",
+            "CAPABILITY_IAM",
+            *extra,
+            "--parameter-overrides",
+            *parameters,
+        )
+
     def resources(self, stack: str) -> dict[str, str]:
         """Logical id -> physical id of every resource of a stack, read with a paginator."""
         pages = self.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.test_stack_policy import allows
-from tests.integration.conftest import TEMPLATE, Account
+from tests.integration.conftest import Account
 
 STACK = "tap-guard"
 PARAMETERS = (
@@ -22,20 +22,7 @@ STATEFUL = ("StaticContentBucket", "LogBucket", "AccessLogGroup", "ApplicationLo
 
 
 def _run(account: Account, command: str, *extra: str, parameters: tuple[str, ...] = PARAMETERS) -> int:
-    return account.deploy(
-        command,
-        "--stack-name",
-        STACK,
-        "--template-file",
-        str(TEMPLATE),
-        "--s3-bucket",
-        account.template_bucket,
-        "--capabilities",
-        "CAPABILITY_IAM",
-        "--parameter-overrides",
-        *parameters,
-        *extra,
-    )
+    return account.deploy_stack(command, STACK, parameters, *extra)
 
 
 def test_the_generated_stack_gets_a_policy_protecting_its_buckets_key_and_log_groups(

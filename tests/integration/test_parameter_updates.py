@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from tests.integration.conftest import TEMPLATE, Account
+from tests.integration.conftest import Account
 
 STACK = "tap-it-updates"
 # The stack as first created: the issue's own starting point (MaxSize 3, alarm at the default 80).
@@ -198,21 +198,9 @@ RENAMED_BY_THE_SUFFIX = (
 def _deploy(account: Account, parameters: dict[str, str], allow: tuple[str, ...] = ()) -> int:
     # Preflight would rightly refuse the brought key (moto's default key policy) and the certificate (moto leaves
     # it PENDING_VALIDATION); tests/deploy/test_preflight_*.py test exactly those refusals.
-    return account.deploy(
-        "deploy",
-        "--stack-name",
-        STACK,
-        "--template-file",
-        str(TEMPLATE),
-        "--s3-bucket",
-        account.template_bucket,
-        "--capabilities",
-        "CAPABILITY_IAM",
-        "--skip-preflight",
-        *(arg for logical_id in allow for arg in ("--allow-replacement", logical_id)),
-        "--parameter-overrides",
-        *(f"{k}={v}" for k, v in parameters.items()),
-    )
+    allowances = [arg for logical_id in allow for arg in ("--allow-replacement", logical_id)]
+    overrides = tuple(f"{k}={v}" for k, v in parameters.items())
+    return account.deploy_stack("deploy", STACK, overrides, "--skip-preflight", *allowances)
 
 
 def _updates() -> list[list[str]]:

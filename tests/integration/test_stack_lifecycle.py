@@ -27,22 +27,7 @@ PARAMETERS = (
 
 
 def _deploy(account: Account, *extra: str, parameters: tuple[str, ...] = PARAMETERS) -> int:
-    return account.deploy(
-        "deploy",
-        "--stack-name",
-        STACK,
-        "--template-file",
-        str(TEMPLATE),
-        "--s3-bucket",
-        account.template_bucket,
-        "--s3-prefix",
-        "templates",
-        "--capabilities",
-        "CAPABILITY_IAM",
-        "--parameter-overrides",
-        *parameters,
-        *extra,
-    )
+    return account.deploy_stack("deploy", STACK, parameters, "--s3-prefix", "templates", *extra)
 
 
 @pytest.fixture
