@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 from deployer.capabilities import check_capabilities
-from deployer.clients import DEFAULT_MAX_ATTEMPTS, DEFAULT_REGION
-from deployer.durations import DEFAULT_TIMEOUT, parse_duration
+from deployer.clients import DEFAULT_REGION
+from deployer.common_options import add_connection_options, add_waiting_options
 from deployer.errors import EXIT_CODE_HELP, BadInput, ExitCode
-from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.failure_modes import ON_FAILURE_CHOICES, check_failure_flags
 from deployer.fleet.command import add_manifest_parser
 from deployer.fleet.stackset_command import add_stackset_parser
@@ -60,43 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     aws = common.add_argument_group("AWS connection")
     aws.add_argument("--region", default=DEFAULT_REGION, help=f"AWS region (default {DEFAULT_REGION})")
     aws.add_argument("--profile", help="named profile from the AWS config files")
-    aws.add_argument(
-        "--endpoint-url", help="custom endpoint for every AWS call (an emulator, a VPC endpoint)"
-    )
-    aws.add_argument(
-        "--retry-mode",
-        choices=("standard", "adaptive"),
-        default="standard",
-        help="botocore retry mode (default standard; adaptive also rate-limits the client)",
-    )
-    aws.add_argument(
-        "--max-attempts",
-        type=int,
-        default=DEFAULT_MAX_ATTEMPTS,
-        help=f"botocore attempts per call, first try included (default {DEFAULT_MAX_ATTEMPTS})",
-    )
+    add_connection_options(aws)
     common.add_argument("--stack-name", required=True, help="the stack to act on")
-    waiting = common.add_argument_group("waiting")
-    waiting.add_argument(
-        "--timeout",
-        type=parse_duration,
-        default=parse_duration(DEFAULT_TIMEOUT),
-        help=f"stop waiting after this long: 90s, 30m, 2h; bare number = minutes (default "
-        f"{DEFAULT_TIMEOUT}); the stack operation itself is left running",
-    )
-    waiting.add_argument(
-        "--poll-interval",
-        type=float,
-        default=DEFAULT_FIRST_INTERVAL,
-        help=f"shortest poll interval in seconds (default {DEFAULT_FIRST_INTERVAL:g}); between the two, the interval "
-        "is a tenth of the time waited so far",
-    )
-    waiting.add_argument(
-        "--max-poll-interval",
-        type=float,
-        default=DEFAULT_MAX_INTERVAL,
-        help=f"longest poll interval in seconds (default {DEFAULT_MAX_INTERVAL:g})",
-    )
+    add_waiting_options(common.add_argument_group("waiting"))
 
     deploy_help = "create or update the stack through a change set, wait, print outputs"
     deploy = sub.add_parser(

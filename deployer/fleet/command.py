@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from deployer.clients import DEFAULT_MAX_ATTEMPTS, ClientFactory, ClientSettings
-from deployer.durations import DEFAULT_TIMEOUT, parse_duration
+from deployer.clients import ClientFactory, ClientSettings
+from deployer.common_options import add_connection_options, add_waiting_options
 from deployer.errors import BadInput, DeployError, ExitCode
-from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
 from deployer.fleet.budget import Budgets
 from deployer.fleet.clients import FactoryMaker
 from deployer.fleet.manifest import Manifest, load_manifest
@@ -202,35 +201,5 @@ def add_manifest_parser(sub: Any, epilog: str) -> None:
 
 def add_connection(p: argparse.ArgumentParser) -> None:
     """What deploy's connection and waiting flags mean for every stack; region and profile come from the file."""
-    aws = p.add_argument_group("AWS connection (region and credentials are per stack, in the manifest)")
-    aws.add_argument(
-        "--endpoint-url", help="custom endpoint for every AWS call (an emulator, a VPC endpoint)"
-    )
-    aws.add_argument(
-        "--retry-mode", choices=("standard", "adaptive"), default="standard", help="botocore retry mode"
-    )
-    aws.add_argument(
-        "--max-attempts",
-        type=int,
-        default=DEFAULT_MAX_ATTEMPTS,
-        help=f"botocore attempts per call, first try included (default {DEFAULT_MAX_ATTEMPTS})",
-    )
-    waiting = p.add_argument_group("waiting (per stack)")
-    waiting.add_argument(
-        "--timeout",
-        type=parse_duration,
-        default=parse_duration(DEFAULT_TIMEOUT),
-        help=f"stop waiting for a stack after this long (default {DEFAULT_TIMEOUT})",
-    )
-    waiting.add_argument(
-        "--poll-interval",
-        type=float,
-        default=DEFAULT_FIRST_INTERVAL,
-        help=f"first poll interval in seconds (default {DEFAULT_FIRST_INTERVAL:g})",
-    )
-    waiting.add_argument(
-        "--max-poll-interval",
-        type=float,
-        default=DEFAULT_MAX_INTERVAL,
-        help=f"longest poll interval in seconds (default {DEFAULT_MAX_INTERVAL:g})",
-    )
+    add_connection_options(p.add_argument_group("AWS connection (region and credentials are per stack)"))
+    add_waiting_options(p.add_argument_group("waiting (per stack)"))
