@@ -227,6 +227,12 @@ _FUNCTIONS: dict[str, Callable[[Any, Scope], Any]] = {
 }
 
 
+def present(resource: Mapping[str, Any], scope: Scope) -> bool | None:
+    """Whether a resource exists under its Condition: True without one, None when that cannot be known offline."""
+    name = resource.get("Condition")
+    return True if name is None else condition(str(name), scope)
+
+
 def condition(expr: Any, scope: Scope, depth: int = 0) -> bool | None:
     """A condition's name or expression: True / False, or None when it depends on something unresolved."""
     if depth > _MAX_CONDITION_DEPTH:

@@ -22,8 +22,12 @@ CHANGE_SET = "change set"
 PREDICTION = "offline prediction"
 
 REMOVAL = "removal"
+POSSIBLE_REMOVAL = "possible removal"  # under a Condition the offline prediction cannot evaluate
 REPLACEMENT = "replacement"
 CONDITIONAL = "conditional replacement"
+REMOVALS = frozenset(
+    {REMOVAL, POSSIBLE_REMOVAL}
+)  # allowed by --allow-removal, the others by --allow-replacement
 
 
 def stateful_resources(*docs: Mapping[str, Any] | None) -> dict[str, str]:
@@ -52,26 +56,34 @@ def _why_stateful(resource: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Prediction:
-    """A replacement the offline comparison expects: the create-only properties whose value changes."""
+    """A replacement the offline comparison expects (the create-only properties whose value changes), or a
+    removal (properties then names the Condition that removes it, if any)."""
 
     logical_id: str
     resource_type: str
     properties: tuple[str, ...]
-    certain: bool = True  # False when a value could not be resolved and might differ
+    certain: bool = True  # False when a value or a Condition could not be resolved and might differ
+    removal: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.removal:
+            return REMOVAL if self.certain else POSSIBLE_REMOVAL
+        return REPLACEMENT if self.certain else CONDITIONAL
 
 
 @dataclass(frozen=True)
 class Danger:
     logical_id: str
     resource_type: str
-    kind: str  # REMOVAL, REPLACEMENT or CONDITIONAL
+    kind: str  # REMOVAL, POSSIBLE_REMOVAL, REPLACEMENT or CONDITIONAL
     properties: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     stateful_because: str = ""
 
     @property
     def flag(self) -> str:
-        option = "--allow-removal" if self.kind == REMOVAL else "--allow-replacement"
+        option = "--allow-removal" if self.kind in REMOVALS else "--allow-replacement"
         return f"{option} {self.logical_id}"
 
     def describe(self) -> str:
@@ -93,7 +105,7 @@ class Allowances:
         return cls(frozenset(replacement), frozenset(removal))
 
     def allows(self, danger: Danger) -> bool:
-        names = self.removal if danger.kind == REMOVAL else self.replacement
+        names = self.removal if danger.kind in REMOVALS else self.replacement
         return danger.logical_id in names
 
 
@@ -146,22 +158,22 @@ def find_dangers(
             prediction.resource_type if prediction.resource_type in STATEFUL_TYPES else None
         )
         if why:
-            kind = REPLACEMENT if prediction.certain else CONDITIONAL
             add(
                 Danger(
                     prediction.logical_id,
                     prediction.resource_type,
-                    kind,
+                    prediction.kind,
                     prediction.properties,
                     (PREDICTION,),
                     why,
                 )
             )
-    # A certain replacement makes a conditional one of the same resource redundant.
+    # A certain replacement (removal) makes a possible one of the same resource redundant.
     for logical_id, kind in list(found):
-        if kind == CONDITIONAL and (logical_id, REPLACEMENT) in found:
+        certain = {CONDITIONAL: REPLACEMENT, POSSIBLE_REMOVAL: REMOVAL}.get(kind)
+        if certain and (logical_id, certain) in found:
             extra = found.pop((logical_id, kind))
-            add(Danger(logical_id, extra.resource_type, REPLACEMENT, extra.properties, extra.sources))
+            add(Danger(logical_id, extra.resource_type, certain, extra.properties, extra.sources))
     return sorted(found.values(), key=lambda d: (d.logical_id, d.kind))
 
 

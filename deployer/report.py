@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer.guard import Danger
+from deployer.guard import REMOVAL, REPLACEMENT, Allowances, Danger, Prediction
 
 VALUE_LIMIT = 120  # characters of one before/after value in the Markdown
 LINE_LIMIT = 1000  # no Markdown line is longer than this
@@ -65,16 +65,28 @@ class Report:
     execution_status: str
     changes: list[dict[str, Any]]
     dangers: list[Danger] = field(default_factory=list)
-    allowed: list[str] = field(default_factory=list)  # logical ids the run was allowed to replace or remove
+    allowances: Allowances = field(
+        default_factory=Allowances
+    )  # what the run was allowed, per resource and kind
+    # Every resource the offline prediction expects to be replaced or removed, stateful or not.
+    predictions: list[Prediction] = field(default_factory=list)
+
+    def allowed(self, danger: Danger) -> bool:
+        return self.allowances.allows(danger)
 
     def counts(self) -> dict[str, int]:
+        # The change set may list nothing for a parameter-only update: what the prediction is certain of counts too.
         actions = [c.get("Action") for c in self.changes]
         replaced = {c.get("LogicalResourceId") for c in self.changes if c.get("Replacement") == "True"}
-        replaced |= {d.logical_id for d in self.dangers if d.kind == "replacement"}
+        replaced |= {d.logical_id for d in self.dangers if d.kind == REPLACEMENT}
+        replaced |= {p.logical_id for p in self.predictions if p.kind == REPLACEMENT}
+        removed = {c.get("LogicalResourceId") for c in self.changes if c.get("Action") == "Remove"}
+        removed |= {d.logical_id for d in self.dangers if d.kind == REMOVAL}
+        removed |= {p.logical_id for p in self.predictions if p.kind == REMOVAL}
         return {
             "add": actions.count("Add"),
             "modify": actions.count("Modify"),
-            "remove": actions.count("Remove"),
+            "remove": len(removed),
             "import": actions.count("Import"),
             "dynamic": actions.count("Dynamic"),
             "replaced": len(replaced),
@@ -106,7 +118,7 @@ class Report:
                     "Properties": list(d.properties),
                     "FoundBy": list(d.sources),
                     "StatefulBecause": d.stateful_because,
-                    "Allowed": d.logical_id in self.allowed,
+                    "Allowed": self.allowed(d),
                     "AllowWith": d.flag,
                 }
                 for d in self.dangers
@@ -197,7 +209,7 @@ def _dangers_section(report: Report) -> list[str]:
             _cell(d.kind),
             _cell(", ".join(d.properties) or None),
             _cell(", ".join(d.sources)),
-            "allowed" if d.logical_id in report.allowed else _code(d.flag),
+            "allowed" if report.allowed(d) else _code(d.flag),
         ]
         for d in report.dangers
     ]

@@ -17,7 +17,7 @@ from deployer.clients import aws_call
 from deployer.errors import AwsApiError
 from deployer.guard import Allowances, Danger, allowed_ids, find_dangers, stateful_resources, unallowed
 from deployer.inputs import parse_template
-from deployer.prediction import Scope, parameter_values, predict_replacements, pseudo_parameters
+from deployer.prediction import Scope, parameter_values, predict, pseudo_parameters
 from deployer.runtime import Context
 
 
@@ -71,8 +71,8 @@ def assess(
     changes = report.merge_changes(described.changes)
     old_doc: Mapping[str, Any] | None = None
     predictions = []
-    # The deployed template is needed to predict replacements of stateful resources the new template still has,
-    # and to know whether a removed resource was declared Retain / Snapshot.
+    # The deployed template is needed to predict replacements and removals (a Condition turning false) of stateful
+    # resources the new template still has, and to know whether a removed resource was declared Retain / Snapshot.
     removes = any(c.get("Action") == "Remove" for c in changes)
     if stack is not None and (stateful_resources(new_doc) or removes):
         old_doc = deployed_template(ctx, str(stack["StackId"]))
@@ -81,7 +81,7 @@ def assess(
         old_scope = Scope(parameter_values(old_doc, previous), pseudo, old_doc)
         new_scope = Scope(parameter_values(new_doc, given_values(new_parameters), previous), pseudo, new_doc)
         region = pseudo.get("AWS::Region", "us-east-1")
-        predictions = predict_replacements(old_doc, old_scope, new_doc, new_scope, region)
+        predictions = predict(old_doc, old_scope, new_doc, new_scope, region)
     dangers = find_dangers(changes, predictions, stateful_resources(new_doc, old_doc))
     allowed = allowed_ids(dangers, allowances)
     built = report.Report(
@@ -92,7 +92,8 @@ def assess(
         execution_status=described.execution_status,
         changes=changes,
         dangers=dangers,
-        allowed=allowed,
+        allowances=allowances,
+        predictions=predictions,
     )
     return Review(built, dangers, unallowed(dangers, allowances), allowed)
 
@@ -100,7 +101,7 @@ def assess(
 def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file: Path | None) -> None:
     ctx.say(f"Summary: {review.report.summary()}")
     for danger in review.dangers:
-        verdict = "allowed" if danger.logical_id in review.allowed else f"refused unless {danger.flag}"
+        verdict = f"refused unless {danger.flag}" if danger in review.refused else "allowed"
         ctx.say(f"  DANGER {danger.describe()}: {verdict}")
     for where in report.write(review.report, json_file=json_file, markdown_file=markdown_file):
         ctx.say(f"Wrote the change-set report to {where}")

@@ -13,7 +13,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from deployer import changeset, report
-from deployer.guard import CHANGE_SET, PREDICTION, Prediction, find_dangers, stateful_resources
+from deployer.guard import (
+    CHANGE_SET,
+    PREDICTION,
+    Allowances,
+    Prediction,
+    find_dangers,
+    stateful_resources,
+)
 from tests.deploy.conftest import CS_ID, STACK, STACK_ID, stubbed_client
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "change_set_report.md"
@@ -152,7 +159,7 @@ def build_report() -> report.Report:
         described.execution_status,
         changes,
         dangers,
-        allowed=["KmsKey"],
+        allowances=Allowances.of(["KmsKey"]),
     )
 
 
