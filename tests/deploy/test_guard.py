@@ -340,3 +340,65 @@ def test_a_failed_restore_after_a_failed_execution_warns_and_keeps_the_first_err
     assert "InsufficientCapabilitiesException" in harness.errors and "AccessDenied" not in harness.errors
     assert "WARNING: the stack policy could not be set back" in harness.output
     assert "aws cloudformation set-stack-policy --stack-name" in harness.output
+
+
+def test_one_allowance_marks_only_its_own_danger_allowed_and_the_run_is_still_refused(
+    harness: Harness,
+) -> None:
+    with_logs = {
+        **BUCKET_TEMPLATE,
+        "Resources": {**BUCKET_TEMPLATE["Resources"], "AppLogGroup": {"Type": "AWS::Logs::LogGroup"}},
+    }
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=DEV)
+    harness.expect_no_old_change_sets()
+    harness.expect_create_change_set("UPDATE")
+    harness.expect_change_set_status("CREATE_COMPLETE")
+    harness.expect_change_set_pages(
+        [
+            [
+                entry("Modify", "StaticContentBucket", "AWS::S3::Bucket", "True"),
+                entry("Remove", "AppLogGroup", "AWS::Logs::LogGroup"),
+            ]
+        ]
+    )
+    harness.expect_deployed_template(with_logs)
+    code = _deploy(harness, "--allow-replacement", "StaticContentBucket", command="plan")
+    assert code == ExitCode.DATA_LOSS_REFUSED
+    verdicts = {
+        line.split()[3]: line.rsplit(": ", 1)[1] for line in harness.output.splitlines() if "DANGER" in line
+    }
+    assert verdicts == {
+        "StaticContentBucket": "allowed",
+        "AppLogGroup": "refused unless --allow-removal AppLogGroup",
+    }
+    assert "--allow-removal AppLogGroup" in harness.errors and "StaticContentBucket" not in harness.errors
+
+
+@pytest.mark.parametrize("command", ["plan", "execute"])
+def test_a_stack_deployed_with_non_default_values_keeps_them_and_a_routine_update_is_not_refused(
+    harness: Harness, command: str
+) -> None:
+    # The bucket's name comes from EnvironmentSuffix, deployed as "prod" (the default is "dev"): the new template
+    # must be resolved with "prod" for the parameters passed as UsePreviousValue, or the bucket looks renamed.
+    prod = [{"ParameterKey": "EnvironmentSuffix", "ParameterValue": "prod"}]
+    previous = [{"ParameterKey": "EnvironmentSuffix", "UsePreviousValue": True}]
+    topic = entry("Modify", "Topic", "AWS::SNS::Topic", "False")
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=prod)
+    if command == "plan":
+        harness.expect_no_old_change_sets()
+        harness.expect_create_change_set("UPDATE", Parameters=previous)
+        harness.expect_change_set_status("CREATE_COMPLETE")
+        harness.expect_change_set_pages([[topic]])
+        harness.expect_deployed_template(BUCKET_TEMPLATE)
+        assert _deploy(harness, command="plan") == ExitCode.CHANGES_PRESENT, harness.errors
+    else:
+        page = harness.change_set_page("CREATE_COMPLETE", changes=[topic])
+        page["Parameters"] = previous
+        params = {"ChangeSetName": "tap-deploy-update-x", "StackName": STACK, "IncludePropertyValues": True}
+        harness.stub.add_response("describe_change_set", page, params)
+        harness.expect_change_set_template(BUCKET_TEMPLATE)
+        harness.expect_deployed_template(BUCKET_TEMPLATE)
+        harness.expect_successful_execution()
+        code = harness.run("execute", "--stack-name", STACK, "--change-set-name", "tap-deploy-update-x")
+        assert code == ExitCode.SUCCESS, harness.errors
+    assert "DANGER" not in harness.output

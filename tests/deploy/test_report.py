@@ -15,8 +15,13 @@ from markdown_it.token import Token
 from deployer import changeset, report
 from deployer.guard import (
     CHANGE_SET,
+    CONDITIONAL,
+    POSSIBLE_REMOVAL,
     PREDICTION,
+    REMOVAL,
+    REPLACEMENT,
     Allowances,
+    Danger,
     Prediction,
     find_dangers,
     stateful_resources,
@@ -299,3 +304,45 @@ def test_json_and_markdown_come_from_the_same_data(tmp_path: Path, monkeypatch: 
         ("StaticContentBucket", False),
     ]
     assert summary.read_text().startswith("earlier step\n") and md_file.read_text() in summary.read_text()
+
+
+def _danger(logical_id: str, kind: str, source: str = PREDICTION) -> Danger:
+    return Danger(logical_id, "AWS::S3::Bucket", kind, (), (source,), "AWS::S3::Bucket")
+
+
+def test_only_the_dangers_an_allowance_names_by_resource_and_kind_are_marked_allowed() -> None:
+    dangers = [
+        _danger("Archive", REPLACEMENT),
+        _danger("Data", POSSIBLE_REMOVAL),
+        _danger("Data", CONDITIONAL),
+        _danger("Logs", REMOVAL),
+    ]
+    built = report.Report(
+        STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", [], dangers, Allowances.of(["Archive"], ["Data"])
+    )
+    rows = _tables(MarkdownIt("commonmark").enable("table").parse(report.to_markdown(built)))[0]
+    assert [(row[0], row[2], row[5]) for row in rows[1:]] == [
+        ("Archive", REPLACEMENT, "allowed"),
+        ("Data", POSSIBLE_REMOVAL, "allowed"),
+        ("Data", CONDITIONAL, "--allow-replacement Data"),
+        ("Logs", REMOVAL, "--allow-removal Logs"),
+    ]
+    assert [d["Allowed"] for d in built.to_json()["Dangers"]] == [True, True, False, False]
+
+
+def test_the_summary_counts_replacements_and_removals_only_the_prediction_found() -> None:
+    # The change set lists nothing (a parameter-only update on some endpoints); the prediction is sure of these.
+    predicted = [
+        Prediction("StaticContentBucket", "AWS::S3::Bucket", ("BucketName",)),
+        Prediction("Topic", "AWS::SNS::Topic", ("TopicName",)),
+        Prediction("KmsKey", "AWS::KMS::Key", ("Condition CreateKmsKey is false",), removal=True),
+        Prediction("Queue", "AWS::SQS::Queue", ("QueueName",), certain=False),
+    ]
+    dangers = find_dangers([], predicted, stateful_resources(TEMPLATE))
+    built = report.Report(
+        STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", [], dangers, predictions=predicted
+    )
+    assert built.summary() == "0 to add, 0 to modify, 1 to remove, 2 replaced, 2 dangerous"
+    # Without the predictions, the dangers alone still count: the stateful replacement and removal.
+    from_dangers = report.Report(STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", [], dangers)
+    assert from_dangers.summary() == "0 to add, 0 to modify, 1 to remove, 1 replaced, 2 dangerous"
