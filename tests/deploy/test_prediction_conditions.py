@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.stub import ANY
 
 from deployer.errors import ExitCode
 from deployer.guard import (
@@ -22,7 +23,9 @@ from deployer.guard import (
     unallowed,
 )
 from deployer.prediction import Scope, parameter_values, predict, predict_removals, pseudo_parameters
+from deployer.stack_policy import default_policy
 from tests.deploy.conftest import CS_ID, STACK, STACK_ID, Harness
+from tests.deploy.test_stack_policy import allows
 from tests.resolver_sample import STACK_ARN, TEMPLATE
 
 PSEUDO = pseudo_parameters(STACK_ARN, "web")
@@ -170,3 +173,34 @@ def test_keeping_the_key_arn_empty_is_no_removal(harness: Harness) -> None:
     code = harness.run("execute", "--stack-name", STACK, "--change-set-name", "tap-deploy-update-x")
     assert code == ExitCode.SUCCESS, harness.errors
     assert "DANGER" not in harness.output
+
+
+def test_allow_removal_kms_key_opens_the_policy_for_the_key_alone_and_executes(harness: Harness) -> None:
+    policies: list[dict[str, Any]] = []
+    harness.cfn.meta.events.register(
+        "provide-client-params.cloudformation.SetStackPolicy",
+        lambda params, **_: policies.append(json.loads(params["StackPolicyBody"])),
+    )
+    _execute_with_kms_key_arn(harness, KEY_ARN)
+    current = default_policy(TAP_STACK)
+    harness.stub.add_response(
+        "get_stack_policy", {"StackPolicyBody": json.dumps(current)}, {"StackName": STACK_ID}
+    )
+    harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
+    harness.expect_successful_execution()
+    harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
+    code = harness.run(
+        "execute",
+        "--stack-name",
+        STACK,
+        "--change-set-name",
+        "tap-deploy-update-x",
+        "--allow-removal",
+        "KmsKey",
+    )
+    assert code == ExitCode.SUCCESS, harness.errors
+    during, after = policies
+    assert allows(during, "Update:Delete", "KmsKey") and not allows(
+        during, "Update:Delete", "StaticContentBucket"
+    )
+    assert after == current
