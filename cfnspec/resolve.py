@@ -1,10 +1,11 @@
 """Intrinsic functions resolved as CloudFormation would, for a template, its parameter values and pseudo parameters.
 
 Ref, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::If (with the Conditions section, Fn::Equals, Fn::And, Fn::Or,
-Fn::Not), Fn::FindInMap, Fn::GetAZs and Fn::Base64. Whatever cannot be known offline resolves to UNRESOLVED: a
-NoEcho parameter, an unknown function, Fn::ImportValue, and, unless the scope names them symbolically, resources
-and their attributes (they exist only once the stack does). What UNRESOLVED means is the caller's to decide:
-the replacement prediction counts it as a possible change, preflight as something it cannot check.
+Fn::Not), Fn::FindInMap, Fn::GetAZs and Fn::Base64; `present` says whether a resource exists under its Condition.
+Whatever cannot be known offline resolves to UNRESOLVED: a NoEcho parameter, an unknown function, Fn::ImportValue,
+and, unless the scope names them symbolically, resources and their attributes (they exist only once the stack
+does). What UNRESOLVED means is the caller's to decide: the replacement prediction counts it as a possible change
+(and a Condition it leaves undecided as a possible removal), preflight as something it cannot check.
 """
 
 from __future__ import annotations

@@ -373,7 +373,8 @@ def add_guard_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="LOGICAL_ID",
-        help="allow removing this stateful resource from the stack (repeatable)",
+        help="allow removing this stateful resource from the stack, also when its Condition turns false "
+        "(repeatable; also acknowledges a possible removal under a Condition undecidable offline)",
     )
 
 

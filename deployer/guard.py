@@ -25,9 +25,8 @@ REMOVAL = "removal"
 POSSIBLE_REMOVAL = "possible removal"  # under a Condition the offline prediction cannot evaluate
 REPLACEMENT = "replacement"
 CONDITIONAL = "conditional replacement"
-REMOVALS = frozenset(
-    {REMOVAL, POSSIBLE_REMOVAL}
-)  # allowed by --allow-removal, the others by --allow-replacement
+# Allowed by --allow-removal; the other kinds by --allow-replacement.
+REMOVALS = frozenset({REMOVAL, POSSIBLE_REMOVAL})
 
 
 def stateful_resources(*docs: Mapping[str, Any] | None) -> dict[str, str]:

@@ -13,6 +13,7 @@ from cfnspec.resolve import (
     condition,
     contains_unresolved,
     parameter_values,
+    present,
     pseudo_parameters,
     resolve,
 )
@@ -65,6 +66,28 @@ def test_conditions_evaluate_with_and_or_not_and_unknown() -> None:
     assert condition(
         {"Fn::Or": [{"Condition": "SecretSet"}, {"Condition": "IsProd"}]}, scope({"Env": "prod"})
     )
+
+
+@pytest.mark.parametrize(
+    ("resource", "given", "expected"),
+    [
+        ("Bucket", {"Env": "prod"}, True),  # no Condition: always there
+        ("Logs", {"Env": "dev"}, True),
+        ("Logs", {"Env": "prod"}, False),
+        ("Logs", {"UseLogs": "no"}, False),
+    ],
+)
+def test_a_resource_is_present_as_its_condition_says(
+    resource: str, given: dict[str, str], expected: bool
+) -> None:
+    assert present(TEMPLATE["Resources"][resource], scope(given)) is expected
+
+
+def test_a_resource_under_a_condition_that_cannot_be_evaluated_offline_may_or_may_not_be_present() -> None:
+    secret = {"Type": "AWS::S3::Bucket", "Condition": "SecretSet"}
+    assert present(secret, scope({}, {"Secret": "****"})) is None
+    assert present(secret, scope({"Secret": "x"})) is True
+    assert present({"Type": "AWS::S3::Bucket", "Condition": "NoSuchCondition"}, scope({})) is None
 
 
 def test_resources_and_attributes_are_unresolved_unless_named_symbolically() -> None:
