@@ -93,3 +93,40 @@ def test_removing_a_log_group_is_refused_until_allowed(moto: MotoServer, tmp_pat
     assert _moto_deploy(moto, template, "--allow-removal", "AppLogGroup") == ExitCode.SUCCESS
     resources = _cfn(moto).describe_stack_resources(StackName="guarded")["StackResources"]
     assert "AppLogGroup" not in {r["LogicalResourceId"] for r in resources}
+
+
+def test_bringing_a_kms_key_is_refused_offline_until_the_removal_of_the_stacks_key_is_allowed(
+    moto: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The generated stack's pattern: KmsKey exists only while KmsKeyArn is empty (Condition CreateKmsKey).
+    keyed: dict[str, Any] = {
+        "Parameters": {"KmsKeyArn": {"Type": "String", "Default": ""}},
+        "Conditions": {"CreateKmsKey": {"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}},
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "KmsKey": {
+                "Type": "AWS::KMS::Key",
+                "Condition": "CreateKmsKey",
+                "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": []}},
+            },
+        },
+    }
+    template = tmp_path / "keyed.json"
+    template.write_text(json.dumps(keyed), encoding="utf-8")
+    assert _moto_deploy(moto, template) == ExitCode.SUCCESS
+    capsys.readouterr()
+    arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    code = _moto_deploy(moto, template, "--parameter-overrides", f"KmsKeyArn={arn}")
+    err = capsys.readouterr().err
+    assert code == ExitCode.DATA_LOSS_REFUSED, err
+    assert "removal of KmsKey" in err and "Condition CreateKmsKey is false" in err
+    assert "--allow-removal KmsKey" in err
+    resources = _cfn(moto).describe_stack_resources(StackName="guarded")["StackResources"]
+    assert "KmsKey" in {r["LogicalResourceId"] for r in resources}
+    code = _moto_deploy(
+        moto, template, "--parameter-overrides", f"KmsKeyArn={arn}", "--allow-removal", "KmsKey"
+    )
+    assert code == ExitCode.SUCCESS, capsys.readouterr().err
+    resources = _cfn(moto).describe_stack_resources(StackName="guarded")["StackResources"]
+    # moto 5.2 still lists a resource whose Condition turned false, as an entry without LogicalResourceId.
+    assert "KmsKey" not in {r.get("LogicalResourceId") for r in resources}
