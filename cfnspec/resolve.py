@@ -127,6 +127,21 @@ def contains_unresolved(value: Any) -> bool:
     return False
 
 
+# Stand-ins that are equal on both sides of a comparison but are not the value itself: a condition over one
+# cannot be decided offline.
+_TOKENS = ("{SSM:", "{Ref:", "{GetAtt:")
+
+
+def _has_token(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(token in value for token in _TOKENS)
+    if isinstance(value, Mapping):
+        return any(_has_token(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_token(v) for v in value)
+    return False
+
+
 def _ref(arg: Any, scope: Scope) -> Any:
     return scope.ref(arg) if isinstance(arg, str) else UNRESOLVED
 
@@ -248,7 +263,7 @@ def condition(expr: Any, scope: Scope, depth: int = 0) -> bool | None:
         return condition(arg, scope, depth + 1)
     if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
         left, right = resolve(arg[0], scope), resolve(arg[1], scope)
-        if contains_unresolved(left) or contains_unresolved(right):
+        if any(contains_unresolved(v) or _has_token(v) for v in (left, right)):
             return None
         return str(left) == str(right)
     if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:

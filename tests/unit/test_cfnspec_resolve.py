@@ -90,6 +90,15 @@ def test_a_resource_under_a_condition_that_cannot_be_evaluated_offline_may_or_ma
     assert present({"Type": "AWS::S3::Bucket", "Condition": "NoSuchCondition"}, scope({})) is None
 
 
+def test_a_condition_over_an_ssm_parameter_cannot_be_decided_offline() -> None:
+    # Its value is the parameter store's, not the parameter's name the scope stands in with.
+    doc = {
+        "Parameters": {"Ami": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/ami/latest"}},
+        "Conditions": {"Pinned": {"Fn::Equals": [{"Fn::Sub": "x-${Ami}"}, "x-ami-123"]}},
+    }
+    assert condition("Pinned", Scope(parameter_values(doc, {}), PSEUDO, doc)) is None
+
+
 def test_resources_and_attributes_are_unresolved_unless_named_symbolically() -> None:
     plain = Scope(parameter_values(TEMPLATE, {}), PSEUDO, TEMPLATE)
     assert resolve({"Ref": "Bucket"}, plain) is UNRESOLVED
