@@ -100,10 +100,10 @@ def predict_removals(
 ) -> list[Prediction]:
     """Resources that exist (or may exist) in the deployed stack and not (or maybe not) after the update.
 
-    before \\ after   True   None                 False / not in the template
-    True              -      possible removal     removal
-    None              -      possible removal(*)  possible removal
-    False             -      -                    -
+    deployed / new   True   None (undecidable)   False / not in the template
+    True             -      possible removal     removal
+    None             -      possible removal(*)  possible removal
+    False            -      -                    -
     (*) none when the same Condition is evaluated over the same inputs on both sides.
     """
     predictions = []
