@@ -22,6 +22,8 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 from moto.logs.models import LogGroup
 
+from emulator import api_gaps, changeset_gaps, drift_gaps
+
 
 def endpoint_for_template_url(port: int) -> str:
     """moto-notes "Works": TemplateURL is only fetched when the URL's host is `localhost` (not 127.0.0.1).
@@ -487,6 +489,8 @@ def patch_moto() -> None:
             _delete_group_if_present(vars(FakeAutoScalingGroup)["delete_from_cloudformation_json"].__func__),
         ),
     ]
+    # Further gaps, one module each (the change sets AWS would list, single API answers, drift detection).
+    patches += api_gaps.patches() + changeset_gaps.patches() + drift_gaps.patches()
     for owner, name, value in patches:
         setattr(owner, name, value)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
