@@ -195,10 +195,18 @@ RENAMED_BY_THE_SUFFIX = (
 )
 
 
-def _deploy(account: Account, parameters: dict[str, str], allow: tuple[str, ...] = ()) -> int:
+# Bringing a key turns CreateKmsKey false, which removes the stack's key: refused unless named
+# (tests/integration/test_stack_lifecycle.py tests the refusal itself).
+REMOVED_BY_A_BROUGHT_KEY = ("KmsKey",)
+
+
+def _deploy(
+    account: Account, parameters: dict[str, str], allow: tuple[str, ...] = (), remove: tuple[str, ...] = ()
+) -> int:
     # Preflight would rightly refuse the brought key (moto's default key policy) and the certificate (moto leaves
     # it PENDING_VALIDATION); tests/deploy/test_preflight_*.py test exactly those refusals.
     allowances = [arg for logical_id in allow for arg in ("--allow-replacement", logical_id)]
+    allowances += [arg for logical_id in remove for arg in ("--allow-removal", logical_id)]
     overrides = tuple(f"{k}={v}" for k, v in parameters.items())
     return account.deploy_stack("deploy", STACK, overrides, "--skip-preflight", *allowances)
 
@@ -223,7 +231,8 @@ def test_each_parameter_update_executes_and_reads_back_through_the_emulator(
     for group in _updates():
         current.update({name: values[name] for name in group})
         allow = RENAMED_BY_THE_SUFFIX if "EnvironmentSuffix" in group else ()
-        assert _deploy(account, current, allow) == 0, f"update of {', '.join(group)} failed"
+        remove = REMOVED_BY_A_BROUGHT_KEY if "KmsKeyArn" in group else ()
+        assert _deploy(account, current, allow, remove) == 0, f"update of {', '.join(group)} failed"
         stack = account.stack(STACK)
         assert stack["StackStatus"] == "UPDATE_COMPLETE", (
             f"update of {', '.join(group)}: {stack['StackStatus']}"
