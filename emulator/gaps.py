@@ -1,5 +1,8 @@
 """The one place for workarounds of moto's gaps (the emulator's gap table). Each cites the gap it closes.
 
+patch_moto also applies the gaps kept in their own modules: emulator.changeset_gaps (change sets as AWS lists
+them), emulator.api_gaps (single API answers) and emulator.drift_gaps (drift detection).
+
 The product code never works around the emulator. Where a gap can be closed by teaching the emulator what AWS
 does, `patch_moto` does it (emulator.server applies it to every server it starts, so every tier, the benchmark
 and the demo see the same emulator); where it cannot, a test adapts what it sends or expects, here.
