@@ -1,5 +1,8 @@
 """The one place for workarounds of moto's gaps (the emulator's gap table). Each cites the gap it closes.
 
+patch_moto also applies the gaps kept in their own modules: emulator.changeset_gaps (change sets as AWS lists
+them), emulator.api_gaps (single API answers) and emulator.drift_gaps (drift detection).
+
 The product code never works around the emulator. Where a gap can be closed by teaching the emulator what AWS
 does, `patch_moto` does it (emulator.server applies it to every server it starts, so every tier, the benchmark
 and the demo see the same emulator); where it cannot, a test adapts what it sends or expects, here.
@@ -21,6 +24,8 @@ from moto.ec2.models.security_groups import SecurityGroup
 from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 from moto.logs.models import LogGroup
+
+from emulator import api_gaps, changeset_gaps, drift_gaps
 
 
 def endpoint_for_template_url(port: int) -> str:
@@ -487,6 +492,8 @@ def patch_moto() -> None:
             _delete_group_if_present(vars(FakeAutoScalingGroup)["delete_from_cloudformation_json"].__func__),
         ),
     ]
+    # Further gaps, one module each (the change sets AWS would list, single API answers, drift detection).
+    patches += api_gaps.patches() + changeset_gaps.patches() + drift_gaps.patches()
     for owner, name, value in patches:
         setattr(owner, name, value)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):

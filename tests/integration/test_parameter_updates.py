@@ -195,7 +195,8 @@ RENAMED_BY_THE_SUFFIX = (
 )
 
 
-# Bringing a key turns CreateKmsKey false, which removes the stack's own key: refused unless it is named.
+# Bringing a key turns CreateKmsKey false, which removes the stack's key: refused unless named
+# (tests/integration/test_stack_lifecycle.py tests the refusal itself).
 REMOVED_BY_A_BROUGHT_KEY = ("KmsKey",)
 
 

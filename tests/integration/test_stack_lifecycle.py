@@ -7,6 +7,7 @@ What moto does not build or keep is listed once, in emulator/gaps.py, with the u
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -233,8 +234,10 @@ def test_a_changed_parameter_deploys_as_an_update_visible_through_the_api(
     assert _deploy(account, parameters=changed) == 0
     assert account.stack(STACK)["StackStatus"] == "UPDATE_COMPLETE"
     assert _launch_template_data(account, account.resources(STACK))["InstanceType"] == "t3.medium"
-    # moto lists no resource changes for a parameter-only update (moto-notes); AWS would list a Modify here.
-    assert "UPDATE_COMPLETE" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # A parameter-only update lists the resources it modifies, as AWS does (emulator/changeset_gaps.py).
+    assert re.search(r"Modify +LaunchTemplate +AWS::EC2::LaunchTemplate +False +Properties", out), out
+    assert "UPDATE_COMPLETE" in out
 
 
 def test_the_same_command_again_reports_no_changes_and_executes_nothing(
