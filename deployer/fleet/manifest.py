@@ -361,15 +361,29 @@ def _field_naming(entry: StackEntry, dep: str) -> str:
 
 
 def _check_unique(reader: _Reader, stacks: Mapping[str, StackEntry]) -> None:
-    seen: dict[tuple[str, str, str], str] = {}
+    """One stack name in one region is one stack, unless both entries name different accounts explicitly.
+
+    A profile says nothing certain about its account before STS is asked (two profiles may reach one account), and an
+    entry without an account may be in the other's: only two different explicit accounts keep two entries apart.
+    """
+    seen: dict[tuple[str, str], list[StackEntry]] = {}
     for entry in stacks.values():
-        identity = (entry.stack_name, entry.region, entry.account or entry.credentials.profile or "")
-        if identity in seen:
+        earlier = seen.setdefault((entry.stack_name, entry.region), [])
+        for other in earlier:
+            if entry.account and other.account and entry.account != other.account:
+                continue
             reader.fail(
                 ("stacks", entry.key),
                 None,
-                f"stacks.{entry.key} and stacks.{seen[identity]} are the same stack "
-                f"({entry.stack_name} in {entry.region})",
-                "give one of them another stack_name",
+                f"stacks.{entry.key} and stacks.{other.key} are the same stack "
+                f"({entry.stack_name} in {entry.region}{_accounts(entry, other)})",
+                "give one of them another stack_name, or set account (or role_arn) on both when they are "
+                "different accounts",
             )
-        seen[identity] = entry.key
+        earlier.append(entry)
+
+
+def _accounts(entry: StackEntry, other: StackEntry) -> str:
+    if entry.account and entry.account == other.account:
+        return f", account {entry.account}"
+    return ", and not both name an account"
