@@ -218,6 +218,8 @@ class StackRunner:
             execute=self.action == "deploy",
             assume_yes=True,  # many stacks cannot share one terminal prompt; plan is the review step
             preflight=entry.preflight,
+            s3_bucket=entry.s3_bucket,
+            s3_prefix=entry.s3_prefix,
         )
 
     def _inputs(self, entry: StackEntry) -> dict[str, str | None]:
