@@ -389,7 +389,7 @@ def _check_unique(reader: _Reader, stacks: Mapping[str, StackEntry]) -> None:
             if not (entry.account and other.account and entry.account != other.account):
                 same = (
                     f"account {entry.account}"
-                    if entry.account == other.account
+                    if entry.account and entry.account == other.account
                     else "not both name an account"
                 )
                 reader.fail(
