@@ -1,11 +1,11 @@
 """Check 8: CloudFormation's own validation of the real stack, through a change set that is never executed.
 
 The change set (named tap-preflight-UUID) is deleted again on every way out: a verdict, an error, a timeout, an
-interrupt, and a CreateChangeSet whose answer was lost on the network (deleted by name). A REVIEW_IN_PROGRESS stack is
-deleted only when preflight's own CREATE change set made it (no stack of that name before) and it holds no other
+interrupt, and a CreateChangeSet whose answer was lost on the network (deleted by name). A REVIEW_IN_PROGRESS stack
+is deleted only when preflight's own CREATE change set made it (no stack was there before) and it holds no other
 change set: someone's `plan` of a new stack awaiting review is never removed. What cannot be deleted is a WARN with
-the command that deletes it. DescribeEvents and ListHookResults are newer APIs: botocore's service model says whether the client
-knows them, and an endpoint that does not answer them is reported as a WARN, never a pass.
+the command that deletes it. DescribeEvents and ListHookResults are newer APIs: botocore's service model says
+whether the client knows them, and an endpoint that does not answer them is reported as a WARN, never a pass.
 """
 
 from __future__ import annotations
@@ -79,11 +79,18 @@ def check_online(ctx: PreflightContext, inputs: ChangeSetInputs) -> list[Finding
             created = (request.name, inputs.stack_name)
     finally:
         if created is not None:
-            left = _clean_up(ctx, created, stack_was_new=facts.stack is None)
+            left = _clean_up(ctx, created, stack_was_new=_made_stack(facts.stack, created[1]))
             if not any(f.status is Status.WARN for f in left):
                 findings = [_deleted(f) for f in findings]
             findings += left
     return findings
+
+
+def _made_stack(before: Mapping[str, Any] | None, stack: str) -> bool:
+    """Whether preflight's CREATE change set made the stack: none was there, or its change set is in another one."""
+    if before is None:
+        return True
+    return stack.startswith("arn:") and stack != before.get("StackId")
 
 
 def _deleted(finding: Finding) -> Finding:

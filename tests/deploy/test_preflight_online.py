@@ -4,8 +4,11 @@ CREATE change set made it."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ConnectionClosedError
 from botocore.stub import ANY
@@ -15,7 +18,8 @@ from deployer.preflight import online
 from deployer.preflight.model import Status
 from deployer.preflight.online import ChangeSetInputs, check_online
 from deployer.waiting import Pacer
-from tests.deploy._preflight import one, stubbed_context
+from emulator.server import MotoServer
+from tests.deploy._preflight import REGION, moto_context, one, stubbed_context
 from tests.deploy.conftest import CS_ID, SMALL_TEMPLATE, STACK, STACK_ID, FakeClock
 
 EXISTING = {"StackName": STACK, "StackId": STACK_ID, "StackStatus": "UPDATE_COMPLETE", "Parameters": []}
@@ -247,3 +251,24 @@ def test_a_change_set_whose_create_answer_was_lost_is_deleted_by_its_name(
         warning = one(check_online(ctx, inputs()), Status.WARN)
     assert "cannot check the template online" in warning.message
     assert names[0].startswith("tap-preflight-") and ctx.calls == ["cloudformation:DeleteChangeSet"]
+
+
+def test_on_moto_a_plan_awaiting_review_survives_preflight_of_its_stack_and_of_another(
+    moto: MotoServer,
+) -> None:
+    """A real round trip: someone's `plan` of a new stack, then preflight of a new stack and of that one."""
+    cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=moto.endpoint)
+    body = json.dumps(SMALL_TEMPLATE)
+    cfn.create_change_set(
+        StackName="pf-review", ChangeSetName="their-plan", ChangeSetType="CREATE", TemplateBody=body
+    )
+    review = cfn.describe_stacks(StackName="pf-review")["Stacks"][0]
+    on_moto = dataclasses.replace(inputs(), template_body=body)
+    check_online(moto_context(moto, SMALL_TEMPLATE), dataclasses.replace(on_moto, stack_name="pf-new"))
+    check_online(
+        moto_context(moto, SMALL_TEMPLATE, stack=review), dataclasses.replace(on_moto, stack_name="pf-review")
+    )
+    live = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert [(s["StackName"], s["StackId"]) for s in live] == [("pf-review", review["StackId"])]
+    held = cfn.list_change_sets(StackName=review["StackId"])["Summaries"]
+    assert [c["ChangeSetName"] for c in held if c["StackId"] == review["StackId"]] == ["their-plan"]
