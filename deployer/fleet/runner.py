@@ -197,6 +197,12 @@ class StackRunner:
         if self.base.endpoint_url:
             connection += ["--endpoint-url", self.base.endpoint_url]
         single = ["deploy", "--stack-name", entry.stack_name, "--template-file", str(entry.template.path)]
+        if entry.s3_bucket:  # a hint that re-runs one stack needs the bucket its template goes through
+            single += [
+                "--s3-bucket",
+                entry.s3_bucket,
+                *(["--s3-prefix", entry.s3_prefix] if entry.s3_prefix else []),
+            ]
         return Context(
             cfn=cfn,
             s3=factory.s3,

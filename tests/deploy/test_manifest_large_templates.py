@@ -4,6 +4,8 @@ stack, refused before any AWS call when missing, and a plan of two stacks of out
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,12 @@ import pytest
 
 import deploy
 from deployer.arguments import build_parser
-from deployer.clients import ClientSettings
+from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
+from deployer.fleet.budget import Budgets
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.manifest import load_manifest
+from deployer.fleet.runner import PrefixReporter, StackRunner, Waiting
 from deployer.upload import object_key
 from emulator.gaps import endpoint_for_template_url
 from emulator.server import MotoServer
@@ -116,3 +120,21 @@ def test_a_manifest_of_two_tap_stacks_plans_through_the_bucket(
     cfn = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=endpoint)
     reviewed = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
     assert reviewed == {"tap-mf-a": "REVIEW_IN_PROGRESS", "tap-mf-b": "REVIEW_IN_PROGRESS"}
+
+
+def test_the_command_printed_to_rerun_one_stack_keeps_its_bucket(tmp_path: Path) -> None:
+    manifest = load_manifest(write_manifest(tmp_path, TWO_TAP_STACKS))
+    runner = StackRunner(
+        manifest=manifest,
+        action="plan",
+        base=ClientSettings(),
+        waiting=Waiting(60, 0, 0),
+        budgets=Budgets(1.0, 1, time.monotonic, time.sleep),
+        stream=io.StringIO(),
+        stop=threading.Event(),
+        resume=lambda key: key,
+    )
+    entry = manifest.stacks["web-a"]
+    factory = ClientFactory(ClientSettings(region="us-east-1"))
+    ctx = runner._context(entry, factory, None, PrefixReporter(io.StringIO(), threading.Lock(), "web-a"))
+    assert f"--s3-bucket {BUCKET} --s3-prefix manifest" in ctx.rerun()
