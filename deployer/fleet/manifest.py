@@ -21,17 +21,19 @@ from deployer.errors import BadInput, DeployError
 from deployer.fleet.lines import LineFinder
 from deployer.fleet.plan import find_cycle
 from deployer.inputs import (
+    INLINE_TEMPLATE_LIMIT,
     Template,
     check_given_parameters,
     load_parameter_file,
     load_template,
     validate_tags,
 )
+from deployer.upload import needs_upload
 
 TOP_KEYS = frozenset({"settings", "defaults", "stacks"})
 SETTINGS_KEYS = frozenset({"max_parallel", "calls_per_second", "burst"})
 CREDENTIAL_KEYS = frozenset({"profile", "role_arn", "external_id", "account"})
-SHARED_KEYS = CREDENTIAL_KEYS | {"region", "tags", "capabilities", "preflight"}
+SHARED_KEYS = CREDENTIAL_KEYS | {"region", "tags", "capabilities", "preflight", "s3_bucket", "s3_prefix"}
 STACK_KEYS = SHARED_KEYS | {"stack_name", "template", "parameters_file", "parameters", "depends_on"}
 INPUT_KEYS = frozenset({"from", "output"})
 STACK_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
@@ -77,6 +79,9 @@ class StackEntry:
     preflight: bool
     line: int
     account: str | None = None  # known without a call (given, or the role's account); else asked of STS
+    # Where a template over the 51,200-byte inline limit is uploaded (passed as TemplateURL), as --s3-bucket does.
+    s3_bucket: str | None = None
+    s3_prefix: str | None = None
 
     @property
     def where(self) -> str:
@@ -229,6 +234,18 @@ def _stack(reader: _Reader, key: str, data: Any, defaults: Mapping[str, Any]) ->
             'set template = "output/stack.json" (relative to the manifest)',
         )
     template = _load(reader, where, "template", lambda: load_template(base / str(template_path)))
+    s3_bucket = reader.string(merged, where, "s3_bucket")
+    s3_prefix = reader.string(merged, where, "s3_prefix")
+    if s3_prefix and not s3_bucket:
+        fail("s3_prefix", f"stacks.{key}: s3_prefix without s3_bucket", 'set s3_bucket = "..." as well')
+    if needs_upload(template.body) and not s3_bucket:
+        fail(
+            "template",
+            f"stacks.{key}: template {template_path} is {template.size:,} bytes, over the "
+            f"{INLINE_TEMPLATE_LIMIT:,}-byte inline limit, and no s3_bucket is set",
+            'set s3_bucket = "BUCKET" (and s3_prefix) here or in [defaults]: the template is uploaded there and '
+            "passed as TemplateURL",
+        )
     parameters, inputs = _parameters(reader, where, table, base)
     tags = reader.string_table(merged, where, "tags")
     _load(reader, where, "tags", lambda: validate_tags(tags))
@@ -257,6 +274,8 @@ def _stack(reader: _Reader, key: str, data: Any, defaults: Mapping[str, Any]) ->
         preflight=bool(preflight),
         line=line,
         account=account,
+        s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix,
     )
 
 
@@ -361,15 +380,24 @@ def _field_naming(entry: StackEntry, dep: str) -> str:
 
 
 def _check_unique(reader: _Reader, stacks: Mapping[str, StackEntry]) -> None:
-    seen: dict[tuple[str, str, str], str] = {}
+    """One stack name in one region is one stack unless both entries name different accounts: a profile says
+    nothing certain about its account before STS is asked, and an entry without an account may be in the other's."""
+    seen: dict[tuple[str, str], list[StackEntry]] = {}
     for entry in stacks.values():
-        identity = (entry.stack_name, entry.region, entry.account or entry.credentials.profile or "")
-        if identity in seen:
-            reader.fail(
-                ("stacks", entry.key),
-                None,
-                f"stacks.{entry.key} and stacks.{seen[identity]} are the same stack "
-                f"({entry.stack_name} in {entry.region})",
-                "give one of them another stack_name",
-            )
-        seen[identity] = entry.key
+        earlier = seen.setdefault((entry.stack_name, entry.region), [])
+        for other in earlier:
+            if not (entry.account and other.account and entry.account != other.account):
+                same = (
+                    f"account {entry.account}"
+                    if entry.account and entry.account == other.account
+                    else "not both name an account"
+                )
+                reader.fail(
+                    ("stacks", entry.key),
+                    None,
+                    f"stacks.{entry.key} and stacks.{other.key} are the same stack "
+                    f"({entry.stack_name} in {entry.region}, {same})",
+                    "give one of them another stack_name, or set account (or role_arn) on both when they are "
+                    "different accounts",
+                )
+        earlier.append(entry)

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deployer.clients import ClientFactory, ClientSettings, api_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy
-from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.errors import BadInput, DeployError, DriftUnknown, ExitCode
 from deployer.fleet.budget import Budgets, attach
 from deployer.fleet.clients import Accounts, FactoryMaker, factory_for
 from deployer.fleet.manifest import Manifest, StackEntry
@@ -151,9 +151,15 @@ class StackRunner:
             run_status(ctx, entry.stack_name, None)
             result.result = "ok"
         elif self.action == "drift":
-            # A failed detection raises DriftUnknown (exit 12), reported as a failed row like any other error.
-            result.exit_code = run_drift(ctx, entry.stack_name)
-            result.result = "drifted" if result.exit_code is ExitCode.DRIFTED else "in sync"
+            try:
+                result.exit_code = run_drift(ctx, entry.stack_name)
+                result.result = "drifted" if result.exit_code is ExitCode.DRIFTED else "in sync"
+            except DriftUnknown as err:
+                # The detection ended without a verdict (DETECTION_FAILED, often with drift found on the resources
+                # it could check, or out of time): an answer about this stack, not a failure of the run, so
+                # --on-failure stop does not keep the stacks after it from being checked.
+                result.result, result.exit_code = "drift unknown", err.exit_code
+                result.detail = " ".join(str(err).split())
         else:
             parameters = {**entry.parameters, **self._inputs(entry)}
             code = self._deploy(ctx, self._options(entry, parameters), result)
@@ -191,6 +197,12 @@ class StackRunner:
         if self.base.endpoint_url:
             connection += ["--endpoint-url", self.base.endpoint_url]
         single = ["deploy", "--stack-name", entry.stack_name, "--template-file", str(entry.template.path)]
+        if entry.s3_bucket:  # a hint that re-runs one stack needs the bucket its template goes through
+            single += [
+                "--s3-bucket",
+                entry.s3_bucket,
+                *(["--s3-prefix", entry.s3_prefix] if entry.s3_prefix else []),
+            ]
         return Context(
             cfn=cfn,
             s3=factory.s3,
@@ -212,6 +224,8 @@ class StackRunner:
             execute=self.action == "deploy",
             assume_yes=True,  # many stacks cannot share one terminal prompt; plan is the review step
             preflight=entry.preflight,
+            s3_bucket=entry.s3_bucket,
+            s3_prefix=entry.s3_prefix,
         )
 
     def _inputs(self, entry: StackEntry) -> dict[str, str | None]:

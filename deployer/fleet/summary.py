@@ -10,7 +10,8 @@ from typing import Any
 from deployer.errors import ExitCode
 
 # Results that count as done: the stack needs nothing more from this manifest run.
-DONE = frozenset({"deployed", "no changes", "changes ready", "ok", "in sync", "drifted"})
+# "drift unknown" is done too: the detection ran to its end, and one stack's answer must not stop the others'.
+DONE = frozenset({"deployed", "no changes", "changes ready", "ok", "in sync", "drifted", "drift unknown"})
 
 
 @dataclass
@@ -18,7 +19,7 @@ class StackResult:
     key: str
     region: str
     account: str = "?"
-    result: str = "not started"  # deployed | no changes | changes ready | ok | in sync | drifted | failed | skipped | interrupted
+    result: str = "not started"  # deployed | no changes | changes ready | ok | in sync | drifted | drift unknown | failed | skipped | interrupted
     duration: float = 0.0
     changes: int | None = None
     detail: str = ""
@@ -52,7 +53,9 @@ def summary_table(results: Sequence[StackResult]) -> list[str]:
         for row in (header, *rows)
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += [f"{r.key}: {r.detail}" for r in results if r.detail and not r.done]
+    lines += [
+        f"{r.key}: {r.detail}" for r in results if r.detail and (not r.done or r.result == "drift unknown")
+    ]
     return lines
 
 
@@ -84,7 +87,9 @@ def exit_code(results: Sequence[StackResult]) -> ExitCode:
     if any(r.result == "changes ready" for r in results):
         return ExitCode.CHANGES_PRESENT
     if any(r.result == "drifted" for r in results):
-        return ExitCode.DRIFTED
+        return ExitCode.DRIFTED  # "exit 11 if any drifted", even when another stack's drift is unknown
+    if any(r.result == "drift unknown" for r in results):
+        return ExitCode.DRIFT_UNKNOWN
     return ExitCode.SUCCESS
 
 

@@ -31,13 +31,17 @@ CATALOGUE: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "bucket-names",
-        "every bucket name is valid and free (403: another account's; 200: this account's)",
-        "another EnvironmentSuffix; aws s3 rb s3://NAME --force",
+        "every bucket name is valid and free (403: another account's; 200: this account's, held by a live "
+        "stack or by none)",
+        "a live stack's name or another account's: another EnvironmentSuffix; held by no stack: adopt it "
+        "(IMPORT) or remove it",
     ),
     (
         "leftovers",
-        "no log group or KMS alias of an earlier stack holds a name the stack uses",
-        "aws logs delete-log-group / aws kms delete-alias, or an IMPORT change set",
+        "no log group or KMS alias holds a name the stack uses; one that does is a live stack's (named, "
+        "from its aws:cloudformation tags or DescribeStackResources) or a leftover of no stack",
+        "a live stack's: another EnvironmentSuffix; a leftover: an IMPORT change set, or aws logs "
+        "delete-log-group / aws kms delete-alias",
     ),
     (
         "availability-zones",
@@ -66,8 +70,8 @@ CATALOGUE: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "online-validation",
-        "preflight only: CloudFormation validates a change set (DescribeEvents, hook results) "
-        "that is then deleted",
+        "preflight only: CloudFormation validates a change set (DescribeEvents, hook results) that is then "
+        "deleted, with the REVIEW_IN_PROGRESS stack only if preflight made it and it holds no other change set",
         "what CloudFormation's message says",
     ),
 )

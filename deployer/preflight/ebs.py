@@ -2,17 +2,21 @@
 
 A volume the template encrypts with an explicit KmsKeyId never uses the default key. A volume without one does when
 encryption by default is on; if that default is a customer key the Auto Scaling role may not use, every launch fails.
+The role may be let in by the key policy or by a grant; when ListGrants is refused, a policy that does not let it in
+is a WARN (a grant may), never a FAIL.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.facts import find_properties
-from deployer.preflight.kms import requirements
+from deployer.preflight.kms import Requirement, read_grants, requirements
 from deployer.preflight.model import Finding, Status
-from deployer.preflight.policy import allows
+from deployer.preflight.policy import Request, allows, grant_allows
 
 CHECK = "ebs-defaults"
 AWS_MANAGED_EBS_KEY = "alias/aws/ebs"
@@ -89,24 +93,45 @@ def _default_key_usable(ctx: PreflightContext, key: str, keyless: list[str]) -> 
             could_not_check(CHECK, f"the default EBS key {key}", err, "kms:DescribeKey, kms:GetKeyPolicy")
         ]
     role_needs = [n for n in requirements(ctx.facts) if any(r.principal.kind == "AWS" for r in n.requests)]
-    missing = [
-        n
-        for n in role_needs
-        if any(not allows(policy, r, meta["Arn"]) for r in n.requests if r.principal.kind == "AWS")
-    ]
+    missing = [n for n in role_needs if any(not allows(policy, r, meta["Arn"]) for r in _role_requests(n))]
+    grants: list[Mapping[str, Any]] = []
+    unread: Finding | None = None
+    if missing and meta.get("KeyState") == "Enabled":
+        # The Auto Scaling role is often let in through a grant rather than the key policy.
+        grants, unread = read_grants(ctx, meta["Arn"], CHECK)
+        missing = [n for n in missing if any(not grant_allows(grants, r) for r in _role_requests(n))]
     if meta.get("KeyState") != "Enabled" or missing:
         why = (
             f"is {meta.get('KeyState')}"
             if meta.get("KeyState") != "Enabled"
             else ("does not let the Auto Scaling role use it (" + ", ".join(n.sid for n in missing) + ")")
         )
+        fix = (
+            f"give those volumes a KmsKeyId, or: aws ec2 modify-ebs-default-kms-key-id --kms-key-id "
+            f"{AWS_MANAGED_EBS_KEY} (or add the template's statements to that key's policy)"
+        )
+        if unread is not None and meta.get("KeyState") == "Enabled":
+            # Unread grants might allow what the policy does not: a WARN, never a verdict.
+            return [
+                Finding(
+                    CHECK,
+                    Status.WARN,
+                    f"EBS encryption by default uses {meta['Arn']}, whose policy does not let the Auto Scaling "
+                    f"role use it ({', '.join(n.sid for n in missing)}) and whose grants could not be read",
+                    fix=fix,
+                ),
+                unread,
+            ]
         return [
             Finding(
                 CHECK,
                 Status.FAIL,
                 f"EBS encryption by default uses {meta['Arn']}, which {why}; {', '.join(keyless)} would fail to launch",
-                fix=f"give those volumes a KmsKeyId, or: aws ec2 modify-ebs-default-kms-key-id --kms-key-id "
-                f"{AWS_MANAGED_EBS_KEY} (or add the template's statements to that key's policy)",
+                fix=fix,
             )
         ]
     return [Finding(CHECK, Status.PASS, f"EBS encryption by default uses {meta['Arn']}, usable by the stack")]
+
+
+def _role_requests(need: Requirement) -> list[Request]:
+    return [r for r in need.requests if r.principal.kind == "AWS"]

@@ -242,6 +242,23 @@ def _check_key(ctx: PreflightContext, key: str, users: list[str], needs: list[Re
     return problems + _check_policy(ctx, str(meta.get("Arn", key)), needs)
 
 
+def read_grants(
+    ctx: PreflightContext, key_arn: str, check: str
+) -> tuple[list[Mapping[str, Any]], Finding | None]:
+    """Every grant of the key, or (what was read, a WARN) when ListGrants is refused or fails.
+
+    A grant can allow what the key policy does not, so a caller that cannot read them must not FAIL on the
+    policy alone: the WARN stands in for the verdict.
+    """
+    grants: list[Mapping[str, Any]] = []
+    try:
+        for page in ctx.client("kms").get_paginator("list_grants").paginate(KeyId=key_arn):
+            grants += page.get("Grants", [])
+    except AWS_ERRORS as err:
+        return grants, could_not_check(check, f"the grants of {key_arn}", err, "kms:ListGrants")
+    return grants, None
+
+
 def _check_policy(ctx: PreflightContext, key_arn: str, needs: list[Requirement]) -> list[Finding]:
     if not needs:
         return [Finding(POLICY, Status.INFO, "the template declares no key policy to compare the key's with")]
@@ -250,13 +267,7 @@ def _check_policy(ctx: PreflightContext, key_arn: str, needs: list[Requirement])
         policy = json.loads(kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
     except AWS_ERRORS as err:
         return [could_not_check(POLICY, f"the policy of {key_arn}", err, "kms:GetKeyPolicy")]
-    grants: list[Mapping[str, Any]] = []
-    grants_unread = None
-    try:
-        for page in kms.get_paginator("list_grants").paginate(KeyId=key_arn):
-            grants += page.get("Grants", [])
-    except AWS_ERRORS as err:
-        grants_unread = could_not_check(POLICY, f"the grants of {key_arn}", err, "kms:ListGrants")
+    grants, grants_unread = read_grants(ctx, key_arn, POLICY)
     findings = []
     for need in needs:
         missing = [r for r in need.requests if not allows(policy, r, key_arn) and not grant_allows(grants, r)]

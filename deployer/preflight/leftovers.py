@@ -2,15 +2,18 @@
 
 What is named, and what is retained, is read from the template (name properties, DeletionPolicy and
 UpdateReplacePolicy); a leftover of either kind makes the create fail with "already exists".
+A name that exists is a leftover only when no live stack holds it (deployer.preflight.ownership); a name another
+stack holds is reported as that stack's, and its only fix is another name.
 Buckets are covered by the bucket-name check, the service-linked role by its own check.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from deployer.preflight import ownership
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.model import Finding, Status
 
@@ -77,7 +80,7 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
             findings.append(could_not_check(CHECK, f"{rtype} {name}", err, kind.permission))
             continue
         if exists:
-            findings.append(_leftover(facts_stack_name(ctx), logical_id, rtype, name, retained, kind))
+            findings.append(_held(ctx, logical_id, rtype, name, retained, kind))
     if not findings:
         findings.append(
             Finding(
@@ -93,8 +96,33 @@ def facts_stack_name(ctx: PreflightContext) -> str:
     return str((ctx.facts.stack or {}).get("StackName", "STACK"))
 
 
+def _held(
+    ctx: PreflightContext, logical_id: str, rtype: str, name: str, retained: bool, kind: Kind
+) -> Finding:
+    """An existing name: a live stack's (choose another name), unknown (no removal advised), or a leftover."""
+    read_tags = _tags_by_type.get(rtype)
+    try:
+        owner = ownership.live_owner(ctx, name, (lambda: read_tags(ctx, name)) if read_tags else None)
+    except AWS_ERRORS as err:
+        return ownership.owner_unknown(CHECK, f"{rtype} {name}", logical_id, err)
+    if owner is not None:
+        return ownership.owned(CHECK, f"{rtype} {name}", logical_id, owner, ownership.this_stack(ctx))
+    return _leftover(facts_stack_name(ctx), logical_id, rtype, name, retained, kind)
+
+
+def _log_group_tags(ctx: PreflightContext, name: str) -> Mapping[str, str]:
+    facts = ctx.facts
+    arn = f"arn:{facts.partition}:logs:{facts.region}:{facts.pseudo('AWS::AccountId')}:log-group:{name}"
+    tags: Mapping[str, str] = ctx.client("logs").list_tags_for_resource(resourceArn=arn).get("tags", {})
+    return tags
+
+
 def _leftover(stack: str, logical_id: str, rtype: str, name: str, retained: bool, kind: Kind) -> Finding:
-    why = "retained by an earlier stack (DeletionPolicy Retain)" if retained else "left by an earlier stack"
+    why = (
+        "belongs to no stack: retained by an earlier one (DeletionPolicy Retain)"
+        if retained
+        else "belongs to no stack: left by an earlier one"
+    )
     resources = json.dumps(
         [
             {
@@ -117,4 +145,8 @@ def _leftover(stack: str, logical_id: str, rtype: str, name: str, retained: bool
 
 _exists_by_type: dict[str, Callable[[PreflightContext, str], bool]] = {
     "AWS::Logs::LogGroup": _log_group_exists
+}
+# KMS aliases have no tags: their owner is read from CloudFormation alone.
+_tags_by_type: dict[str, Callable[[PreflightContext, str], Mapping[str, str]]] = {
+    "AWS::Logs::LogGroup": _log_group_tags
 }

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from deployer.clients import error_code, http_status
+from deployer.preflight import ownership
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.model import Finding, Status
 
@@ -168,23 +169,39 @@ def check_bucket_names(ctx: PreflightContext) -> list[Finding]:
         except AWS_ERRORS as err:
             findings.append(could_not_check(NAMES, f"bucket {name}", err, "s3:ListAllMyBuckets"))
             continue
-        findings.append(_existing(name, logical_id, name in owned, status))
+        findings.append(_existing(ctx, name, logical_id, name in owned, status))
     return findings
 
 
-def _existing(name: str, logical_id: str, owned: bool, status: Any) -> Finding:
-    if owned:
+def _bucket_tags(ctx: PreflightContext, name: str) -> dict[str, str]:
+    try:
+        tag_set = ctx.client("s3").get_bucket_tagging(Bucket=name)["TagSet"]
+    except ClientError as err:
+        if error_code(err) == "NoSuchTagSet":
+            return {}
+        raise
+    return {t["Key"]: t["Value"] for t in tag_set}
+
+
+def _existing(ctx: PreflightContext, name: str, logical_id: str, owned: bool, status: Any) -> Finding:
+    if not owned:
         return Finding(
             NAMES,
             Status.FAIL,
-            f"bucket {name} ({logical_id}) already exists in this account (retained by an earlier "
-            "stack of the same environment?): the create would fail",
-            fix=f"empty and delete it: aws s3 rb s3://{name} --force (after keeping what you need), "
-            "or import it into the stack with an IMPORT change set",
+            f"bucket {name} ({logical_id}) exists and is not this account's (HeadBucket {status})",
+            fix="choose another EnvironmentSuffix (bucket names are global)",
         )
+    try:
+        owner = ownership.live_owner(ctx, name, lambda: _bucket_tags(ctx, name))
+    except AWS_ERRORS as err:
+        return ownership.owner_unknown(NAMES, f"bucket {name}", logical_id, err)
+    if owner is not None:
+        return ownership.owned(NAMES, f"bucket {name}", logical_id, owner, ownership.this_stack(ctx))
     return Finding(
         NAMES,
         Status.FAIL,
-        f"bucket {name} ({logical_id}) exists and is not this account's (HeadBucket {status})",
-        fix="choose another EnvironmentSuffix (bucket names are global)",
+        f"bucket {name} ({logical_id}) already exists in this account and belongs to no stack (retained by an "
+        "earlier stack of the same environment?): the create would fail",
+        fix="adopt it: create the stack with the bucket imported (an IMPORT change set, ResourceIdentifier "
+        f"BucketName={name})\nor remove it, after keeping what you need: aws s3 rb s3://{name} --force",
     )

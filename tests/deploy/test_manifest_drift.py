@@ -48,12 +48,15 @@ class DriftFactory(ClientFactory):
     """One stubbed CloudFormation client per stack; the stack in `drifted_region` has one modified property."""
 
     drifted_region: ClassVar[str] = "eu-west-1"
+    # Its detection ends DETECTION_FAILED after finding the drift on the resources it could check.
+    failed_region: ClassVar[str] = "nowhere"
     stubs: ClassVar[list[Stubber]] = []
 
     def cloudformation(self) -> Any:
         client = super().cloudformation()
         region = self.settings.region
-        drifted = region == self.drifted_region
+        failed = region == self.failed_region
+        drifted = region == self.drifted_region or failed
         stub = Stubber(client)
         stub.add_response(
             "detect_stack_drift", {"StackDriftDetectionId": f"d-{region}"}, {"StackName": "web"}
@@ -64,9 +67,10 @@ class DriftFactory(ClientFactory):
                 "StackId": _stack_id(region),
                 "StackDriftDetectionId": f"d-{region}",
                 "StackDriftStatus": "DRIFTED" if drifted else "IN_SYNC",
-                "DetectionStatus": "DETECTION_COMPLETE",
+                "DetectionStatus": "DETECTION_FAILED" if failed else "DETECTION_COMPLETE",
                 "DriftedStackResourceCount": 1 if drifted else 0,
                 "Timestamp": NOW,
+                **({"DetectionStatusReason": "Failed to detect drift on resource [Cdn]"} if failed else {}),
             },
             {"StackDriftDetectionId": f"d-{region}"},
         )
@@ -104,10 +108,11 @@ class DriftFactory(ClientFactory):
         return client
 
 
-def _run(tmp_path: Path, drifted_region: str) -> tuple[int, str]:
+def _run(tmp_path: Path, drifted_region: str, *extra: str, failed_region: str = "nowhere") -> tuple[int, str]:
     path = write_manifest(tmp_path, MANIFEST)
-    argv = ["manifest", "drift", str(path), "--poll-interval", "0", "--max-poll-interval", "0"]
+    argv = ["manifest", "drift", str(path), "--poll-interval", "0", "--max-poll-interval", "0", *extra]
     DriftFactory.drifted_region = drifted_region
+    DriftFactory.failed_region = failed_region
     DriftFactory.stubs = []
     out = io.StringIO()
     code = run_manifest_command(
@@ -138,3 +143,20 @@ def test_every_stack_in_sync_exits_0(tmp_path: Path) -> None:
     code, out = _run(tmp_path, "nowhere")
     assert code == ExitCode.SUCCESS, out
     assert _rows(out) == {"web-us": "in sync", "web-eu": "in sync"}
+
+
+def test_a_stack_whose_detection_failed_does_not_stop_the_stacks_after_it(tmp_path: Path) -> None:
+    # One stack at a time, the first one drifted but its detection ended DETECTION_FAILED: the second is still
+    # checked (--on-failure stop is the default), and the run exits 12, drift unknown.
+    code, out = _run(tmp_path, "nowhere", "--max-parallel", "1", failed_region="us-east-1")
+    assert _rows(out) == {"web-us": "drift unknown", "web-eu": "in sync"}
+    assert code == ExitCode.DRIFT_UNKNOWN, out
+    assert "renamed by hand" in out and "Failed to detect drift on resource [Cdn]" in out
+
+
+def test_any_drifted_stack_makes_the_run_exit_11_even_when_another_stacks_drift_is_unknown(
+    tmp_path: Path,
+) -> None:
+    code, out = _run(tmp_path, "eu-west-1", "--max-parallel", "1", failed_region="us-east-1")
+    assert _rows(out) == {"web-us": "drift unknown", "web-eu": "drifted"}
+    assert code == ExitCode.DRIFTED, out

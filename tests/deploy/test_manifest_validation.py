@@ -155,6 +155,27 @@ CASES: list[tuple[str, str, str, str]] = [
         "are the same stack",
     ),
     (
+        "same stack twice, only one entry naming its account",
+        _with(
+            GOOD,
+            'template = "app.json"',
+            'template = "app.json"\nstack_name = "network"\nregion = "eu-west-1"',
+        ),
+        "[stacks.app-prod]",
+        "are the same stack",
+    ),
+    (
+        "same stack twice through two profiles",
+        GOOD.replace(
+            'role_arn = "arn:aws:iam::111122223333:role/deployer"\nexternal_id = "tap-ext"\n',
+            'profile = "ops"\n',
+        ).replace(
+            'template = "app.json"', 'template = "app.json"\nstack_name = "network"\nregion = "eu-west-1"'
+        ),
+        "[stacks.app-prod]",
+        "are the same stack",
+    ),
+    (
         "zero max_parallel",
         _with(GOOD, "max_parallel = 3", "max_parallel = 0"),
         "max_parallel = 0",
@@ -182,6 +203,16 @@ def test_every_problem_exits_2_naming_the_line_before_any_aws_call(
     assert f"{path}:{_line_of(text, line_text)}: " in message, message
     assert words in message, message
     assert out.getvalue() == ""
+
+
+def test_one_stack_name_in_two_explicit_accounts_is_two_stacks(tmp_path: Path) -> None:
+    text = _with(
+        GOOD,
+        'template = "app.json"',
+        'template = "app.json"\nstack_name = "network"\nregion = "eu-west-1"\naccount = "444455556666"',
+    )
+    manifest = load_manifest(write_manifest(tmp_path, text))
+    assert [e.account for e in manifest.stacks.values()] == ["111122223333", "444455556666"]
 
 
 def test_only_with_an_unknown_name_is_bad_input(tmp_path: Path) -> None:

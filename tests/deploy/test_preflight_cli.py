@@ -58,7 +58,9 @@ def test_preflight_fails_with_exit_13_and_the_fix(
     code = run(moto, "preflight", "--stack-name", "pf", "--template-file", write(tmp_path, WITH_BUCKET))
     captured = capsys.readouterr()
     assert code == ExitCode.PREFLIGHT_FAILED == 13
-    assert f"fix: empty and delete it: aws s3 rb s3://{TAKEN} --force" in captured.out
+    # A bucket no stack holds (moto finds none): the fix adopts it, or removes it.
+    assert "fix: adopt it: create the stack with the bucket imported" in captured.out
+    assert f"or remove it, after keeping what you need: aws s3 rb s3://{TAKEN} --force" in captured.out
     assert captured.err.startswith("error: preflight: 1 check(s) failed, nothing was changed")
     assert stacks(moto) == []
 

@@ -11,7 +11,7 @@ from deployer.preflight.ebs import check_ebs_defaults
 from deployer.preflight.kms import requirements
 from deployer.preflight.model import Status
 from emulator.server import MotoServer
-from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, stubbed_context, tap_stack
+from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context, tap_stack
 
 DEFAULT_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000aaaa-0000-0000-0000-000000000000"
 
@@ -56,9 +56,62 @@ def test_a_default_customer_key_the_auto_scaling_role_may_not_use_fails_keyless_
     }
     with stubbed_context(_keyless()) as (ctx, clients):
         _default_key(clients, root_only)
+        clients.stub("kms").add_response("list_grants", {"Grants": []}, {"KeyId": DEFAULT_KEY})
         failure = one(check_ebs_defaults(ctx), Status.FAIL)
     assert DEFAULT_KEY in failure.message and "LaunchTemplate" in failure.message
     assert "aws ec2 modify-ebs-default-kms-key-id --kms-key-id alias/aws/ebs" in (failure.fix or "")
+
+
+ROOT_ONLY = {
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+}
+
+
+def test_unreadable_grants_of_the_default_key_are_a_warning_not_a_failure() -> None:
+    with stubbed_context(_keyless()) as (ctx, clients):
+        _default_key(clients, ROOT_ONLY)
+        clients.stub("kms").add_client_error(
+            "list_grants",
+            "AccessDeniedException",
+            "User: x is not authorized to perform: kms:ListGrants",
+            400,
+            expected_params={"KeyId": DEFAULT_KEY},
+        )
+        findings = check_ebs_defaults(ctx)
+    assert not only(findings, Status.FAIL), findings
+    warnings = only(findings, Status.WARN)
+    assert len(warnings) == 2 and "grants could not be read" in warnings[0].message
+    assert "kms:ListGrants" in warnings[1].message and "access denied" in warnings[1].message
+
+
+def test_a_grant_to_the_auto_scaling_role_on_the_default_key_passes() -> None:
+    slr = (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
+    grant = {
+        "KeyId": DEFAULT_KEY,
+        "GranteePrincipal": slr,
+        "Operations": [
+            "Encrypt",
+            "Decrypt",
+            "ReEncryptFrom",
+            "ReEncryptTo",
+            "GenerateDataKey",
+            "DescribeKey",
+            "CreateGrant",
+        ],
+    }
+    with stubbed_context(_keyless()) as (ctx, clients):
+        _default_key(clients, ROOT_ONLY)
+        clients.stub("kms").add_response("list_grants", {"Grants": [grant]}, {"KeyId": DEFAULT_KEY})
+        assert DEFAULT_KEY in one(check_ebs_defaults(ctx), Status.PASS).message
 
 
 def test_a_default_customer_key_that_allows_the_role_passes() -> None:

@@ -196,3 +196,19 @@ def test_a_grant_on_the_second_page_of_list_grants_is_found() -> None:
         findings = check_kms(ctx)
     assert not only(findings, Status.FAIL), findings
     assert only(findings, Status.PASS)[-1].check == "kms-policy"
+
+
+def test_denied_list_grants_turns_what_the_policy_lacks_into_warnings_never_failures() -> None:
+    with stubbed_context(KmsKeyArn=KEY_ARN) as (ctx, clients):
+        _describe(clients)
+        stub = clients.stub("kms")
+        policy = {"Statement": [ROOT_STATEMENT]}
+        stub.add_response(
+            "get_key_policy", {"Policy": json.dumps(policy)}, {"KeyId": KEY_ARN, "PolicyName": "default"}
+        )
+        stub.add_client_error(
+            "list_grants", "AccessDeniedException", "not authorized", 400, expected_params={"KeyId": KEY_ARN}
+        )
+        findings = check_kms(ctx)
+    assert not only(findings, Status.FAIL), findings
+    assert any("kms:ListGrants" in f.message for f in only(findings, Status.WARN))

@@ -9,9 +9,13 @@ import boto3
 from deployer.preflight.leftovers import check_leftovers
 from deployer.preflight.model import Status
 from emulator.server import MotoServer
-from tests.deploy._preflight import REGION, moto_context, one, stubbed_context
+from tests.deploy._preflight import ACCOUNT, REGION, StubClients, moto_context, one, stubbed_context
+from tests.deploy.conftest import T0
 
 # Not the default "dev": moto's state is shared by every server in the process, and the demo deploys "dev".
+FLOW = "/tap/pf-left/vpc-flow-logs"  # the template's first named log group
+OTHER = "tap-pf-other"  # a live stack of another environment that uses the same suffix
+OTHER_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{OTHER}/0000"
 
 
 def test_no_leftovers_pass(moto: MotoServer) -> None:
@@ -48,6 +52,101 @@ def test_an_alias_left_by_an_earlier_stack_fails(moto: MotoServer) -> None:
     assert "aws kms delete-alias --alias-name alias/tap-pf-left" in (failure.fix or "")
 
 
+def no_stack(clients: StubClients, physical_id: str) -> None:
+    """CloudFormation's answer for a physical id that no stack holds."""
+    clients.stub("cloudformation").add_client_error(
+        "describe_stack_resources",
+        "ValidationError",
+        f"Stack for {physical_id} does not exist",
+        400,
+        expected_params={"PhysicalResourceId": physical_id},
+    )
+
+
+def _live(clients: StubClients, stack_id: str, status: str = "UPDATE_COMPLETE") -> None:
+    stack = {"StackName": OTHER, "StackId": stack_id, "StackStatus": status, "CreationTime": T0}
+    clients.stub("cloudformation").add_response(
+        "describe_stacks", {"Stacks": [stack]}, {"StackName": stack_id}
+    )
+
+
+def _only_first_log_group_exists(clients: StubClients, name: str, tags: dict[str, str]) -> None:
+    logs = clients.stub("logs")
+    logs.add_response(
+        "describe_log_groups", {"logGroups": [{"logGroupName": name}]}, {"logGroupNamePrefix": name}
+    )
+    logs.add_response(
+        "list_tags_for_resource",
+        {"tags": tags},
+        {"resourceArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"},
+    )
+    for _ in range(2):
+        logs.add_response("describe_log_groups", {"logGroups": []})
+
+
+TAGS = {"aws:cloudformation:stack-name": OTHER, "aws:cloudformation:stack-id": OTHER_ID}
+
+
+def test_a_log_group_of_a_live_stack_is_that_stacks_and_the_fix_is_another_suffix() -> None:
+    with stubbed_context(EnvironmentSuffix="pf-left") as (ctx, clients):
+        _only_first_log_group_exists(clients, FLOW, TAGS)
+        _live(clients, OTHER_ID)
+        clients.stub("kms").add_response("list_aliases", {"Aliases": []}, {})
+        failure = one(check_leftovers(ctx), Status.FAIL)
+    assert FLOW in failure.message and f"belongs to the live stack {OTHER}" in failure.message
+    assert (failure.fix or "").startswith("choose another EnvironmentSuffix")
+    assert "delete" not in (failure.fix or "") and "IMPORT" not in (failure.fix or "")
+
+
+def test_a_log_group_tagged_by_a_deleted_stack_is_a_leftover_with_both_fixes() -> None:
+    with stubbed_context(EnvironmentSuffix="pf-left") as (ctx, clients):
+        _only_first_log_group_exists(clients, FLOW, TAGS)
+        _live(clients, OTHER_ID, "DELETE_COMPLETE")
+        clients.stub("kms").add_response("list_aliases", {"Aliases": []}, {})
+        failure = one(check_leftovers(ctx), Status.FAIL)
+    assert "belongs to no stack" in failure.message
+    assert f"aws logs delete-log-group --log-group-name {FLOW}" in (failure.fix or "")
+    assert "--change-set-type IMPORT" in (failure.fix or "")
+
+
+def test_an_alias_of_a_live_stack_is_found_through_its_physical_id() -> None:
+    alias = "alias/tap-pf-left"
+    with stubbed_context(EnvironmentSuffix="pf-left") as (ctx, clients):
+        for _ in range(3):
+            clients.stub("logs").add_response("describe_log_groups", {"logGroups": []})
+        clients.stub("kms").add_response("list_aliases", {"Aliases": [{"AliasName": alias}]}, {})
+        resource = {
+            "StackName": OTHER,
+            "StackId": OTHER_ID,
+            "LogicalResourceId": "KmsKeyAlias",
+            "PhysicalResourceId": alias,
+            "ResourceType": "AWS::KMS::Alias",
+            "Timestamp": T0,
+            "ResourceStatus": "CREATE_COMPLETE",
+        }
+        clients.stub("cloudformation").add_response(
+            "describe_stack_resources", {"StackResources": [resource]}, {"PhysicalResourceId": alias}
+        )
+        _live(clients, OTHER_ID)
+        failure = one(check_leftovers(ctx), Status.FAIL)
+    assert f"belongs to the live stack {OTHER} as KmsKeyAlias" in failure.message
+    assert "delete-alias" not in (failure.fix or "") and "EnvironmentSuffix" in (failure.fix or "")
+
+
+def test_an_alias_whose_owner_cannot_be_read_gets_no_removal_advice() -> None:
+    alias = "alias/tap-pf-left"
+    with stubbed_context(EnvironmentSuffix="pf-left") as (ctx, clients):
+        for _ in range(3):
+            clients.stub("logs").add_response("describe_log_groups", {"logGroups": []})
+        clients.stub("kms").add_response("list_aliases", {"Aliases": [{"AliasName": alias}]}, {})
+        clients.stub("cloudformation").add_client_error(
+            "describe_stack_resources", "AccessDenied", "not authorized", 403
+        )
+        failure = one(check_leftovers(ctx), Status.FAIL)
+    assert "cannot be read" in failure.message and "cloudformation:DescribeStackResources" in failure.message
+    assert "delete-alias" not in (failure.fix or "") and "EnvironmentSuffix" in (failure.fix or "")
+
+
 def test_aliases_are_read_across_pages() -> None:
     with stubbed_context(EnvironmentSuffix="pf-left") as (ctx, clients):
         clients.stub("logs")  # no log group answers needed below: each returns an empty page
@@ -64,8 +163,9 @@ def test_aliases_are_read_across_pages() -> None:
             {"Aliases": [{"AliasName": "alias/tap-pf-left"}], "Truncated": False},
             {"Marker": "m2"},
         )
+        no_stack(clients, "alias/tap-pf-left")
         failure = one(check_leftovers(ctx), Status.FAIL)
-    assert "alias/tap-pf-left" in failure.message
+    assert "alias/tap-pf-left" in failure.message and "belongs to no stack" in failure.message
 
 
 def test_a_denied_lookup_is_a_warning_naming_the_permission() -> None:

@@ -12,6 +12,7 @@ from deployer.preflight.model import Status
 from deployer.preflight.s3 import check_bucket_names, check_public_access_block, name_problems
 from emulator.server import MotoServer
 from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context, tap_stack
+from tests.deploy.conftest import T0
 
 # Not the default "dev": moto's state is shared by every server in the process, and the demo deploys "dev".
 SUFFIX = "pf-s3"
@@ -139,3 +140,89 @@ def test_no_account_block_public_access_passes_a_public_template() -> None:
             expected_params={"AccountId": ACCOUNT},
         )
         assert "no account-wide" in one(check_public_access_block(ctx), Status.PASS).message
+
+
+OTHER = "tap-pf-other"
+OTHER_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{OTHER}/0000"
+
+
+def _static_exists_here(clients: Any) -> Any:
+    stub = clients.stub("s3")
+    stub.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": LOGS})
+    stub.add_response("head_bucket", {}, {"Bucket": STATIC})
+    stub.add_response("list_buckets", {"Buckets": [{"Name": STATIC}]}, {})
+    return stub
+
+
+def test_a_bucket_of_a_live_stack_is_reported_as_that_stacks_never_with_rb() -> None:
+    stack = {"StackName": OTHER, "StackId": OTHER_ID, "StackStatus": "CREATE_COMPLETE", "CreationTime": T0}
+    tags = [
+        {"Key": "aws:cloudformation:stack-name", "Value": OTHER},
+        {"Key": "aws:cloudformation:stack-id", "Value": OTHER_ID},
+        {"Key": "aws:cloudformation:logical-id", "Value": "StaticContentBucket"},
+    ]
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
+        _static_exists_here(clients).add_response("get_bucket_tagging", {"TagSet": tags}, {"Bucket": STATIC})
+        clients.stub("cloudformation").add_response(
+            "describe_stacks", {"Stacks": [stack]}, {"StackName": OTHER_ID}
+        )
+        failure = one(check_bucket_names(ctx), Status.FAIL)
+    assert f"belongs to the live stack {OTHER} as StaticContentBucket" in failure.message
+    assert (failure.fix or "").startswith("choose another EnvironmentSuffix")
+    assert "rb" not in (failure.fix or "").split() and "--force" not in (failure.fix or "")
+
+
+def test_an_untagged_bucket_found_in_a_stack_through_describe_stack_resources_is_that_stacks() -> None:
+    stack = {"StackName": OTHER, "StackId": OTHER_ID, "StackStatus": "UPDATE_COMPLETE", "CreationTime": T0}
+    resource = {
+        "StackName": OTHER,
+        "StackId": OTHER_ID,
+        "LogicalResourceId": "StaticContentBucket",
+        "PhysicalResourceId": STATIC,
+        "ResourceType": "AWS::S3::Bucket",
+        "Timestamp": T0,
+        "ResourceStatus": "UPDATE_COMPLETE",
+    }
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
+        _static_exists_here(clients).add_client_error(
+            "get_bucket_tagging",
+            "NoSuchTagSet",
+            "The TagSet does not exist",
+            404,
+            expected_params={"Bucket": STATIC},
+        )
+        cfn = clients.stub("cloudformation")
+        cfn.add_response(
+            "describe_stack_resources", {"StackResources": [resource]}, {"PhysicalResourceId": STATIC}
+        )
+        cfn.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": OTHER_ID})
+        failure = one(check_bucket_names(ctx), Status.FAIL)
+    assert f"live stack {OTHER}" in failure.message and "--force" not in (failure.fix or "")
+
+
+def test_a_bucket_retained_by_a_deleted_stack_can_be_adopted_or_removed() -> None:
+    resource = {
+        "StackName": OTHER,
+        "StackId": OTHER_ID,
+        "LogicalResourceId": "StaticContentBucket",
+        "PhysicalResourceId": STATIC,
+        "ResourceType": "AWS::S3::Bucket",
+        "Timestamp": T0,
+        "ResourceStatus": "DELETE_SKIPPED",
+    }
+    with stubbed_context(EnvironmentSuffix=SUFFIX) as (ctx, clients):
+        _static_exists_here(clients).add_client_error(
+            "get_bucket_tagging",
+            "NoSuchTagSet",
+            "The TagSet does not exist",
+            404,
+            expected_params={"Bucket": STATIC},
+        )
+        clients.stub("cloudformation").add_response(
+            "describe_stack_resources", {"StackResources": [resource]}, {"PhysicalResourceId": STATIC}
+        )
+        failure = one(check_bucket_names(ctx), Status.FAIL)
+    adopt, remove = (failure.fix or "").splitlines()
+    assert "belongs to no stack" in failure.message
+    assert adopt.startswith("adopt it:") and f"BucketName={STATIC}" in adopt
+    assert remove.endswith(f"aws s3 rb s3://{STATIC} --force")
