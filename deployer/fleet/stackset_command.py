@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
 from deployer.capabilities import check_capabilities
-from deployer.clients import ClientFactory, ClientSettings, api_error, aws_call
+from deployer.clients import ClientFactory, ClientSettings, aws_call, network_error
 from deployer.errors import BadInput, DeployError, ExitCode, StackFailed
 from deployer.fleet import stacksets as ss
 from deployer.fleet.command import add_connection
@@ -59,15 +60,14 @@ def run_stackset_command(
         return int(delete(cfn, args.stack_set_name, pacer, say))
     except DeployError as err:
         return _fail(stderr, err)
-    except ClientError as err:
-        return _fail(stderr, api_error(err, f"stackset {args.action}"))
-    except BotoCoreError as err:
-        return _fail(stderr, DeployError(f"AWS client error: {err}"), ExitCode.AWS_ERROR)
+    # Signals and anything unexpected go on to deploy.py's one error path (deployer.cli).
+    except (ClientError, BotoCoreError, ResponseParserError) as err:
+        return _fail(stderr, network_error(err, f"stackset {args.action}"))
 
 
-def _fail(stderr: TextIO, err: DeployError, code: ExitCode | None = None) -> int:
+def _fail(stderr: TextIO, err: DeployError) -> int:
     print(f"error: {' '.join(str(err).split())}", file=stderr, flush=True)
-    return int(code or err.exit_code)
+    return int(err.exit_code)
 
 
 def build_spec(args: argparse.Namespace) -> ss.StackSetSpec:
