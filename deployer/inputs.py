@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_TEMPLATE_LIMIT  # re-exported for callers
-from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT
+from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT, TAG_KEY_LENGTH, TAG_VALUE_LENGTH
 from cfnspec.parameters import check_value, group_size_problems, placeholder_problems
 from deployer.errors import BadInput
 
@@ -265,10 +265,13 @@ def validate_tags(tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         if key.lower().startswith("aws:"):
             problems.append(f"tag {key!r}: the aws: prefix is reserved")
-        if not 1 <= len(key) <= 128:
-            problems.append(f"tag {key!r}: keys are 1 to 128 characters")
-        if len(value) > 256:
-            problems.append(f"tag {key!r}: values are at most 256 characters")
+        if not TAG_KEY_LENGTH[0] <= len(key) <= TAG_KEY_LENGTH[1]:
+            problems.append(f"tag {key!r}: keys are {TAG_KEY_LENGTH[0]} to {TAG_KEY_LENGTH[1]} characters")
+        if not TAG_VALUE_LENGTH[0] <= len(value) <= TAG_VALUE_LENGTH[1]:
+            problems.append(
+                f"tag {key!r}: values are {TAG_VALUE_LENGTH[0]} to {TAG_VALUE_LENGTH[1]} characters, "
+                f"this one has {len(value)}"
+            )
     if problems:
         raise BadInput("; ".join(problems), hint="fix the tags given with --tags or in the parameters file")
 
