@@ -24,6 +24,7 @@ from deployer.inputs import (
 from deployer.options import DeployOptions
 from deployer.preflight.catalogue import help_text
 from deployer.preflight.command import FORMATS
+from deployer.regions import check_region
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
 
@@ -401,6 +402,7 @@ def check_common(args: argparse.Namespace, stdin_is_tty: bool) -> None:
         raise BadInput(
             f"stack name {args.stack_name!r}: start with a letter; letters, digits and '-', 128 at most"
         )
+    check_region(args.region)
     if args.max_attempts < 1:
         raise BadInput("--max-attempts must be at least 1")
     if args.poll_interval < 0 or args.max_poll_interval < args.poll_interval:

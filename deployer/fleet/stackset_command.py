@@ -18,8 +18,8 @@ from deployer.clients import ClientFactory, ClientSettings, aws_call, network_er
 from deployer.errors import BadInput, DeployError, ExitCode, StackFailed
 from deployer.fleet import stacksets as ss
 from deployer.fleet.command import add_connection
-from deployer.fleet.manifest import known_regions
 from deployer.inputs import check_given_parameters, load_parameter_file, load_template, parse_key_values
+from deployer.regions import check_region, known_regions
 from deployer.waiting import Pacer
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def run_stackset_command(
         print(text, file=stdout, flush=True)
 
     try:
+        check_region(args.region)
         spec = build_spec(args) if args.action in {"deploy", "plan"} else None
         if args.action == "delete" and not args.yes:
             raise BadInput("refusing to delete a stack set without --yes; nothing was deleted")
