@@ -22,7 +22,7 @@ from deployer.arguments import allowances, build_parser, check_common, connectio
 from deployer.clients import ClientFactory, ClientSettings, network_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
-from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.errors import AwsApiError, BadInput, DeployError, ExitCode
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.stackset_command import run_stackset_command
 from deployer.options import DeployOptions, ExecuteOptions
@@ -177,8 +177,15 @@ def _fail(env: Environment, ctx: Context | None, err: DeployError) -> int:
     text = " ".join(str(err).split())
     print(f"error: {text}", file=env.stderr, flush=True)
     if ctx and err.exit_code is ExitCode.AWS_ERROR:
-        # AWS or the network gave up on us mid-run: say what was left behind and how to carry on.
-        print("\n".join(ctx.resume_lines()), file=env.stderr, flush=True)
+        # AWS or the network gave up on us mid-run: say what was left behind, and how to carry on when running
+        # the same command again can succeed (not after a refused request: the hint says what to change).
+        if isinstance(err, AwsApiError) and not err.rerun_helps:
+            left = ctx.progress.left_behind()
+            lines = [f"  {left}"] if left else []
+        else:
+            lines = ctx.resume_lines()
+        if lines:
+            print("\n".join(lines), file=env.stderr, flush=True)
     return int(err.exit_code)
 
 

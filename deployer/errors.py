@@ -83,6 +83,12 @@ class WaitTimedOut(DeployError):
 class AwsApiError(DeployError):
     exit_code = ExitCode.AWS_ERROR
 
+    def __init__(self, message: str, *, hint: str | None = None, rerun_helps: bool = True) -> None:
+        super().__init__(message, hint=hint)
+        # False when running the same command again cannot succeed until something else changes (a permission,
+        # a refused request): the CLI then prints what was left behind, but not "run the same command again".
+        self.rerun_helps = rerun_helps
+
 
 class NeedsDecision(DeployError):
     exit_code = ExitCode.NEEDS_DECISION
