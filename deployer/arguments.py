@@ -15,6 +15,7 @@ from deployer.fleet.command import add_manifest_parser
 from deployer.fleet.stackset_command import add_stackset_parser
 from deployer.inputs import (
     ParameterFile,
+    check_given_parameters,
     load_parameter_file,
     load_stack_policy,
     load_template,
@@ -316,6 +317,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
     template = load_template(args.template_file)
     from_file = load_parameter_file(args.parameters_file) if args.parameters_file else ParameterFile()
     parameters = {**from_file.parameters, **parse_key_values(args.parameter_overrides, "parameter override")}
+    check_given_parameters(template, parameters)
     tags = {**from_file.tags, **parse_key_values(args.tags, "tag")}
     validate_tags(tags)
     policy = load_stack_policy(args.stack_policy_file) if args.stack_policy_file else from_file.stack_policy

@@ -30,6 +30,7 @@ from deployer.output import make_reporter
 from deployer.preflight.command import run_preflight_command
 from deployer.runtime import Context
 from deployer.stack_ops import run_delete, run_status
+from deployer.upload import check_template_bucket
 from deployer.waiting import Pacer
 
 if TYPE_CHECKING:
@@ -123,6 +124,8 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         )
         pacer.resume_hint = f"to resume waiting, run the same command again: {context.rerun()}"
         pacer.notify = context.say
+        if options is not None:  # before the preflight, the cleanup of old change sets or any upload
+            check_template_bucket(factory.s3, options.template.body, options.s3_bucket)
         return int(_run(context, args, options))
     except DeployError as err:
         return _fail(env, context, err)

@@ -131,7 +131,6 @@ def _deploy_change_set(
         changeset.clean_up_stale(ctx.cfn, opts.stack_name, ctx.say)
     body, url = opts.template.body, None
     if needs_upload(body):
-        assert opts.s3_bucket, "checked before any AWS call"
         url = upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
         ctx.say(f"Uploaded the template ({opts.template.size:,} bytes) to {url}")
     request = changeset.ChangeSetRequest(
