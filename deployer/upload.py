@@ -63,12 +63,7 @@ def bucket_region(s3: S3Client, bucket: str) -> str:
         answer = s3.head_bucket(Bucket=bucket)
     except ClientError as err:
         if http_status(err) == 404 or error_code(err) in {"404", "NoSuchBucket", "NotFound"}:
-            raise BadInput(
-                f"the template bucket {bucket} does not exist (S3 HeadBucket answered 404); nothing was uploaded "
-                "or changed",
-                hint=f"create it with `aws s3 mb s3://{bucket} --region {region}`, or pass --s3-bucket with a "
-                "bucket you own",
-            ) from err
+            raise _missing_bucket(bucket, region) from err
         if http_status(err) == 403:
             # It exists, but this identity may not list it (HeadBucket needs s3:ListBucket, the upload only
             # s3:PutObject): let the upload decide, in the region S3 names in its answer.
@@ -95,5 +90,18 @@ def upload_template(s3: S3Client, body: str, bucket: str | None, prefix: str | N
     region = bucket_region(s3, bucket)
     key = object_key(body, prefix)
     with aws_call(f"uploading the template to s3://{bucket}/{key}"):
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
+        except ClientError as err:
+            # Without s3:ListBucket, HeadBucket answers 403 for a missing bucket too: this is where it shows.
+            if error_code(err) == "NoSuchBucket":
+                raise _missing_bucket(bucket, region) from err
+            raise
     return template_url(bucket, key, region)
+
+
+def _missing_bucket(bucket: str, region: str) -> BadInput:
+    return BadInput(
+        f"the template bucket {bucket} does not exist; the template was not uploaded",
+        hint=f"create it with `aws s3 mb s3://{bucket} --region {region}`, or pass --s3-bucket with a bucket you own",
+    )

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from deployer.clients import ClientFactory, ClientSettings
-from deployer.errors import ExitCode
-from deployer.upload import template_url
+from deployer.errors import BadInput, ExitCode
+from deployer.upload import template_url, upload_template
 from emulator.server import MotoServer
-from tests.deploy.conftest import SMALL_TEMPLATE, STACK, Harness
+from tests.deploy.conftest import SMALL_TEMPLATE, STACK, Harness, stubbed_client
 from tests.deploy.test_bad_inputs import assert_rejected
 
 pytestmark = pytest.mark.deploy
@@ -67,3 +68,13 @@ def test_deploy_through_a_missing_bucket_changes_nothing_in_the_emulator(
     assert deploy.main([*argv, "--endpoint-url", moto.endpoint, "--yes"]) == ExitCode.BAD_INPUT
     cfn = ClientFactory(ClientSettings(endpoint_url=moto.endpoint)).cloudformation()
     assert cfn.list_stacks()["StackSummaries"] == []
+
+
+def test_a_missing_bucket_hidden_by_a_403_is_still_exit_2_at_the_upload() -> None:
+    # Without s3:ListBucket, S3 answers HeadBucket 403 whether or not the bucket exists.
+    s3 = stubbed_client("s3")
+    with Stubber(s3) as stub:
+        stub.add_client_error("head_bucket", "403", "Forbidden", 403, expected_params={"Bucket": "tmpl"})
+        stub.add_client_error("put_object", "NoSuchBucket", "The specified bucket does not exist", 404)
+        with pytest.raises(BadInput, match=r"aws s3 mb s3://tmpl --region us-east-1"):
+            upload_template(s3, "{}", "tmpl", None)
