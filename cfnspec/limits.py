@@ -6,6 +6,9 @@ INLINE_TEMPLATE_LIMIT = 51_200  # bytes (UTF-8) CloudFormation accepts as Templa
 S3_TEMPLATE_LIMIT = 1_000_000  # bytes (UTF-8) CloudFormation accepts through TemplateURL (documented as 1 MB)
 RESOURCE_LIMIT = 500  # resources in one template
 MAX_STACK_TAGS = 50
+# CloudFormation's Tag data type: a key is 1 to 128 characters, a value 1 to 256 (an empty value is refused).
+TAG_KEY_LENGTH = (1, 128)
+TAG_VALUE_LENGTH = (1, 256)
 
 DEFAULT_REGION = "us-east-1"
 

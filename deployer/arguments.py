@@ -15,6 +15,7 @@ from deployer.fleet.command import add_manifest_parser
 from deployer.fleet.stackset_command import add_stackset_parser
 from deployer.inputs import (
     ParameterFile,
+    check_given_parameters,
     load_parameter_file,
     load_stack_policy,
     load_template,
@@ -24,6 +25,7 @@ from deployer.inputs import (
 from deployer.options import DeployOptions
 from deployer.preflight.catalogue import help_text
 from deployer.preflight.command import FORMATS
+from deployer.regions import check_region
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
 
@@ -315,6 +317,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
     template = load_template(args.template_file)
     from_file = load_parameter_file(args.parameters_file) if args.parameters_file else ParameterFile()
     parameters = {**from_file.parameters, **parse_key_values(args.parameter_overrides, "parameter override")}
+    check_given_parameters(template, parameters)
     tags = {**from_file.tags, **parse_key_values(args.tags, "tag")}
     validate_tags(tags)
     policy = load_stack_policy(args.stack_policy_file) if args.stack_policy_file else from_file.stack_policy
@@ -402,6 +405,7 @@ def check_common(args: argparse.Namespace, stdin_is_tty: bool) -> None:
         raise BadInput(
             f"stack name {args.stack_name!r}: start with a letter; letters, digits and '-', 128 at most"
         )
+    check_region(args.region)
     if args.max_attempts < 1:
         raise BadInput("--max-attempts must be at least 1")
     if args.poll_interval < 0 or args.max_poll_interval < args.poll_interval:

@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
 PREFIX = "tap-deploy"
+# An unexecuted change set of ours younger than this may belong to a run still in progress (a review waiting for
+# approval, a prompt on someone's terminal); older ones are left-overs that the next run removes.
+STALE_AFTER = timedelta(hours=24)
+_RAN = frozenset({"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE"})  # its operation is, or was, the stack's own
 # Exactly what new_change_set_name makes: a person's "tap-deploy-hotfix" is not ours to delete.
 _OUR_NAME = re.compile(rf"{PREFIX}-(create|update)-[0-9a-f]{{32}}")
 _NOT_FOUND = frozenset({"ChangeSetNotFound", "ChangeSetNotFoundException"})
@@ -215,12 +220,27 @@ def delete(cfn: CloudFormationClient, change_set_id: str) -> None:
         cfn.delete_change_set(ChangeSetName=change_set_id)
 
 
-def clean_up_failed(
-    cfn: CloudFormationClient, stack_name: str, say: Callable[[str], None], *, unexecuted: bool = False
+def is_stale(summary: Mapping[str, Any], now: datetime) -> bool:
+    """A change set of ours that no run can still be reviewing or about to execute: FAILED, or older than
+    STALE_AFTER. An AVAILABLE one made minutes ago may be the one a person at a terminal is being asked about."""
+    if summary.get("Status") == "FAILED":
+        return True
+    if summary.get("ExecutionStatus") in _RAN:
+        return False
+    created = summary.get("CreationTime")
+    return isinstance(created, datetime) and now - created > STALE_AFTER
+
+
+def clean_up_stale(
+    cfn: CloudFormationClient,
+    stack_name: str,
+    say: Callable[[str], None],
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
-    """Delete FAILED change sets this tool made earlier (exactly its names), and with `unexecuted` also those left
-    AVAILABLE (an execute that failed, a declined prompt, an earlier review): a run that is about to execute makes
-    them stale, as CloudFormation itself would once ours executes. Others' change sets are not ours to touch."""
+    """Delete this tool's change sets (exactly its names) that are FAILED or older than STALE_AFTER.
+
+    Never a recent unexecuted one: another run (CI, a colleague's terminal) may still be showing or executing it.
+    Others' change sets are not ours to touch at all."""
     # Collect first, delete after: deleting while paging could shift the pages under the paginator.
     found: list[str] = []
     with aws_call(f"listing old change sets of {stack_name}"):
@@ -229,10 +249,7 @@ def clean_up_failed(
                 mine = summary.get("StackName") in (None, stack_name) and is_ours(
                     summary.get("ChangeSetName", "")
                 )
-                stale = summary.get("Status") == "FAILED" or (
-                    unexecuted and summary.get("ExecutionStatus") == "AVAILABLE"
-                )
-                if mine and stale:
+                if mine and is_stale(summary, now()):
                     found.append(summary["ChangeSetId"])
     removed = 0
     for change_set_id in found:
@@ -244,5 +261,8 @@ def clean_up_failed(
             if error_code(err) not in _NOT_FOUND:
                 raise api_error(err, f"deleting old change set {change_set_id}") from err
     if removed:
-        say(f"Removed {removed} failed or unexecuted change set(s) left by earlier runs of this tool")
+        hours = int(STALE_AFTER.total_seconds() // 3600)
+        say(
+            f"Removed {removed} failed (or over {hours} h old) change set(s) left by earlier runs of this tool"
+        )
     return removed

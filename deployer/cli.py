@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -21,7 +22,7 @@ from deployer.arguments import allowances, build_parser, check_common, connectio
 from deployer.clients import ClientFactory, ClientSettings, network_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
-from deployer.errors import BadInput, DeployError, ExitCode
+from deployer.errors import AwsApiError, BadInput, DeployError, ExitCode
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.stackset_command import run_stackset_command
 from deployer.options import DeployOptions, ExecuteOptions
@@ -29,6 +30,7 @@ from deployer.output import make_reporter
 from deployer.preflight.command import run_preflight_command
 from deployer.runtime import Context
 from deployer.stack_ops import run_delete, run_status
+from deployer.upload import check_template_bucket
 from deployer.waiting import Pacer
 
 if TYPE_CHECKING:
@@ -92,14 +94,16 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse already printed the usage error (or the help)
         return int(stop.code or 0)
-    if args.command == "manifest":  # many stacks: region and credentials per stack, its own orchestration
-        return run_manifest_command(args, argv, env.stdout, env.stderr, env.clock)
-    if args.command == "stackset":  # CloudFormation StackSets: AWS runs the roll-out
-        return run_stackset_command(args, env.stdout, env.stderr, env.sleep, env.clock)
     stdin_tty = sys.stdin.isatty() if env.stdin_is_tty is None else env.stdin_is_tty
     stdout_tty = env.stdout.isatty() if env.stdout_is_tty is None else env.stdout_is_tty
     context: Context | None = None
+    # Every command, the manifest and StackSets included, ends in the handlers below: a signal, an AWS error or a
+    # bug gets the same exit code and the same kind of message whichever command was running.
     try:
+        if args.command == "manifest":  # many stacks: region and credentials per stack, its own orchestration
+            return run_manifest_command(args, argv, env.stdout, env.stderr, env.clock)
+        if args.command == "stackset":  # CloudFormation StackSets: AWS runs the roll-out
+            return run_stackset_command(args, env.stdout, env.stderr, env.sleep, env.clock, env.clients)
         check_common(args, stdin_tty)
         options = deploy_options(args) if args.command in {"deploy", "plan", "preflight"} else None
         factory = env.clients(
@@ -120,6 +124,8 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         )
         pacer.resume_hint = f"to resume waiting, run the same command again: {context.rerun()}"
         pacer.notify = context.say
+        if options is not None:  # before the preflight, the cleanup of old change sets or any upload
+            check_template_bucket(factory.s3, options.template.body, options.s3_bucket)
         return int(_run(context, args, options))
     except DeployError as err:
         return _fail(env, context, err)
@@ -130,9 +136,9 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
     except (ClientError, BotoCoreError, ResponseParserError) as err:
         return _fail(env, context, network_error(err, f"running {args.command}"))
     except KeyboardInterrupt:
-        return _stopped(env, context, argv, "interrupted", ExitCode.INTERRUPTED)
+        return _stopped(env, context, args, argv, "interrupted", ExitCode.INTERRUPTED)
     except Terminated:
-        return _stopped(env, context, argv, "terminated (SIGTERM)", ExitCode.TERMINATED)
+        return _stopped(env, context, args, argv, "terminated (SIGTERM)", ExitCode.TERMINATED)
     except Exception:
         traceback.print_exc(file=env.stderr)
         print("error: unexpected internal error (a bug); the traceback is above", file=env.stderr)
@@ -140,10 +146,9 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
 
 
 def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) -> ExitCode:
-    if args.command == "preflight":
-        assert options is not None
-        return run_preflight_command(ctx, options, args.format)
-    if options is not None:
+    if options is not None:  # deploy, plan and preflight read the same inputs
+        if args.command == "preflight":
+            return run_preflight_command(ctx, options, args.format)
         return run_deploy(ctx, options)
     if args.command == "execute":
         return run_execute(
@@ -175,21 +180,39 @@ def _fail(env: Environment, ctx: Context | None, err: DeployError) -> int:
     text = " ".join(str(err).split())
     print(f"error: {text}", file=env.stderr, flush=True)
     if ctx and err.exit_code is ExitCode.AWS_ERROR:
-        # AWS or the network gave up on us mid-run: say what was left behind and how to carry on.
-        print("\n".join(ctx.resume_lines()), file=env.stderr, flush=True)
+        # AWS or the network gave up on us mid-run: say what was left behind, and how to carry on when running
+        # the same command again can succeed (not after a refused request: the hint says what to change).
+        if isinstance(err, AwsApiError) and not err.rerun_helps:
+            left = ctx.progress.left_behind()
+            lines = [f"  {left}"] if left else []
+        else:
+            lines = ctx.resume_lines()
+        if lines:
+            print("\n".join(lines), file=env.stderr, flush=True)
     return int(err.exit_code)
 
 
-def _stopped(env: Environment, ctx: Context | None, argv: list[str], what: str, code: ExitCode) -> int:
+def _stopped(
+    env: Environment,
+    ctx: Context | None,
+    args: argparse.Namespace,
+    argv: list[str],
+    what: str,
+    code: ExitCode,
+) -> int:
     if ctx:
         ctx.reporter.finish()
-    lines = [
-        f"{what}: the stack was left alone (an operation already started keeps running in CloudFormation)"
-    ]
-    lines += (
-        ctx.resume_lines()
-        if ctx
-        else [f"  to resume, run the same command again: deploy.py {' '.join(argv)}"]
-    )
+    rerun = shlex.join(["deploy.py", *argv])
+    if args.command == "stackset":
+        lines = [
+            f"{what}: stopped waiting (a stack set operation already started keeps running in CloudFormation)",
+            f"  to see where it got to: deploy.py stackset status --stack-set-name {args.stack_set_name}",
+            f"  to carry on, run the same command again: {rerun}",
+        ]
+    else:
+        lines = [
+            f"{what}: the stack was left alone (an operation already started keeps running in CloudFormation)"
+        ]
+        lines += ctx.resume_lines() if ctx else [f"  to resume, run the same command again: {rerun}"]
     print("\n".join(lines), file=env.stderr, flush=True)
     return int(code)

@@ -20,7 +20,17 @@ from xml.etree import ElementTree
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
+)
 from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
@@ -45,6 +55,36 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
         "SlowDown",
     }
+)
+
+
+# The endpoint does not implement the operation: retrying or polling again cannot help.
+NOT_IMPLEMENTED_CODES = frozenset(
+    {"NotImplemented", "NotImplementedException", "InvalidAction", "UnsupportedOperation", "UnknownOperation"}
+)
+# The credentials are there but expired or unknown to AWS: a new set is needed, not another try.
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "RequestExpired",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+    }
+)
+# Raised by botocore before any request when no usable credentials can be found or refreshed.
+CREDENTIAL_ERRORS: tuple[type[Exception], ...] = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,
+)
+REFRESH_CREDENTIALS = (
+    "refresh the credentials (`aws sso login`, new AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, "
+    "or --profile NAME), then run the same command again"
 )
 
 
@@ -130,8 +170,19 @@ def is_throttling(err: ClientError) -> bool:
     return error_code(err) in THROTTLING_CODES or http_status(err) == 429
 
 
+def is_not_implemented(err: ClientError) -> bool:
+    """The endpoint does not offer this operation at all (an emulator, a partition without the feature)."""
+    return error_code(err) in NOT_IMPLEMENTED_CODES or http_status(err) == 501
+
+
+def is_expired_credentials(err: ClientError) -> bool:
+    return error_code(err) in CREDENTIAL_CODES
+
+
 def is_transient(err: ClientError) -> bool:
     """Throttling or a server-side error: worth another try later, not a verdict on the deployment."""
+    if is_not_implemented(err):  # a 501 never turns into an answer by asking again
+        return False
     return is_throttling(err) or http_status(err) >= 500
 
 
@@ -151,14 +202,32 @@ def is_stack_missing(err: ClientError) -> bool:
 
 
 def api_error(err: ClientError, doing: str) -> AwsApiError:
-    """Turn a ClientError that outlasted botocore's retries into the CLI's one-line error."""
+    """Turn a ClientError that outlasted botocore's retries into the CLI's one-line error.
+
+    Whether running the same command again can succeed is decided here, once: after throttling or a server error
+    it can; after a refused request (a permission, a validation error, an operation the endpoint lacks) it cannot
+    until something else changes, so the CLI does not suggest it."""
     code = error_code(err)
-    hint = None
+    message = f"AWS error while {doing}: {code}: {error_message(err)}"
+    if is_expired_credentials(err):
+        return AwsApiError(message, hint=f"the credentials are expired or not valid: {REFRESH_CREDENTIALS}")
+    if is_not_implemented(err):
+        return AwsApiError(
+            message,
+            hint="this endpoint does not implement the operation (an emulator?); use one that does",
+            rerun_helps=False,
+        )
     if is_throttling(err):
-        hint = "AWS kept throttling after the retries: run again later, or raise --max-attempts / --retry-mode adaptive"
-    elif code in {"AccessDenied", "AccessDeniedException"} or "not authorized" in error_message(err):
-        hint = "the credentials in use lack this permission: check --profile / --role-arn and the IAM policy"
-    return AwsApiError(f"AWS error while {doing}: {code}: {error_message(err)}", hint=hint)
+        return AwsApiError(
+            message,
+            hint="AWS kept throttling after the retries: run again later, or raise --max-attempts / "
+            "--retry-mode adaptive",
+        )
+    if is_transient(err):
+        return AwsApiError(message)
+    denied = code in {"AccessDenied", "AccessDeniedException"} or "not authorized" in error_message(err)
+    hint = "the credentials in use lack this permission: check --profile / --role-arn and the IAM policy"
+    return AwsApiError(message, hint=hint if denied else None, rerun_helps=False)
 
 
 def network_error(err: Exception, doing: str) -> AwsApiError:
@@ -166,6 +235,8 @@ def network_error(err: Exception, doing: str) -> AwsApiError:
     if isinstance(err, ClientError):
         return api_error(err, doing)
     text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, CREDENTIAL_ERRORS):
+        return AwsApiError(f"no usable AWS credentials while {doing}: {text}", hint=REFRESH_CREDENTIALS)
     if isinstance(err, ResponseParserError):
         text = f"the answer was not AWS's ({text[:160]})"
     return AwsApiError(f"AWS client error while {doing}: {text}")

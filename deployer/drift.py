@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from deployer.clients import api_error, aws_call, is_stack_missing
+from deployer.clients import (
+    api_error,
+    aws_call,
+    error_code,
+    error_message,
+    http_status,
+    is_not_implemented,
+    is_stack_missing,
+)
 from deployer.errors import BadInput, DriftUnknown, ExitCode, WaitTimedOut
 from deployer.runtime import Context
 from deployer.waiting import POLL_ERRORS
@@ -55,12 +63,24 @@ class DriftResult:
         return ExitCode.DRIFTED if self.stack_status == "DRIFTED" or self.resources else ExitCode.SUCCESS
 
 
+def not_implemented(err: ClientError, stack_name: str, operation: str) -> DriftUnknown:
+    """The endpoint has no drift detection (an emulator, a partition without it): drift is unknown, exit 12.
+    Asking again cannot change that, so nothing is retried and no rerun is suggested."""
+    return DriftUnknown(
+        f"drift of {stack_name} is unknown: this endpoint does not implement drift detection ({operation} "
+        f"answered {error_code(err) or http_status(err)}: {error_message(err)})",
+        hint="run drift against an endpoint that implements DetectStackDrift (AWS CloudFormation does)",
+    )
+
+
 def start_detection(cfn: CloudFormationClient, stack_name: str) -> str:
     try:
         return cfn.detect_stack_drift(StackName=stack_name)["StackDriftDetectionId"]
     except ClientError as err:
         if is_stack_missing(err):
             raise BadInput(f"stack {stack_name} does not exist (in this region/account)") from err
+        if is_not_implemented(err):
+            raise not_implemented(err, stack_name, "DetectStackDrift") from err
         raise api_error(err, f"starting drift detection on {stack_name}") from err
 
 

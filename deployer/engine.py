@@ -128,10 +128,9 @@ def _deploy_change_set(
         change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
     )
     if stack is not None:  # an UPDATE, or a CREATE again on a REVIEW_IN_PROGRESS stack
-        changeset.clean_up_failed(ctx.cfn, opts.stack_name, ctx.say, unexecuted=opts.execute)
+        changeset.clean_up_stale(ctx.cfn, opts.stack_name, ctx.say)
     body, url = opts.template.body, None
     if needs_upload(body):
-        assert opts.s3_bucket, "checked before any AWS call"
         url = upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
         ctx.say(f"Uploaded the template ({opts.template.size:,} bytes) to {url}")
     request = changeset.ChangeSetRequest(

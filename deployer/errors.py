@@ -31,18 +31,21 @@ class ExitCode(IntEnum):
 EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.SUCCESS: "success; also review mode or deploy with no changes",
     ExitCode.INTERNAL_ERROR: "unexpected internal error (a bug: please report it with the traceback)",
-    ExitCode.BAD_INPUT: "bad input: arguments, template, parameters or tags rejected; nothing was changed",
+    ExitCode.BAD_INPUT: "bad input: arguments, region, template, parameters, tags or a missing --s3-bucket "
+    "rejected; nothing was changed",
     ExitCode.STACK_FAILED: "the stack operation failed or rolled back; the root cause is printed",
     ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
-    ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, no "
-    "credentials) that outlasted the retries; the command that resumes is printed",
+    ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, "
+    "missing or expired credentials) that outlasted the retries; what was left behind is printed, and the command "
+    "to run again where that can succeed",
     ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
     ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
     "prompt: changes are ready to execute",
     ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
     ExitCode.DRIFTED: "drift: at least one resource differs from the template (the differences are printed)",
-    ExitCode.DRIFT_UNKNOWN: "drift: detection failed or did not finish, so whether the stack drifted is unknown",
+    ExitCode.DRIFT_UNKNOWN: "drift: detection failed or did not finish, or the endpoint does not implement it, so "
+    "whether the stack drifted is unknown",
     ExitCode.PREFLIGHT_FAILED: "a preflight check failed (preflight, or deploy/plan before the change set); "
     "nothing was changed, the fix is printed",
     ExitCode.DATA_LOSS_REFUSED: "refused: a stateful resource would be replaced or removed; the change set is "
@@ -82,6 +85,12 @@ class WaitTimedOut(DeployError):
 
 class AwsApiError(DeployError):
     exit_code = ExitCode.AWS_ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None, rerun_helps: bool = True) -> None:
+        super().__init__(message, hint=hint)
+        # False when running the same command again cannot succeed until something else changes (a permission,
+        # a refused request): the CLI then prints what was left behind, but not "run the same command again".
+        self.rerun_helps = rerun_helps
 
 
 class NeedsDecision(DeployError):

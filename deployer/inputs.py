@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_TEMPLATE_LIMIT  # re-exported for callers
-from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT
+from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT, TAG_KEY_LENGTH, TAG_VALUE_LENGTH
 from cfnspec.parameters import check_value, group_size_problems, placeholder_problems
 from deployer.errors import BadInput
 
@@ -68,9 +68,36 @@ def load_template(path: Path) -> Template:
     return Template(path=path, body=body, doc=parse_template(body, str(path)))
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json object_pairs_hook: Python's json keeps the last of two equal keys without a word; refuse instead."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def loads_unique(text: str, what: str) -> Any:
+    """json.loads that refuses a key written twice in one object, naming the key and the file (exit 2)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_object)
+    except _DuplicateKey as dup:
+        raise BadInput(
+            f"{what}: key {dup.key!r} is written twice in one JSON object (only the last one would count)",
+            hint="keep one of them",
+        ) from None
+
+
 def parse_template(body: str, name: str) -> Mapping[str, Any]:
     try:
-        doc = json.loads(body)
+        doc = loads_unique(body, f"template {name}")
     except json.JSONDecodeError as err:
         if body.lstrip().startswith("{"):
             raise BadInput(
@@ -105,7 +132,7 @@ def _parse_yaml(body: str, name: str) -> Mapping[str, Any]:
 
 def load_parameter_file(path: Path) -> ParameterFile:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_unique(path.read_text(encoding="utf-8"), f"parameters file {path}")
     except (OSError, UnicodeDecodeError) as err:
         raise BadInput(
             f"cannot read parameters file {path}: {err}", hint="check the --parameters-file path"
@@ -137,6 +164,12 @@ def _from_cli_list(items: list[Any], name: str) -> dict[str, str | None]:
                 f"parameters file {name}: entry {i} has no ParameterKey string", hint=PARAMETER_FILE_FORMATS
             )
         key = item["ParameterKey"]
+        if key in out:
+            raise BadInput(
+                f"parameters file {name}: ParameterKey {key!r} is given twice (entries {_index_of(items, key)} "
+                f"and {i})",
+                hint="keep one of them",
+            )
         if item.get("UsePreviousValue") is True:
             out[key] = None
         elif "ParameterValue" in item:
@@ -147,6 +180,10 @@ def _from_cli_list(items: list[Any], name: str) -> dict[str, str | None]:
                 hint=PARAMETER_FILE_FORMATS,
             )
     return out
+
+
+def _index_of(items: list[Any], key: str) -> int:
+    return next(i for i, item in enumerate(items) if item.get("ParameterKey") == key)
 
 
 def _from_template_configuration(data: dict[str, Any], name: str) -> ParameterFile:
@@ -194,7 +231,7 @@ def validate_stack_policy(policy: Any, name: str) -> None:
 
 def load_stack_policy(path: Path) -> dict[str, Any]:
     try:
-        policy = json.loads(path.read_text(encoding="utf-8"))
+        policy = loads_unique(path.read_text(encoding="utf-8"), f"stack policy {path}")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise BadInput(
             f"cannot read stack policy {path}: {err}",
@@ -213,6 +250,10 @@ def parse_key_values(items: Iterable[str], what: str) -> dict[str, str]:
             raise BadInput(
                 f"{what} {item!r} is not Key=Value", hint="write each one as Key=Value, e.g. Team=web"
             )
+        if key in out:
+            raise BadInput(
+                f"{what} {key!r} is given twice ({key}={out[key]} and {item})", hint="keep one of them"
+            )
         out[key] = value
     return out
 
@@ -224,10 +265,13 @@ def validate_tags(tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         if key.lower().startswith("aws:"):
             problems.append(f"tag {key!r}: the aws: prefix is reserved")
-        if not 1 <= len(key) <= 128:
-            problems.append(f"tag {key!r}: keys are 1 to 128 characters")
-        if len(value) > 256:
-            problems.append(f"tag {key!r}: values are at most 256 characters")
+        if not TAG_KEY_LENGTH[0] <= len(key) <= TAG_KEY_LENGTH[1]:
+            problems.append(f"tag {key!r}: keys are {TAG_KEY_LENGTH[0]} to {TAG_KEY_LENGTH[1]} characters")
+        if not TAG_VALUE_LENGTH[0] <= len(value) <= TAG_VALUE_LENGTH[1]:
+            problems.append(
+                f"tag {key!r}: values are {TAG_VALUE_LENGTH[0]} to {TAG_VALUE_LENGTH[1]} characters, "
+                f"this one has {len(value)}"
+            )
     if problems:
         raise BadInput("; ".join(problems), hint="fix the tags given with --tags or in the parameters file")
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from cfnspec.limits import INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT
-from deployer.clients import aws_call
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from cfnspec.limits import DEFAULT_REGION, INLINE_TEMPLATE_LIMIT, S3_TEMPLATE_LIMIT
+from deployer.clients import api_error, aws_call, error_code, http_status, network_error
 from deployer.errors import BadInput
 from deployer.inputs import utf8_size
+from deployer.regions import dns_suffix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -37,15 +43,65 @@ def check_upload_possible(body: str, bucket: str | None) -> None:
         )
 
 
-def template_url(s3: S3Client, bucket: str, key: str) -> str:
-    # Path-style URL on the client's own endpoint: correct for every AWS region and partition, and for an
-    # --endpoint-url emulator. CloudFormation reads it with the deploying identity's permissions.
-    endpoint = s3.meta.endpoint_url.rstrip("/")
-    return f"{endpoint}/{bucket}/{key}"
+def template_url(bucket: str, key: str, region: str) -> str:
+    """S3's standard virtual-hosted URL, https://BUCKET.s3.REGION.amazonaws.com/KEY (amazonaws.com.cn in China):
+    CloudFormation reads it with the deploying identity's permissions, and it names the bucket the same way for
+    AWS and for an --endpoint-url emulator (an emulator's own http://127.0.0.1:PORT/BUCKET/KEY would not be read
+    as S3 by CloudFormation). A name with dots cannot be a TLS host name, so it goes in the path instead."""
+    host_suffix = f"s3.{region}.{dns_suffix(region)}"
+    path = quote(key, safe="/")
+    if "." in bucket:
+        return f"https://{host_suffix}/{bucket}/{path}"
+    return f"https://{bucket}.{host_suffix}/{path}"
 
 
-def upload_template(s3: S3Client, body: str, bucket: str, prefix: str | None) -> str:
+def bucket_region(s3: S3Client, bucket: str) -> str:
+    """HeadBucket before anything is uploaded or changed: a missing bucket is bad input (exit 2) with the command
+    that creates it, instead of an upload error after an earlier step already ran."""
+    region = s3.meta.region_name or DEFAULT_REGION
+    try:
+        answer = s3.head_bucket(Bucket=bucket)
+    except ClientError as err:
+        if http_status(err) == 404 or error_code(err) in {"404", "NoSuchBucket", "NotFound"}:
+            raise _missing_bucket(bucket, region) from err
+        if http_status(err) == 403:
+            # It exists, but this identity may not list it (HeadBucket needs s3:ListBucket, the upload only
+            # s3:PutObject): let the upload decide, in the region S3 names in its answer.
+            headers = err.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            return str(headers.get("x-amz-bucket-region") or region)
+        raise api_error(err, f"checking the template bucket {bucket}") from err
+    except (BotoCoreError, ResponseParserError) as err:
+        raise network_error(err, f"checking the template bucket {bucket}") from err
+    return str(answer.get("BucketRegion") or region)
+
+
+def check_template_bucket(s3: Callable[[], S3Client], body: str, bucket: str | None) -> None:
+    """The bucket check of a run that will upload, made before its first change (cleanup, preflight, upload)."""
+    if needs_upload(body) and bucket:
+        bucket_region(s3(), bucket)
+
+
+def upload_template(s3: S3Client, body: str, bucket: str | None, prefix: str | None) -> str:
+    check_upload_possible(
+        body, bucket
+    )  # the inputs were checked already; a caller that skipped it gets exit 2
+    if bucket is None:
+        raise BadInput("no --s3-bucket to upload the template to")
+    region = bucket_region(s3, bucket)
     key = object_key(body, prefix)
     with aws_call(f"uploading the template to s3://{bucket}/{key}"):
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
-    return template_url(s3, bucket, key)
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
+        except ClientError as err:
+            # Without s3:ListBucket, HeadBucket answers 403 for a missing bucket too: this is where it shows.
+            if error_code(err) == "NoSuchBucket":
+                raise _missing_bucket(bucket, region) from err
+            raise
+    return template_url(bucket, key, region)
+
+
+def _missing_bucket(bucket: str, region: str) -> BadInput:
+    return BadInput(
+        f"the template bucket {bucket} does not exist; the template was not uploaded",
+        hint=f"create it with `aws s3 mb s3://{bucket} --region {region}`, or pass --s3-bucket with a bucket you own",
+    )

@@ -64,9 +64,12 @@ def run_manifest_command(
         ordered=args.action not in {"status", "drift"},  # read-only: no stack waits for another
         stop=stop,
     )
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt() as terminated:
         results = scheduler.run()
-    return int(_finish(args, argv, results, runner.budgets, scheduler.interrupted, stdout, stderr))
+    stopped_by = None
+    if scheduler.interrupted:
+        stopped_by = ExitCode.TERMINATED if terminated.is_set() else ExitCode.INTERRUPTED
+    return int(_finish(args, argv, results, runner.budgets, stopped_by, stdout, stderr))
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -117,7 +120,7 @@ def _finish(
     argv: list[str],
     results: list[StackResult],
     budgets: Budgets,
-    interrupted: bool,
+    stopped_by: ExitCode | None,
     stdout: TextIO,
     stderr: TextIO,
 ) -> ExitCode:
@@ -134,15 +137,16 @@ def _finish(
         print(f"Wrote the review report to {args.report_file}", file=stdout)
     stdout.flush()
     resume = resume_command(argv, results)
-    if interrupted:
+    if stopped_by is not None:
+        what = "terminated (SIGTERM)" if stopped_by is ExitCode.TERMINATED else "interrupted"
         print(
-            "interrupted: no new stack was started; operations already started continue in CloudFormation",
+            f"{what}: no new stack was started; operations already started continue in CloudFormation",
             file=stderr,
         )
         if resume:
             print(f"  to resume, run: {resume}", file=stderr)
         stderr.flush()
-        return ExitCode.INTERRUPTED
+        return stopped_by
     code = exit_code(results)
     if resume and code not in {ExitCode.SUCCESS, ExitCode.CHANGES_PRESENT}:
         print(f"to retry the stacks that did not finish, run: {resume}", file=stderr, flush=True)
@@ -150,18 +154,21 @@ def _finish(
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled) is treated as Ctrl-C: start nothing new, leave running operations alone."""
+def _sigterm_as_interrupt() -> Iterator[threading.Event]:
+    """SIGTERM (a CI job cancelled) stops the run as Ctrl-C does: start nothing new, leave running operations
+    alone. The event it yields records that it was SIGTERM, so the run exits 143 as every other command does."""
+    terminated = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield terminated
         return
 
     def handler(signum: int, frame: Any) -> None:
+        terminated.set()
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, handler)
     try:
-        yield
+        yield terminated
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -10,11 +10,8 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
-
-import boto3
 
 from deployer.capabilities import check_capabilities
 from deployer.errors import BadInput, DeployError
@@ -28,6 +25,7 @@ from deployer.inputs import (
     load_template,
     validate_tags,
 )
+from deployer.regions import known_regions
 from deployer.upload import needs_upload
 
 TOP_KEYS = frozenset({"settings", "defaults", "stacks"})
@@ -106,16 +104,6 @@ class ManifestError(BadInput):
     def __init__(self, path: Path, line: int, message: str, *, hint: str | None = None) -> None:
         super().__init__(f"{path}:{line}: {message}", hint=hint)
         self.line = line
-
-
-@cache
-def known_regions() -> frozenset[str]:
-    # botocore's bundled endpoint data: no call is made.
-    session = boto3.Session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("cloudformation", partition_name=partition))
-    return frozenset(regions)
 
 
 class _Reader:

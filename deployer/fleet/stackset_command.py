@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
 from deployer.capabilities import check_capabilities
-from deployer.clients import ClientFactory, ClientSettings, api_error, aws_call
+from deployer.clients import ClientFactory, ClientSettings, aws_call, network_error
 from deployer.errors import BadInput, DeployError, ExitCode, StackFailed
 from deployer.fleet import stacksets as ss
 from deployer.fleet.command import add_connection
-from deployer.fleet.manifest import known_regions
 from deployer.inputs import check_given_parameters, load_parameter_file, load_template, parse_key_values
+from deployer.regions import check_region, known_regions
 from deployer.waiting import Pacer
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def run_stackset_command(
         print(text, file=stdout, flush=True)
 
     try:
+        check_region(args.region)
         spec = build_spec(args) if args.action in {"deploy", "plan"} else None
         if args.action == "delete" and not args.yes:
             raise BadInput("refusing to delete a stack set without --yes; nothing was deleted")
@@ -59,15 +61,14 @@ def run_stackset_command(
         return int(delete(cfn, args.stack_set_name, pacer, say))
     except DeployError as err:
         return _fail(stderr, err)
-    except ClientError as err:
-        return _fail(stderr, api_error(err, f"stackset {args.action}"))
-    except BotoCoreError as err:
-        return _fail(stderr, DeployError(f"AWS client error: {err}"), ExitCode.AWS_ERROR)
+    # Signals and anything unexpected go on to deploy.py's one error path (deployer.cli).
+    except (ClientError, BotoCoreError, ResponseParserError) as err:
+        return _fail(stderr, network_error(err, f"stackset {args.action}"))
 
 
-def _fail(stderr: TextIO, err: DeployError, code: ExitCode | None = None) -> int:
+def _fail(stderr: TextIO, err: DeployError) -> int:
     print(f"error: {' '.join(str(err).split())}", file=stderr, flush=True)
-    return int(code or err.exit_code)
+    return int(err.exit_code)
 
 
 def build_spec(args: argparse.Namespace) -> ss.StackSetSpec:

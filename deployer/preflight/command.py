@@ -31,7 +31,6 @@ def _inputs(ctx: Context, opts: DeployOptions, stack: Mapping[str, Any] | None) 
     def url() -> str | None:
         if not needs_upload(body):
             return None
-        assert opts.s3_bucket, "checked with the other inputs, before any AWS call"
         return upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
 
     return ChangeSetInputs(

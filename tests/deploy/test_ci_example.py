@@ -173,7 +173,8 @@ def test_the_policy_allows_the_upload_and_passing_the_service_role() -> None:
     mapping = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     ).meta.method_to_api_mapping
-    needed = {f"s3:{mapping[name]}" for name in s3_calls if name in mapping}
+    iam_action = {"HeadBucket": "ListBucket"}  # HeadBucket is authorised as s3:ListBucket
+    needed = {f"s3:{iam_action.get(mapping[name], mapping[name])}" for name in s3_calls if name in mapping}
     assert "s3:PutObject" in needed
     actions = policy_actions()
     assert needed <= actions

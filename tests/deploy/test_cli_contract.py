@@ -14,6 +14,7 @@ from deployer.durations import parse_duration
 from deployer.errors import EXIT_CODE_HELP, ExitCode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_every_exit_code_has_help_text() -> None:
@@ -41,6 +42,12 @@ def test_reference_documents_every_exit_code_subcommand_and_option() -> None:
             for flag in action.option_strings:
                 if flag.startswith("--") and flag != "--help":
                     assert flag in text, f"{name} {flag}"
+
+
+def test_readme_lists_the_same_exit_codes() -> None:
+    text = README.read_text(encoding="utf-8")
+    listed = {int(m) for m in re.findall(r"^\| (\d+) \|", text, re.MULTILINE)}
+    assert listed == {int(code) for code in ExitCode}
 
 
 @pytest.mark.parametrize(

@@ -179,16 +179,17 @@ def test_upload_key_is_a_content_hash_under_the_prefix() -> None:
     assert object_key("a", None).endswith(".template.json") and "/" not in object_key("a", None)
 
 
-def test_upload_puts_the_template_and_returns_a_url_on_the_s3_endpoint() -> None:
+def test_upload_checks_the_bucket_puts_the_template_and_returns_s3s_standard_url() -> None:
     s3 = stubbed_client("s3")
     with Stubber(s3) as stub:
+        stub.add_response("head_bucket", {"BucketRegion": "eu-west-1"}, {"Bucket": "b"})
         stub.add_response(
             "put_object",
             {},
             {"Bucket": "b", "Key": object_key("{}", "p"), "Body": b"{}", "ContentType": "application/json"},
         )
         url = upload_template(s3, "{}", "b", "p")
-    assert url == f"{s3.meta.endpoint_url}/b/{object_key('{}', 'p')}"
+    assert url == f"https://b.s3.eu-west-1.amazonaws.com/{object_key('{}', 'p')}"
 
 
 def test_plain_output_is_one_timestamped_line_per_event_without_control_characters() -> None:

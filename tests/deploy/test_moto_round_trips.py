@@ -14,7 +14,6 @@ from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
 from deployer.upload import object_key
 from emulator.gaps import (
-    endpoint_for_template_url,
     newest_stack_named,
     template_body_without_changes,
 )
@@ -158,7 +157,6 @@ def test_template_over_the_inline_limit_goes_through_s3(moto: MotoServer, tmp_pa
     assert len(body.encode("utf-8")) > 51_200
     factory = ClientFactory(ClientSettings(endpoint_url=moto.endpoint))
     factory.s3().create_bucket(Bucket="templates")
-    endpoint = endpoint_for_template_url(moto.port)
     code = run(
         moto,
         "deploy",
@@ -170,7 +168,6 @@ def test_template_over_the_inline_limit_goes_through_s3(moto: MotoServer, tmp_pa
         "templates",
         "--s3-prefix",
         "cfn",
-        endpoint=endpoint,
     )
     assert code == ExitCode.SUCCESS
     stored = factory.s3().get_object(Bucket="templates", Key=object_key(body, "cfn"))["Body"].read()

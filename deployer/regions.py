@@ -1,0 +1,37 @@
+"""Region codes and partitions from botocore's bundled endpoint data: no AWS call is made."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import boto3
+import botocore.session
+
+from deployer.errors import BadInput
+
+
+@cache
+def known_regions() -> frozenset[str]:
+    session = boto3.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("cloudformation", partition_name=partition))
+    return frozenset(regions)
+
+
+def check_region(region: str, flag: str = "--region") -> None:
+    """A mistyped region would otherwise surface as a connection error after retries (exit 5), or, against an
+    emulator that takes any name, as a stack in a region that does not exist."""
+    if region not in known_regions():
+        raise BadInput(
+            f"{flag}: unknown region {region!r}",
+            hint="use a region code such as eu-west-1 (`aws ec2 describe-regions` lists them)",
+        )
+
+
+@cache
+def dns_suffix(region: str) -> str:
+    """amazonaws.com, amazonaws.com.cn, ...: the domain of the region's partition."""
+    partition = boto3.Session().get_partition_for_region(region)
+    data = botocore.session.get_session().get_data("endpoints")
+    return next(str(p["dnsSuffix"]) for p in data["partitions"] if p["partition"] == partition)
