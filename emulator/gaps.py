@@ -14,7 +14,9 @@ from moto.autoscaling.models import FakeAutoScalingGroup, autoscaling_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
 from moto.ec2.models.nat_gateways import NatGateway
 from moto.ec2.models.route_tables import RouteTable
 from moto.ec2.models.security_groups import SecurityGroup
@@ -434,6 +436,19 @@ def _update_security_group_in_place(original: Any) -> Any:
 _patched = False
 
 
+def _template_of_the_change_set(original: Any) -> Any:
+    # moto-notes: GetTemplate ignores ChangeSetName and returns the deployed template. AWS returns the change set's
+    # (execute decides the stack policy from the template it executes).
+    def get_template(self: CloudFormationResponse) -> Any:
+        name = self._get_param("ChangeSetName")
+        if not name:
+            return original(self)
+        change_set = self.cloudformation_backend.describe_change_set(name)
+        return ActionResult({"TemplateBody": change_set.template if change_set else ""})
+
+    return get_template
+
+
 def patch_moto() -> None:
     """Teach the in-process moto server what AWS does where the stack and deploy.py need it; idempotent."""
     global _patched
@@ -470,6 +485,11 @@ def patch_moto() -> None:
             _execute_registering_exports(CloudFormationBackend.execute_change_set),
         ),
         (Stack, "has_parameters", _has_parameters_with_previous_values),
+        (
+            CloudFormationResponse,
+            "get_template",
+            _template_of_the_change_set(CloudFormationResponse.get_template),
+        ),
         (
             parsing,
             "parse_and_update_resource",
