@@ -35,7 +35,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.STACK_FAILED: "the stack operation failed or rolled back; the root cause is printed",
     ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
     ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, no "
-    "credentials) that outlasted the retries; the command that resumes is printed",
+    "credentials) that outlasted the retries; the command that resumes is printed. Also: a stack policy opened "
+    "for an execution could not be set back (the set-stack-policy command that closes it is printed)",
     ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
     ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
