@@ -9,7 +9,7 @@ from typing import Any
 
 from deployer import changeset, failure_modes, policy_steps, review, validation
 from deployer.clients import aws_call
-from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision, StackFailed
+from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
 from deployer.guard import Allowances, refusal
 from deployer.inputs import check_given_parameters, resolve_parameters
@@ -19,6 +19,7 @@ from deployer.runtime import Context
 from deployer.stack_ops import (
     SUCCESS_OUTCOMES,
     change_set_started,
+    execution_failure,
     failure,
     operation,
     print_root_cause_if_failed,
@@ -308,33 +309,15 @@ def _execute(
         creating and final["StackStatus"] == "DELETE_COMPLETE"
     ):
         # The root cause first, then (if the policy cannot be set back) the warning that says how to close it.
-        err = _execution_failure(ctx, final, result.events, creating)
-        if opening and not opening.close(ctx, failing=True):
-            err.hint = (err.hint + "; " if err.hint else "") + (
-                "the stack policy is still open: close it with the set-stack-policy command printed above"
-            )
+        err = execution_failure(ctx, final, result.events, creating)
+        if opening:
+            opening.close_after_failure(ctx, err)
         raise err
-    if opening:
-        opening.close(ctx)
-    elif creating and settings.stack_policy:
-        policy_steps.set_policy(ctx, described.stack_id, settings.stack_policy)
-    elif not creating and not settings.stack_policy:
-        policy_steps.close_leftover(ctx, described.stack_id)  # what no policy of this run replaced
+    policy_steps.after_execution(ctx, described.stack_id, opening, settings.stack_policy, creating=creating)
     _protect(ctx, final, settings)
     ctx.say(f"Stack {stack_name}: {final['StackStatus']}")
     show_outputs(ctx, final, outputs_file)
     return ExitCode.SUCCESS
-
-
-def _execution_failure(ctx: Context, final: dict[str, Any], events: list[Any], creating: bool) -> StackFailed:
-    err = failure(ctx, final, events)
-    if creating and final["StackStatus"] == "DELETE_COMPLETE":
-        # --on-failure DELETE removed the stack whose create failed: the events read while waiting name the cause.
-        err.hint = (err.hint + "; " if err.hint else "") + (
-            "the failed create was deleted (--on-failure DELETE), nothing is left behind: fix the cause and "
-            "run again"
-        )
-    return err
 
 
 def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:

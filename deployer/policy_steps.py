@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deployer.clients import aws_call
-from deployer.errors import AwsApiError
+from deployer.errors import AwsApiError, DeployError
 from deployer.review import current_policy, restore_policy
 from deployer.runtime import Context
 from deployer.stack_policy import opened_for, original_of
@@ -25,6 +25,13 @@ class Opening:
 
     def close(self, ctx: Context, *, failing: bool = False) -> bool:
         return restore_policy(ctx, self.stack_id, self.restore, failing=failing, opened=self.ids)
+
+    def close_after_failure(self, ctx: Context, err: DeployError) -> None:
+        """After the execution's error (and root cause) is printed; if the policy stays open, the error says so."""
+        if not self.close(ctx, failing=True):
+            err.hint = (err.hint + "; " if err.hint else "") + (
+                "the stack policy is still open: close it with the set-stack-policy command printed above"
+            )
 
 
 def set_policy(
@@ -56,6 +63,19 @@ def before_update(
     if policy:
         set_policy(ctx, stack_id, policy)
     return None
+
+
+def after_execution(
+    ctx: Context, stack_id: str, opening: Opening | None, policy: dict[str, Any] | None, *, creating: bool
+) -> None:
+    """After a successful execution: set the opened policy back, give a new stack its policy, or, for an update
+    without a policy of its own, close an opening an earlier run left."""
+    if opening:
+        opening.close(ctx)
+    elif creating and policy:
+        set_policy(ctx, stack_id, policy)
+    elif not creating and not policy:
+        close_leftover(ctx, stack_id)
 
 
 def settle(ctx: Context, stack_id: str, policy: dict[str, Any] | None) -> None:

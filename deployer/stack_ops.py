@@ -126,6 +126,18 @@ def failure(ctx: Context, stack: dict[str, Any], events: Sequence[Event] | None 
     return StackFailed(f"stack {stack.get('StackName')} ended {status}: {reason}")
 
 
+def execution_failure(ctx: Context, final: dict[str, Any], events: list[Any], creating: bool) -> StackFailed:
+    """The error for an execution that did not succeed, its root cause printed."""
+    err = failure(ctx, final, events)
+    if creating and final["StackStatus"] == "DELETE_COMPLETE":
+        # --on-failure DELETE removed the stack whose create failed: the events read while waiting name the cause.
+        err.hint = (err.hint + "; " if err.hint else "") + (
+            "the failed create was deleted (--on-failure DELETE), nothing is left behind: fix the cause and "
+            "run again"
+        )
+    return err
+
+
 def print_root_cause_if_failed(ctx: Context, stack: dict[str, Any]) -> str | None:
     """Print why the stack failed; return the command that moves it on, when one is ready to run (DELETE_FAILED)."""
     if stack.get("StackStatus") not in FAILURE_OUTCOMES:

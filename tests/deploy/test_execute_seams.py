@@ -211,3 +211,28 @@ def test_an_opening_left_by_a_killed_run_is_closed_after_the_next_update_without
     assert policies == [mine]
     assert original_of(policies[0]) is None
     assert "Stack policy opened by an earlier run closed" in harness.output
+
+
+def test_execute_resuming_an_opened_execution_that_rolled_back_closes_the_opening_and_exits_3(
+    harness: Harness,
+) -> None:
+    # The run that executed with the policy open was killed; the execution then rolled back.
+    left_open = opened_for(default_policy(STATEFUL) or {}, ["SiteBucket"])
+    policies = _recorded_policies(harness)
+    harness.expect_stack("UPDATE_ROLLBACK_IN_PROGRESS")
+    harness.expect_change_set_pages(
+        [[REPLACED]], name="tap-deploy-update-x", stack_name=STACK, execution="EXECUTE_IN_PROGRESS"
+    )
+    rolling = harness.event(STACK, "UPDATE_ROLLBACK_IN_PROGRESS", "Resource update cancelled")
+    harness.expect_events([rolling])
+    failed = harness.event("SiteBucket", "UPDATE_FAILED", "site-one already exists", "AWS::S3::Bucket")
+    done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
+    harness.expect_events([done, failed, rolling])
+    harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
+    harness.expect_policy_read(left_open)
+    harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
+    code = harness.run("execute", "--stack-name", STACK, "--change-set-name", "tap-deploy-update-x")
+    assert code == ExitCode.STACK_FAILED
+    assert "SiteBucket UPDATE_FAILED" in harness.errors
+    assert policies == [default_policy(STATEFUL)]
+    assert "Stack policy opened by an earlier run closed" in harness.output
