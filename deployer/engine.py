@@ -56,7 +56,10 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
             assert stack is not None
             settled = wait_until_settled(ctx, stack)
             if settled.stack["StackStatus"] in FAILURE_OUTCOMES:
-                raise failure(ctx, settled.stack, settled.events)
+                err = failure(ctx, settled.stack, settled.events)
+                if opts.execute:  # a killed run's execution may have ended so, its policy still open
+                    policy_steps.close_leftover(ctx, str(stack["StackId"]), failing=True)
+                raise err
             continue
         # Every check on the inputs runs before the first call that changes anything.
         existing = (

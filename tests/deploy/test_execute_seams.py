@@ -236,3 +236,31 @@ def test_execute_resuming_an_opened_execution_that_rolled_back_closes_the_openin
     assert "SiteBucket UPDATE_FAILED" in harness.errors
     assert policies == [default_policy(STATEFUL)]
     assert "Stack policy opened by an earlier run closed" in harness.output
+
+
+def test_deploy_waiting_out_an_opened_execution_that_rolled_back_closes_the_opening(harness: Harness) -> None:
+    left_open = opened_for(default_policy(STATEFUL) or {}, ["SiteBucket"])
+    policies = _recorded_policies(harness)
+    harness.expect_stack("UPDATE_ROLLBACK_IN_PROGRESS")
+    rolling = harness.event(STACK, "UPDATE_ROLLBACK_IN_PROGRESS")
+    harness.expect_events([rolling])
+    done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
+    harness.expect_events([done, rolling])
+    harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
+    harness.expect_events([done, rolling])  # the root-cause read: no failed resource among the new events
+    harness.expect_policy_read(left_open)
+    harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
+    assert harness.run(*harness.deploy_args()) == ExitCode.STACK_FAILED
+    assert policies == [default_policy(STATEFUL)]
+
+
+def test_plan_waiting_out_a_rollback_changes_nothing_on_the_stack(harness: Harness) -> None:
+    harness.expect_stack("UPDATE_ROLLBACK_IN_PROGRESS")
+    rolling = harness.event(STACK, "UPDATE_ROLLBACK_IN_PROGRESS")
+    harness.expect_events([rolling])
+    done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
+    harness.expect_events([done, rolling])
+    harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
+    harness.expect_events([done, rolling])
+    assert harness.run(*harness.deploy_args(command="plan")) == ExitCode.STACK_FAILED
+    assert "GetStackPolicy" not in harness.calls and harness.mutating_calls == []
