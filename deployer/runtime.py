@@ -23,9 +23,8 @@ class Progress:
     change_set: str | None = None
     stack: str | None = None
     executing: bool = False
-    start_unknown: bool = (
-        False  # the answer to ExecuteChangeSet was lost and its effect could not be read back
-    )
+    # The answer to ExecuteChangeSet was lost and whether it took effect could not be read back.
+    start_unknown: bool = False
 
     def left_behind(self) -> str | None:
         """What an interrupted or failed run left in CloudFormation that the next step should know about."""
