@@ -264,3 +264,28 @@ def test_plan_waiting_out_a_rollback_changes_nothing_on_the_stack(harness: Harne
     harness.expect_events([done, rolling])
     assert harness.run(*harness.deploy_args(command="plan")) == ExitCode.STACK_FAILED
     assert "GetStackPolicy" not in harness.calls and harness.mutating_calls == []
+
+
+def test_execute_again_after_a_timed_out_create_waits_then_sets_the_default_policy(harness: Harness) -> None:
+    # The first execute exited 4 while the stack was being created; the printed command runs it again.
+    policies = _recorded_policies(harness)
+    harness.expect_stack("CREATE_IN_PROGRESS")
+    adds = [change("Add", "SiteBucket"), change("Add", "Topic")]
+    harness.expect_change_set_pages(
+        [adds], name="tap-deploy-create-x", stack_name=STACK, execution="EXECUTE_IN_PROGRESS"
+    )
+    begun = harness.event(STACK, "CREATE_IN_PROGRESS", "User Initiated")
+    harness.expect_events([begun])
+    done = harness.event(STACK, "CREATE_COMPLETE")
+    harness.expect_events([done, begun])
+    harness.expect_stack("CREATE_COMPLETE", name=STACK_ID)
+    harness.expect_change_set_pages(
+        [adds], name="tap-deploy-create-x", stack_name=STACK, execution="EXECUTE_COMPLETE"
+    )
+    harness.expect_change_set_template(STATEFUL)
+    harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
+    code = harness.run("execute", "--stack-name", STACK, "--change-set-name", "tap-deploy-create-x")
+    assert code == ExitCode.SUCCESS
+    assert "already executed" in harness.output
+    assert harness.mutating_calls == ["SetStackPolicy"], "executed once, by the first run"
+    assert policies == [default_policy(STATEFUL)]
