@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, review, validation
+from deployer import changeset, failure_modes, policy_steps, review, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
@@ -19,6 +18,8 @@ from deployer.preflight.command import preflight_gate
 from deployer.runtime import Context
 from deployer.stack_ops import (
     SUCCESS_OUTCOMES,
+    change_set_started,
+    execution_failure,
     failure,
     operation,
     print_root_cause_if_failed,
@@ -26,7 +27,7 @@ from deployer.stack_ops import (
     show_outputs,
     wait_until_settled,
 )
-from deployer.stack_policy import default_policy, opened_for
+from deployer.stack_policy import default_policy
 from deployer.states import FAILURE_OUTCOMES, Action, decide, is_settled
 from deployer.upload import needs_upload, upload_template
 
@@ -55,7 +56,10 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
             assert stack is not None
             settled = wait_until_settled(ctx, stack)
             if settled.stack["StackStatus"] in FAILURE_OUTCOMES:
-                raise failure(ctx, settled.stack, settled.events)
+                err = failure(ctx, settled.stack, settled.events)
+                if opts.execute:  # a killed run's execution may have ended so, its policy still open
+                    policy_steps.close_leftover(ctx, str(stack["StackId"]), failing=True)
+                raise err
             continue
         # Every check on the inputs runs before the first call that changes anything.
         existing = (
@@ -240,9 +244,10 @@ def _no_changes(
     ctx.progress.change_set = None
     ctx.say("No changes: the stack already matches the template and parameters")
     if stack and stack.get("StackStatus") != "REVIEW_IN_PROGRESS":
-        # A template that did not change is no reason to ignore --stack-policy-file / --termination-protection.
+        # A template that did not change is no reason to ignore --stack-policy-file / --termination-protection,
+        # nor to leave open a policy that a killed run opened.
         if settings:
-            _set_policy(ctx, stack["StackId"], settings)
+            policy_steps.settle(ctx, stack["StackId"], settings.stack_policy)
             _protect(ctx, stack, settings)
         # Later CI steps read the outputs file whether or not this run changed anything.
         show_outputs(ctx, stack, outputs_file)
@@ -257,14 +262,6 @@ class StackSettings:
 
     stack_policy: dict[str, Any] | None = None
     termination_protection: bool = False
-
-
-def _set_policy(ctx: Context, stack_id: str, settings: StackSettings) -> None:
-    if not settings.stack_policy:
-        return
-    with aws_call(f"setting the stack policy of {stack_id}"):
-        ctx.cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(settings.stack_policy))
-    ctx.say("Stack policy set")
 
 
 def _protect(ctx: Context, stack: dict[str, Any], settings: StackSettings) -> None:
@@ -285,19 +282,12 @@ def _execute(
     outputs_file: Path | None,
     allowed: list[str] | None = None,
 ) -> ExitCode:
-    # ExecuteChangeSet has no StackPolicyDuringUpdateBody: an allowed replacement opens the policy for the named
-    # resources during this execution only, and the policy is set back whatever the outcome.
-    temporary = restore = None
-    if allowed and not creating:
-        # With no policy of its own (no stateful resource left in the template), the stack's current policy may
-        # still protect what is being removed: that one is opened and set back.
-        policy = settings.stack_policy or review.current_policy(ctx, described.stack_id)
-        if policy:
-            temporary, restore = StackSettings(opened_for(policy, allowed)), policy
-            ctx.say(f"Stack policy opened for this update only: {', '.join(allowed)}")
-    # A new policy should already guard this update; a new stack can only take one once it exists.
+    # A new policy should already guard this update; a new stack can only take one once it exists. ExecuteChangeSet
+    # has no StackPolicyDuringUpdateBody: an allowed replacement opens the policy for the named resources during
+    # this execution only, and it is set back on every way out (a killed run's opening is closed by the next run).
+    opening = None
     if not creating:
-        _set_policy(ctx, described.stack_id, temporary or settings)
+        opening = policy_steps.before_update(ctx, described.stack_id, settings.stack_policy, allowed or [])
     ctx.say(f"Executing change set {described.name}")
     try:
         result = operation(
@@ -309,27 +299,23 @@ def _execute(
                 **rollback_kwargs,
             ),
             f"executing change set {described.name} on stack {stack_name}",
+            started=lambda: change_set_started(ctx, described.id, described.stack_id),
         )
     except BaseException:
-        if restore:  # the first error is the one to report; a failed restore only adds a warning
-            review.restore_policy(ctx, described.stack_id, restore, failing=True)
+        if opening:  # the first error is the one to report; a failed restore only adds a warning
+            opening.close(ctx, failing=True)
         raise
-    if restore:
-        review.restore_policy(ctx, described.stack_id, restore)
+    ctx.progress.change_set = None  # executed: whatever follows, it is not waiting to be executed
     final = {"StackName": stack_name, **result.stack}
-    if creating and final["StackStatus"] == "DELETE_COMPLETE":
-        # --on-failure DELETE removed the stack whose create failed: the events read while waiting name the cause.
-        err = failure(ctx, final, result.events)
-        err.hint = (err.hint + "; " if err.hint else "") + (
-            "the failed create was deleted (--on-failure DELETE), nothing is left behind: fix the cause and "
-            "run again"
-        )
+    if final["StackStatus"] not in SUCCESS_OUTCOMES or (
+        creating and final["StackStatus"] == "DELETE_COMPLETE"
+    ):
+        # The root cause first, then (if the policy cannot be set back) the warning that says how to close it.
+        err = execution_failure(ctx, final, result.events, creating)
+        if opening:
+            opening.close_after_failure(ctx, err)
         raise err
-    if final["StackStatus"] not in SUCCESS_OUTCOMES:
-        raise failure(ctx, final, result.events)
-    ctx.progress.change_set = None
-    if creating:
-        _set_policy(ctx, described.stack_id, settings)
+    policy_steps.after_execution(ctx, described.stack_id, opening, settings.stack_policy, creating=creating)
     _protect(ctx, final, settings)
     ctx.say(f"Stack {stack_name}: {final['StackStatus']}")
     show_outputs(ctx, final, outputs_file)
@@ -347,11 +333,19 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
         # Resuming an interrupted execute (or waiting out someone else's operation) before deciding anything.
         settled = wait_until_settled(ctx, stack)
         if settled.stack["StackStatus"] in FAILURE_OUTCOMES:
-            raise failure(ctx, settled.stack, settled.events)
+            err = failure(ctx, settled.stack, settled.events)
+            # The interrupted run may have died with the policy open for this execution.
+            policy_steps.close_leftover(ctx, str(stack["StackId"]), failing=True)
+            raise err
         stack = settled.stack
         described = changeset.describe(ctx.cfn, opts.change_set_name, opts.stack_name)
     if described.execution_status == "EXECUTE_COMPLETE":
+        # An earlier run executed it and was stopped (timeout, Ctrl-C, killed) before it could set the policy the
+        # executed template asks for, or close the opening it made: both are done now.
         ctx.say(f"Change set {described.name} was already executed; stack is {stack['StackStatus']}")
+        executed = review.change_set_template(ctx, described.stack_id, described.id)
+        policy_steps.settle(ctx, described.stack_id, default_policy(executed))
+        _protect(ctx, stack, StackSettings(termination_protection=opts.termination_protection))
         show_outputs(ctx, stack, opts.outputs_file)
         return ExitCode.SUCCESS
     settings = StackSettings(termination_protection=opts.termination_protection)
@@ -387,8 +381,9 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
             "execute", "--stack-name", opts.stack_name, "--change-set-name", described.name
         )
         raise refusal(checked.refused, described.name, command)
-    if creating:
-        settings = StackSettings(default_policy(new_doc), opts.termination_protection)
+    # execute takes no policy file: the stack ends with the default policy of the template it executed, on an update
+    # as on a create, so a stateful resource the change set adds is protected and one it removes is not named.
+    settings = StackSettings(default_policy(new_doc), opts.termination_protection)
     return _execute(
         ctx,
         described,

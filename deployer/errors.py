@@ -37,7 +37,8 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
     ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, "
     "missing or expired credentials) that outlasted the retries; what was left behind is printed, and the command "
-    "to run again where that can succeed",
+    "to run again where that can succeed. Also: a stack policy opened for an execution could not be set back (the "
+    "set-stack-policy command that closes it is printed)",
     ExitCode.NEEDS_DECISION: "the stack's state needs an explicit decision; the command to run is printed",
     ExitCode.CHANGE_SET_FAILED: "the change set failed for a reason other than 'no changes'",
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "

@@ -7,6 +7,7 @@ the new ones) catches what the change set leaves out. Used by deploy, plan and e
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,25 +117,47 @@ def announce_no_changes(
         ctx.say(f"Wrote the change-set report to {where}")
 
 
-def restore_policy(ctx: Context, stack_id: str, policy: Mapping[str, Any], *, failing: bool = False) -> None:
-    """Set the stack's policy back after an execution that opened it, also when that execution failed."""
+def restore_policy(
+    ctx: Context,
+    stack_id: str,
+    policy: Mapping[str, Any],
+    *,
+    failing: bool = False,
+    opened: Sequence[str] = (),
+    done: str = "Stack policy restored",
+) -> bool:
+    """Set the stack's policy back after an execution that opened it, also when that execution failed.
+
+    If that fails, the policy stays open: a warning names what is open and prints the command that closes it. After
+    a failed execution (`failing`) the execution's error stays the one reported and False is returned; otherwise
+    the run fails with exit 5, since an open policy is not a success.
+    """
     body = json.dumps(policy)
     try:
         with aws_call(f"setting the stack policy of {stack_id} back"):
             ctx.cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=body)
     except AwsApiError as err:
-        if not failing:
-            raise
-        ctx.say(
-            f"WARNING: the stack policy could not be set back ({err}); set it back with: aws cloudformation "
-            f"set-stack-policy --stack-name {stack_id} --stack-policy-body '{body}'"
+        still = f"still open for {', '.join(opened)}" if opened else "still open"
+        command = shlex.join(
+            [
+                *("aws", "cloudformation", "set-stack-policy", "--stack-name", stack_id),
+                *("--stack-policy-body", body, *ctx.connection),
+            ]
         )
-        return
-    ctx.say("Stack policy restored")
+        ctx.say(
+            f"WARNING: the stack policy could not be set back ({err.message}): it is {still}. Close it with:\n"
+            f"  {command}"
+        )
+        if failing:
+            return False
+        err.hint = f"the stack policy is {still}: close it with the set-stack-policy command printed above"
+        raise
+    ctx.say(done)
+    return True
 
 
 def current_policy(ctx: Context, stack_id: str) -> dict[str, Any] | None:
-    """The stack's policy now, to be set again after an execution that opened it."""
+    """The stack's policy now (None: it has none), to open, or to recognise an opening an earlier run left."""
     with aws_call(f"reading the stack policy of {stack_id}"):
         body = ctx.cfn.get_stack_policy(StackName=stack_id).get("StackPolicyBody")
     return json.loads(body) if body else None

@@ -23,9 +23,13 @@ class Progress:
     change_set: str | None = None
     stack: str | None = None
     executing: bool = False
+    # The answer to ExecuteChangeSet was lost and whether it took effect could not be read back.
+    start_unknown: bool = False
 
     def left_behind(self) -> str | None:
         """What an interrupted or failed run left in CloudFormation that the next step should know about."""
+        if self.change_set and self.start_unknown:
+            return f"change set {self.change_set} may or may not have started executing (its answer was lost)"
         if self.change_set and not self.executing:
             return f"change set {self.change_set} was created and not executed"
         if self.executing:

@@ -8,12 +8,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
 from deployer import validation
-from deployer.clients import aws_call
-from deployer.errors import BadInput, ExitCode, NeedsDecision, StackFailed
+from deployer.clients import aws_call, http_status
+from deployer.errors import AwsApiError, BadInput, DeployError, ExitCode, NeedsDecision, StackFailed
 from deployer.events import Event, EventReader, operation_events, root_cause
 from deployer.runtime import Context
-from deployer.states import FAILURE_OUTCOMES, is_settled
+from deployer.states import FAILURE_OUTCOMES, IN_PROGRESS, is_settled
 from deployer.waiting import POLL_ERRORS, WaitResult, describe_stack, stack_name_of, wait_for_stack
 
 SUCCESS_OUTCOMES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"})
@@ -24,15 +27,71 @@ def read_stack(ctx: Context, stack: str) -> dict[str, Any] | None:
         return describe_stack(ctx.cfn, stack)
 
 
-def operation(ctx: Context, stack_id: str, start: Callable[[], object], doing: str = "") -> WaitResult:
-    """Start a stack operation and wait for it; events from before the start are never shown again."""
+def operation(
+    ctx: Context,
+    stack_id: str,
+    start: Callable[[], object],
+    doing: str = "",
+    started: Callable[[], str | None] | None = None,
+) -> WaitResult:
+    """Start a stack operation and wait for it; events from before the start are never shown again.
+
+    `started` reads back whether the operation began, for a start whose answer was lost (the connection dropped
+    after the request was sent, or a server error): it returns what shows that it did, or None.
+    """
     reader = EventReader(ctx.cfn, stack_id)
     with aws_call(f"reading events of {stack_name_of(stack_id)}"):
         reader.prime()
-    with aws_call(doing or f"starting an operation on {stack_name_of(stack_id)}"):
-        start()
+    doing = doing or f"starting an operation on {stack_name_of(stack_id)}"
+    try:
+        with aws_call(doing):
+            start()
+    except AwsApiError as err:
+        evidence = _read_back(ctx, err, started, stack_id)
+        ctx.say(f"The answer to {doing} was lost, but it did start ({evidence}): waiting for it")
     ctx.progress.executing = True  # only now: a start that failed left the stack as it was
-    return wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=True)
+    result = wait_for_stack(ctx.cfn, reader, ctx.reporter, ctx.pacer, require_event=True)
+    ctx.progress.executing = False  # settled: nothing is in progress any more, whatever comes next
+    return result
+
+
+def answer_may_be_lost(err: BaseException | None) -> bool:
+    """Whether a failed call may have been carried out all the same: only a 4xx answer is AWS's verdict on it."""
+    if isinstance(err, ClientError):
+        return http_status(err) >= 500
+    return isinstance(err, BotoCoreError | ResponseParserError)
+
+
+def _read_back(
+    ctx: Context, err: AwsApiError, started: Callable[[], str | None] | None, stack_id: str
+) -> str:
+    """What shows that the start took effect; re-raises `err` when it did not, or when that cannot be known."""
+    if started is None or not answer_may_be_lost(err.__cause__):
+        raise err
+    try:
+        evidence = started()
+    except DeployError as read_err:
+        ctx.progress.start_unknown = True
+        err.hint = (
+            f"the answer was lost and reading the state back failed too ({read_err.message}), so whether it "
+            f"started is unknown: {ctx.command_for('status', '--stack-name', stack_name_of(stack_id))} shows it"
+        )
+        raise err from read_err
+    if evidence is None:
+        raise err
+    return evidence
+
+
+def change_set_started(ctx: Context, change_set_id: str, stack_id: str) -> str | None:
+    """Whether a change set began executing, read back from AWS: its ExecutionStatus and the stack's status."""
+    with aws_call(f"reading change set {change_set_id} back"):
+        execution = str(ctx.cfn.describe_change_set(ChangeSetName=change_set_id).get("ExecutionStatus", ""))
+    stack = read_stack(ctx, stack_id)
+    status = str(stack["StackStatus"]) if stack else "gone"
+    moving = status in IN_PROGRESS and status != "REVIEW_IN_PROGRESS"
+    if execution in {"EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED"} or moving:
+        return f"change set {execution or 'status unknown'}, stack {status}"
+    return None
 
 
 def wait_until_settled(ctx: Context, stack: dict[str, Any]) -> WaitResult:
@@ -65,6 +124,18 @@ def failure(ctx: Context, stack: dict[str, Any], events: Sequence[Event] | None 
         )
     reason = stack.get("StackStatusReason") or "no failed resource event found"
     return StackFailed(f"stack {stack.get('StackName')} ended {status}: {reason}")
+
+
+def execution_failure(ctx: Context, final: dict[str, Any], events: list[Any], creating: bool) -> StackFailed:
+    """The error for an execution that did not succeed, its root cause printed."""
+    err = failure(ctx, final, events)
+    if creating and final["StackStatus"] == "DELETE_COMPLETE":
+        # --on-failure DELETE removed the stack whose create failed: the events read while waiting name the cause.
+        err.hint = (err.hint + "; " if err.hint else "") + (
+            "the failed create was deleted (--on-failure DELETE), nothing is left behind: fix the cause and "
+            "run again"
+        )
+    return err
 
 
 def print_root_cause_if_failed(ctx: Context, stack: dict[str, Any]) -> str | None:

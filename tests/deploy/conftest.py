@@ -297,6 +297,11 @@ class Harness:
         """GetTemplate of the stack: the deployed template the offline prediction compares against."""
         self.stub.add_response("get_template", {"TemplateBody": json.dumps(doc)}, {"StackName": STACK_ID})
 
+    def expect_policy_read(self, policy: dict[str, Any] | None = None) -> None:
+        """GetStackPolicy: the stack's policy now (none by default)."""
+        response = {"StackPolicyBody": json.dumps(policy)} if policy else {}
+        self.stub.add_response("get_stack_policy", response, {"StackName": STACK_ID})
+
     def expect_execute(self, disable_rollback: bool = False) -> None:
         self.stub.add_response(
             "execute_change_set",
@@ -314,8 +319,13 @@ class Harness:
         start: str = "UPDATE_IN_PROGRESS",
         outputs: list[dict[str, str]] | None = None,
         disable_rollback: bool = False,
+        policy_read: bool | None = None,
     ) -> None:
-        """Prime, execute, one tick of progress, then the terminal event and status."""
+        """Prime, execute, one tick of progress, then the terminal event and status.
+
+        An update with no policy of its own ends by reading the stack's policy (an earlier run may have left it
+        open): `policy_read` defaults to that for an update; pass False when the run sets a policy.
+        """
         old = self.event(STACK, "CREATE_COMPLETE")
         self.expect_events([old])
         self.expect_execute(disable_rollback)
@@ -325,6 +335,8 @@ class Harness:
         done = self.event(STACK, final)
         self.expect_events([done, resource, begun, old])
         self.expect_stack(final, name=STACK_ID, Outputs=outputs or [])
+        if policy_read if policy_read is not None else start == "UPDATE_IN_PROGRESS":
+            self.expect_policy_read()
 
 
 def change(

@@ -112,6 +112,7 @@ def test_role_arn_is_used_to_continue_a_failed_rollback(harness: Harness) -> Non
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", Parameters=PREVIOUS)
     harness.expect_no_old_change_sets()
     harness.stub.add_client_error("create_change_set", "ValidationError", NO_UPDATES, 400)
+    harness.expect_policy_read()
     code = harness.run(*harness.deploy_args("--continue-update-rollback", "--role-arn", ROLE))
     assert code == ExitCode.SUCCESS
 
@@ -161,6 +162,7 @@ def test_termination_protection_already_on_is_not_requested_again(harness: Harne
     harness.expect_stack("UPDATE_COMPLETE", Parameters=PREVIOUS, EnableTerminationProtection=True)
     harness.expect_no_old_change_sets()
     harness.stub.add_client_error("create_change_set", "ValidationError", NO_UPDATES, 400)
+    harness.expect_policy_read()
     assert harness.run(*harness.deploy_args("--termination-protection")) == ExitCode.SUCCESS
     assert harness.mutating_calls == ["CreateChangeSet"]
 
@@ -195,6 +197,7 @@ def test_update_without_tags_leaves_the_stack_tags_alone(harness: Harness) -> No
             "TemplateBody": ANY,
         },
     )
+    harness.expect_policy_read()
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
 
 

@@ -214,7 +214,7 @@ def run_without_pending_check(h: Harness, *argv: str) -> int:
         return cli.main(list(argv), env)
 
 
-CALLS_OF_AN_UPDATE = 10  # DescribeStacks ... the final DescribeStackEvents of queue_successful_update
+CALLS_OF_AN_UPDATE = 11  # DescribeStacks ... the final GetStackPolicy of queue_successful_update
 
 
 @pytest.mark.parametrize("make", NETWORK_ERRORS)

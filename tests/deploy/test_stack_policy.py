@@ -149,7 +149,7 @@ def test_default_policy_is_sent_before_an_update_executes(harness: Harness) -> N
     harness.expect_change_set_pages([[change("Modify", "Topic", "False")]])
     harness.expect_deployed_template(STATEFUL_TEMPLATE)
     harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
-    harness.expect_successful_execution()
+    harness.expect_successful_execution(policy_read=False)
     assert harness.run("deploy", "--stack-name", "app", "--template-file", template) == 0
     assert harness.mutating_calls == ["CreateChangeSet", "SetStackPolicy", "ExecuteChangeSet"]
     (policy,) = policies

@@ -88,6 +88,7 @@ def test_complete_stack_is_updated_and_unset_parameters_keep_previous_values(
         "DescribeStackEvents",  # the start event: no DescribeStacks until the stack's own end event
         "DescribeStackEvents",  # the end event: the operation's last, so no read after DescribeStacks
         "DescribeStacks",
+        "GetStackPolicy",  # no policy of its own: an opening an earlier run left would be closed
     ]
     assert "Modify   Topic" in harness.output
 
@@ -184,6 +185,7 @@ def test_operation_in_progress_is_waited_for_then_the_deploy_continues(harness: 
     harness.stub.add_client_error(
         "create_change_set", "ValidationError", "No updates are to be performed.", 400
     )
+    harness.expect_policy_read()
     assert harness.run(*harness.deploy_args()) == ExitCode.SUCCESS
     assert harness.mutating_calls == ["CreateChangeSet"]
     assert "Waiting for the running operation" in harness.output
@@ -210,6 +212,7 @@ def test_operation_in_progress_that_rolls_back_reports_its_root_cause(harness: H
     done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
     harness.expect_events([done, bad, old])
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
+    harness.expect_policy_read()  # the run that started it may have been killed with the policy open
     assert harness.run(*harness.deploy_args()) == ExitCode.STACK_FAILED
     assert "Root cause: Topic (AWS::SNS::Topic) UPDATE_FAILED" in harness.output
     assert "Auto Scaling" in harness.output  # the KMS hint
