@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, policy_steps, review, validation
+from deployer import changeset, failure_modes, identity, policy_steps, review, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
@@ -66,6 +66,7 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
             _parameter_names(stack) if decision.action in {Action.UPDATE, Action.CONTINUE_ROLLBACK} else None
         )
         parameters = resolve_parameters(opts.template, opts.parameters, existing)
+        identity.refuse_new_stack_changes(opts.template, stack if existing is not None else None, parameters)
         if (
             not preflight_done
         ):  # account checks before anything changes, a replace or continued rollback included

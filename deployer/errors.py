@@ -32,7 +32,7 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.SUCCESS: "success; also review mode or deploy with no changes",
     ExitCode.INTERNAL_ERROR: "unexpected internal error (a bug: please report it with the traceback)",
     ExitCode.BAD_INPUT: "bad input: arguments, region, template, parameters, tags or a missing --s3-bucket "
-    "rejected; nothing was changed",
+    "rejected, or a parameter change that needs a new stack; nothing was changed",
     ExitCode.STACK_FAILED: "the stack operation failed or rolled back; the root cause is printed",
     ExitCode.TIMED_OUT: "timed out waiting; the operation continues, run the same command again to resume",
     ExitCode.AWS_ERROR: "AWS API or network error (throttling, 5xx, a proxy's error page, dropped connections, "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, report
+from deployer import ami, changeset, report
 from deployer.clients import aws_call
 from deployer.errors import AwsApiError
 from deployer.guard import Allowances, Danger, allowed_ids, find_dangers, stateful_resources, unallowed
@@ -28,6 +28,8 @@ class Review:
     dangers: list[Danger]
     refused: list[Danger]  # the dangers nobody allowed
     allowed: list[str] = field(default_factory=list)
+    # Dangers that lose no data (the AMI changing): shown, never refused.
+    notices: list[str] = field(default_factory=list)
 
 
 def _doc(body: Any, name: str) -> Mapping[str, Any]:
@@ -96,7 +98,8 @@ def assess(
         allowances=allowances,
         predictions=predictions,
     )
-    return Review(built, dangers, unallowed(dangers, allowances), allowed)
+    notices = ami.danger_lines(ctx, new_doc, stack, new_parameters)
+    return Review(built, dangers, unallowed(dangers, allowances), allowed, notices)
 
 
 def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file: Path | None) -> None:
@@ -104,6 +107,8 @@ def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file
     for danger in review.dangers:
         verdict = f"refused unless {danger.flag}" if danger in review.refused else "allowed"
         ctx.say(f"  DANGER {danger.describe()}: {verdict}")
+    for notice in review.notices:
+        ctx.say(f"  DANGER {notice}")
     for where in report.write(review.report, json_file=json_file, markdown_file=markdown_file):
         ctx.say(f"Wrote the change-set report to {where}")
 

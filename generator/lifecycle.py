@@ -1,82 +1,68 @@
 """The page's sections after the first deploy: verify it, update it, roll back and recover.
 
-Which parameters replace a resource comes from the template (what each parameter reaches) and the registry
-schemas bundled with cfn-lint (each type's createOnlyProperties), not from a hand-kept list.
+What changing each parameter does comes from cfnspec.update_outcomes (the template, the registry schemas'
+createOnlyProperties and a short list of AWS facts), the one source deploy.py's refusal also reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from generator import describe, permissions, runbook
+from cfnspec import update_outcomes as uo
+from generator import runbook
 from generator.markdown import code, fenced, table
 
 Template = Mapping[str, Any]
+# UPDATED effects are listed by name up to this many; beyond it, counted (every tag reaches most resources).
+LISTED_UPDATES = 4
+NEW_STACK_LINK = f"*{uo.NEW_STACK_SECTION}*"
 
 
-def _parameters_in(value: Any, params: Mapping[str, Any]) -> Iterator[str]:
-    yield from (n for n in describe.references(value) if n in params)
+def _names(ids: Iterable[str]) -> str:
+    return ", ".join(code(i) for i in dict.fromkeys(ids))
 
 
-def parameter_effects(t: Template) -> dict[str, list[str]]:
-    """For each parameter: what changing it does to each resource it reaches."""
-    params = t.get("Parameters", {})
-    effects: dict[str, list[str]] = {p: [] for p in params}
-    for condition, body in t.get("Conditions", {}).items():
-        for p in _parameters_in(body, params):
-            users = [i for i, r in describe.resources(t).items() if r.get("Condition") == condition]
-            if users:
-                effects[p].append(f"adds or removes {', '.join(code(i) for i in users)}")
-    for logical_id, r in describe.resources(t).items():
-        rtype = str(r.get("Type"))
-        create_only = set(permissions.schema(rtype).get("createOnlyProperties", [])) if rtype else set()
-        name_prop = describe.NAME_PROPERTIES.get(rtype)
-        for prop, value in r.get("Properties", {}).items():
-            for p in dict.fromkeys(_parameters_in(value, params)):
-                path = f"/properties/{prop}"
-                if path in create_only:
-                    named = bool(custom_names(r, create_only)) or (
-                        name_prop is not None and name_prop in r.get("Properties", {})
-                    )
-                    what = "fails: replacing it needs a new custom name" if named else "replaces it"
-                    effects[p].append(f"{code(logical_id)}.{prop}: {what}")
-                elif any(c.startswith(path + "/") for c in create_only):
-                    effects[p].append(f"{code(logical_id)}.{prop}: may replace it")
-                elif rtype == "AWS::EC2::LaunchTemplate":
-                    effects[p].append(
-                        f"{code(logical_id)}.{prop}: a new version, which the Auto Scaling group rolls out "
-                        "instance by instance (its rolling update)"
-                    )
-    return effects
+def failures(outcome: uo.ParameterOutcome) -> list[str]:
+    """Each reason the update fails, once, with the resources it fails at."""
+    by_reason: dict[str, list[str]] = {}
+    for effect in outcome.failures:
+        by_reason.setdefault(effect.reason, []).append(effect.logical_id)
+    return [f"fails at {_names(ids)}: {reason}" for reason, ids in by_reason.items()]
 
 
-def custom_names(resource: Mapping[str, Any], create_only: set[str]) -> list[str]:
-    """Create-only name properties the template sets: CloudFormation cannot replace such a resource."""
-    return [
-        p for p in resource.get("Properties", {}) if p.endswith("Name") and f"/properties/{p}" in create_only
+def what_happens(outcome: uo.ParameterOutcome) -> str:
+    """The table's cell: failures with their reasons first, then replacements, rolls, additions, updates."""
+    parts = failures(outcome)
+    replaced = outcome.ids(uo.REPLACED)
+    if replaced:
+        parts.append(f"replaces {_names(replaced)}")
+    kept = [
+        e.logical_id for e in outcome.effects if e.action == uo.REPLACED and "UpdateReplacePolicy" in e.reason
     ]
+    if kept:
+        parts.append(f"the old {_names(kept)} stay in the account under their old names, outside the stack")
+    parts += [f"{code(e.logical_id)}: {e.reason}" for e in outcome.effects if e.action == uo.ROLLS]
+    added = outcome.ids(uo.ADDED_OR_REMOVED)
+    if added:
+        parts.append(f"adds or removes {_names(added)}")
+    updated = [e.logical_id for e in outcome.effects if e.action in {uo.UPDATED, uo.NEW_VERSION}]
+    if updated and not parts:
+        shown = _names(updated) if len(updated) <= LISTED_UPDATES else f"{len(updated)} resources"
+        parts.append(f"updates {shown} in place")
+    return "; ".join(parts) or "changes no resource"
 
 
-def _verdict(effects: list[str]) -> str:
-    if any("fails" in e for e in effects):
-        return "fails"
-    if any("replace" in e for e in effects):
-        return "replaces"
-    if any("adds or removes" in e for e in effects):
-        return "adds or removes"
-    if effects:
-        return "in place, rolling update"
-    return "in place"
-
-
-def example_edit(t: Template, effects: Mapping[str, list[str]]) -> tuple[str, str] | None:
+def example_edit(t: Template, outcomes: Mapping[str, uo.ParameterOutcome]) -> tuple[str, str] | None:
     """A number parameter that updates in place and is bound to no other parameter (by a rule or its
     constraint), with its default: the page's example edit raises it by one."""
     params = t.get("Parameters", {})
-    in_rules = set(describe.references(t.get("Rules", {})))
+    in_rules = {name for name, _ in uo.references(t.get("Rules", {}))}
     for p, spec in params.items():
-        if effects.get(p) or spec.get("Type") != "Number" or "Default" not in spec or p in in_rules:
+        outcome = outcomes.get(p)
+        if outcome is None or outcome.outcome is not uo.Outcome.IN_PLACE or outcome.ids(uo.ADDED_OR_REMOVED):
+            continue
+        if spec.get("Type") != "Number" or "Default" not in spec or p in in_rules:
             continue
         constraint = str(spec.get("ConstraintDescription", ""))
         if any(other in constraint for other in params if other != p):
@@ -134,24 +120,25 @@ def verify_section(t: Template) -> list[str]:
 
 
 def update_section(name: str, t: Template, size: int) -> list[str]:
-    effects = parameter_effects(t)
-    rows = [[code(p), _verdict(e), "; ".join(e) if e else "updates in place"] for p, e in effects.items()]
+    outcomes = uo.update_outcomes(t)
+    rows = [[code(p), o.outcome.label, what_happens(o)] for p, o in outcomes.items()]
     return [
         "## Updating an existing stack",
         "",
-        "What changing each parameter does, from what the parameter reaches in the template and each "
-        "resource type's create-only properties (a change to one replaces the resource). A replaced "
-        "resource with a fixed name fails the update: CloudFormation cannot create the new one while the old "
-        "one holds the name. A replaced retained resource stays behind, outside the stack.",
+        "What changing each parameter does to the deployed stack. It follows what the parameter reaches in "
+        "the template: a changed create-only property replaces its resource, and a replaced resource changes "
+        "whatever refers to it. *Rolls the instances*: the Auto Scaling group's rolling update replaces every "
+        "instance, one batch at a time. *Needs a new stack*: CloudFormation starts the update and AWS refuses "
+        f"part of it (the reason is given), so the update rolls back; see {NEW_STACK_LINK} below.",
         "",
-        *table(["Parameter", "Change", "Why"], rows),
+        *table(["Parameter", "Change", "What happens"], rows),
         "",
         "Edit your copy of the parameter file (`$PARAMS`), then run this block whole: it converts the file "
         "again (a converted file from before would still hold the old values), uploads the template and "
         "creates the change set. Review it before you execute it: `Replacement` `True` means the resource is "
         "recreated, `Conditional` that it depends on a value known only during the update.",
         "",
-        *_edit_lines(t, effects),
+        *_edit_lines(t, outcomes),
         *fenced("sh", runbook.change_set_script(name, t, size, "UPDATE")),
         "",
         "If `wait change-set-create-complete` fails, the change set ended `FAILED`; see why with "
@@ -160,11 +147,89 @@ def update_section(name: str, t: Template, size: int) -> list[str]:
         '"The submitted information didn\'t contain changes" means the file and template match the stack: '
         "nothing to do; remove it with `aws cloudformation delete-change-set` and the same arguments.",
         "",
+        *_ami_lines(t),
+        *new_stack_section(t, outcomes),
     ]
 
 
-def _edit_lines(t: Template, effects: Mapping[str, list[str]]) -> list[str]:
-    edit = example_edit(t, effects)
+def new_stack_section(t: Template, outcomes: Mapping[str, uo.ParameterOutcome]) -> list[str]:
+    needing = [o for o in outcomes.values() if o.outcome is uo.Outcome.NEW_STACK]
+    lines = [f"### {uo.NEW_STACK_SECTION}", ""]
+    if not needing:
+        return [*lines, "Every parameter can be changed on the deployed stack.", ""]
+    names = _names(o.parameter for o in needing)
+    lines += [
+        f"A change of {names} cannot be made to the deployed stack: `deploy.py deploy` and `plan` refuse it "
+        "(exit 2) before creating a change set, whatever `--allow-replacement` says. Why, per parameter:",
+        "",
+    ]
+    for o in needing:
+        lines.append(f"- {code(o.parameter)}: " + "; ".join(failures(o)) + ".")
+    lines.append("")
+    named_by = uo.name_parameters(t)
+    fresh = (
+        f" and a new {_names(named_by)} (the custom names of the buckets, log groups and other named "
+        "resources derive from it, so a second stack with the same value collides with the first)"
+        if named_by
+        else ""
+    )
+    lines += [
+        "Make the change as a new stack instead (blue/green), next to the old one:",
+        "",
+        f"1. Copy the parameter file, set the new values{fresh}, and create the new stack under a new "
+        "stack name as in *A new stack* above.",
+        "2. Verify it (*Verifying the deployment*), copy what the old stack's buckets hold into the new "
+        "ones (`aws s3 cp --recursive s3://OLD-BUCKET s3://NEW-BUCKET`), and move the traffic: point DNS and clients at "
+        "the new stack's outputs.",
+        "3. Once nothing uses the old stack, delete it as in *Tearing down* (its retained resources stay until "
+        "you remove them).",
+        "",
+    ]
+    return lines
+
+
+def _ami_lines(t: Template) -> list[str]:
+    image = [
+        p
+        for p, spec in t.get("Parameters", {}).items()
+        if str(spec.get("Type", "")).endswith("<AWS::EC2::Image::Id>")
+    ]
+    if not image:
+        return []
+    parameter = image[0]
+    query = f"Stacks[0].Parameters[?ParameterKey=='{parameter}']"
+    script = "\n".join(
+        [
+            f"# The SSM parameter {parameter} names, and the AMI the running instances were launched from.",
+            'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
+            f'  --query "{query}.[ParameterValue,ResolvedValue]" --output text',
+            "# The AMI an update would launch now:",
+            'SSM_NAME=$(aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
+            f'  --query "{query}.ParameterValue" --output text)',
+            'aws ssm get-parameter --region "$REGION" --name "$SSM_NAME" --query Parameter.Value --output text',
+        ]
+    )
+    return [
+        "### The AMI is resolved again on every update",
+        "",
+        f"{code(parameter)} names an SSM parameter, and CloudFormation reads it again on every update: when a "
+        "new image has been published since the last update, any update, even of an alarm threshold, "
+        "launches a new launch template version and the rolling update replaces every instance. `deploy.py` "
+        "compares the two AMIs and shows a change as a `DANGER` line of its review. To see it yourself:",
+        "",
+        "<!-- not-rehearsable: the emulator keeps the resolved AMI id as the parameter value and has no "
+        "ResolvedValue -->",
+        *fenced("sh", script),
+        "",
+        "To stay on one AMI, pass the name of an SSM parameter of your own that holds it (`aws ssm "
+        "put-parameter --type String --data-type aws:ec2:image --name NAME --value AMI_ID`) and change that "
+        "parameter when you choose to roll the instances.",
+        "",
+    ]
+
+
+def _edit_lines(t: Template, outcomes: Mapping[str, uo.ParameterOutcome]) -> list[str]:
+    edit = example_edit(t, outcomes)
     if edit is None:
         return []
     parameter, default = edit

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,37 @@ def _run(account: Account, command: str, *extra: str, parameters: tuple[str, ...
     return account.deploy_stack(command, STACK, parameters, *extra)
 
 
+def _renameable(template: dict[str, Any], tmp_path: Path) -> str:
+    """The generated stack with its target group named after the environment too. As generated, a new suffix
+    needs a new stack and deploy.py refuses it before any change set (tests/integration/test_parameter_updates.py);
+    with the target group replaced along with the load balancer it can be done in place, and what refuses it
+    then is the data-loss guard, tested here."""
+    doc = copy.deepcopy(template)
+    doc["Resources"]["TargetGroup"]["Properties"]["Name"] = {"Fn::Sub": "tap-${EnvironmentSuffix}-tg"}
+    path = tmp_path / "renameable.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return str(path)
+
+
+def _run_template(
+    account: Account, template: str, command: str, parameters: tuple[str, ...], *extra: str
+) -> int:
+    return account.deploy(
+        command,
+        "--stack-name",
+        STACK,
+        "--template-file",
+        template,
+        "--s3-bucket",
+        account.template_bucket,
+        "--capabilities",
+        "CAPABILITY_IAM",
+        *extra,
+        "--parameter-overrides",
+        *parameters,
+    )
+
+
 def test_the_generated_stack_gets_a_policy_protecting_its_buckets_key_and_log_groups(
     account: Account,
 ) -> None:
@@ -38,15 +71,16 @@ def test_the_generated_stack_gets_a_policy_protecting_its_buckets_key_and_log_gr
 
 
 def test_renaming_the_environment_is_refused_for_every_named_bucket_and_log_group(
-    account: Account, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    account: Account, template: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _run(account, "deploy") == 0
+    renameable = _renameable(template, tmp_path)
+    assert _run_template(account, renameable, "deploy", PARAMETERS) == 0
     renamed = tuple(
         p if not p.startswith("EnvironmentSuffix=") else "EnvironmentSuffix=other" for p in PARAMETERS
     )
     report = tmp_path / "report.md"
     capsys.readouterr()
-    code = _run(account, "plan", "--report-file", str(report), parameters=renamed)
+    code = _run_template(account, renameable, "plan", renamed, "--report-file", str(report))
     err = capsys.readouterr().err
     assert code == 10, err
     text = report.read_text()

@@ -1,5 +1,8 @@
 """Every parameter of the generated stack changed by an update through deploy.py, and read back through the
-emulator's own APIs (paginators), several parameters per update to keep the tier quick.
+emulator's own APIs (paginators), several parameters per update to keep the tier quick. What deploy.py does with
+each change agrees with the ops page's update table (cfnspec.update_outcomes): a change that needs a new stack is
+refused with exit 2 and leaves the stack as it was; every other change executes, and no resource the table does
+not list as replaced gets a new physical id.
 
 UPDATES is the table {parameter: (new value, which update changes it, how to read it back)}, one row per
 parameter: a parameter added to the template fails test_the_update_table_covers_every_parameter_of_the_template
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from cfnspec.update_outcomes import REPLACED, Outcome, ParameterOutcome, update_outcomes
 from tests.integration.conftest import Account
 
 STACK = "tap-it-updates"
@@ -172,10 +176,9 @@ UPDATES: dict[str, Update] = {
             (_launch_template(a, r)["BlockDeviceMappings"][0]["Ebs"]["KmsKeyId"], "KmsKey" in r), (v, False)
         ),
     ),
-    "EnvironmentSuffix": Update(
-        "it-upd2", 6, lambda a, r, v: _assert_equal(r["AutoScalingGroup"], f"tap-{v}-web")
-    ),
-    # moto has no update for a VPC and keeps the old one; AWS replaces the VPC and every subnet.
+    # The table says these need a new stack: deploy.py refuses each one, tried alone, and the stack keeps its
+    # value (moto would take both: it keeps the old VPC, and builds a second load balancer beside the first).
+    "EnvironmentSuffix": Update("it-upd2", 6, _only_the_stack_parameter("EnvironmentSuffix")),
     "VpcCidr": Update("10.30.0.0/16", 6, _only_the_stack_parameter("VpcCidr")),
 }
 
@@ -184,29 +187,15 @@ def _assert_equal(actual: object, expected: object) -> None:
     assert actual == expected
 
 
-# Renaming the environment renames the buckets and log groups, which replaces them: the data-loss guard refuses
-# that unless each one is named (tests/deploy/test_guard*.py test the refusal itself).
-RENAMED_BY_THE_SUFFIX = (
-    "StaticContentBucket",
-    "LogBucket",
-    "AccessLogGroup",
-    "ApplicationLogGroup",
-    "FlowLogGroup",
-)
-
-
 # Bringing a key turns CreateKmsKey false, which removes the stack's key: refused unless named
-# (tests/integration/test_stack_lifecycle.py tests the refusal itself).
+# (tests/integration/test_change_set_review.py tests the refusal itself).
 REMOVED_BY_A_BROUGHT_KEY = ("KmsKey",)
 
 
-def _deploy(
-    account: Account, parameters: dict[str, str], allow: tuple[str, ...] = (), remove: tuple[str, ...] = ()
-) -> int:
+def _deploy(account: Account, parameters: dict[str, str], remove: tuple[str, ...] = ()) -> int:
     # Preflight would rightly refuse the brought key (moto's default key policy) and the certificate (moto leaves
     # it PENDING_VALIDATION); tests/deploy/test_preflight_*.py test exactly those refusals.
-    allowances = [arg for logical_id in allow for arg in ("--allow-replacement", logical_id)]
-    allowances += [arg for logical_id in remove for arg in ("--allow-removal", logical_id)]
+    allowances = [arg for logical_id in remove for arg in ("--allow-removal", logical_id)]
     overrides = tuple(f"{k}={v}" for k, v in parameters.items())
     return account.deploy_stack("deploy", STACK, overrides, "--skip-preflight", *allowances)
 
@@ -216,9 +205,40 @@ def _updates() -> list[list[str]]:
     return [[name for name, row in UPDATES.items() if row.update == n] for n in range(1, count + 1)]
 
 
-def test_each_parameter_update_executes_and_reads_back_through_the_emulator(
+def _change_sets(account: Account) -> list[str]:
+    # moto also lists the change sets already executed: what matters is that the refusal adds none.
+    summaries = account.client("cloudformation").list_change_sets(StackName=STACK)["Summaries"]
+    return sorted(c["ChangeSetId"] for c in summaries)
+
+
+def _refused_and_unchanged(account: Account, current: dict[str, str], name: str, value: str) -> None:
+    before, change_sets = account.stack(STACK), _change_sets(account)
+    assert _deploy(account, {**current, name: value}) == 2, f"{name}: the table says it needs a new stack"
+    after = account.stack(STACK)
+    assert (after["StackStatus"], after["Parameters"]) == (before["StackStatus"], before["Parameters"])
+    assert _change_sets(account) == change_sets, f"{name}: refused before any change set"
+
+
+def _executed_as_the_table_says(
+    account: Account, group: list[str], current: dict[str, str], outcomes: dict[str, ParameterOutcome]
+) -> None:
+    before = account.resources(STACK)
+    remove = REMOVED_BY_A_BROUGHT_KEY if "KmsKeyArn" in group else ()
+    assert _deploy(account, current, remove) == 0, f"update of {', '.join(group)} failed"
+    stack = account.stack(STACK)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE", f"update of {', '.join(group)}: {stack['StackStatus']}"
+    after = account.resources(STACK)
+    replaced = {logical_id for name in group for logical_id in outcomes[name].ids(REPLACED)}
+    renewed = {i for i in before.keys() & after.keys() if before[i] != after[i]}
+    assert renewed <= replaced, (
+        f"update of {', '.join(group)}: replaced, and not in the table: {renewed - replaced}"
+    )
+
+
+def test_each_parameter_update_does_what_the_table_says_and_reads_back_through_the_emulator(
     account: Account, template: dict[str, Any]
 ) -> None:
+    outcomes = update_outcomes(template)
     # moto keeps the AMI id it resolved as the value of an SSM-typed parameter, where AWS shows the SSM path;
     # their read-back checks them through the launch template instead.
     ssm_typed = {k for k, v in template["Parameters"].items() if v["Type"].startswith("AWS::SSM::")}
@@ -228,15 +248,17 @@ def test_each_parameter_update_executes_and_reads_back_through_the_emulator(
     caller = {CALLER_KEY: caller_key["Arn"], CALLER_CERTIFICATE: certificate}
     values = {name: caller.get(row.value, row.value) for name, row in UPDATES.items()}
     current = dict(INITIAL)
+    refused = []
     for group in _updates():
+        needing = [n for n in group if outcomes[n].outcome is Outcome.NEW_STACK]
+        for name in needing:
+            _refused_and_unchanged(account, current, name, values[name])
+            refused.append(name)
+        group = [n for n in group if n not in needing]
+        if not group:
+            continue
         current.update({name: values[name] for name in group})
-        allow = RENAMED_BY_THE_SUFFIX if "EnvironmentSuffix" in group else ()
-        remove = REMOVED_BY_A_BROUGHT_KEY if "KmsKeyArn" in group else ()
-        assert _deploy(account, current, allow, remove) == 0, f"update of {', '.join(group)} failed"
-        stack = account.stack(STACK)
-        assert stack["StackStatus"] == "UPDATE_COMPLETE", (
-            f"update of {', '.join(group)}: {stack['StackStatus']}"
-        )
+        _executed_as_the_table_says(account, group, current, outcomes)
         taken = _stack_parameters(account)
         resources = account.resources(STACK)
         for name in group:
@@ -246,6 +268,7 @@ def test_each_parameter_update_executes_and_reads_back_through_the_emulator(
                 UPDATES[name].read_back(account, resources, values[name])
             except AssertionError as err:
                 raise AssertionError(f"{name}={values[name]} not visible after the update: {err}") from err
+    assert sorted(refused) == sorted(p for p, o in outcomes.items() if o.outcome is Outcome.NEW_STACK)
 
 
 def test_an_alarm_threshold_and_max_size_update_executes(account: Account) -> None:

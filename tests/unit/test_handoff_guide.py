@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from generator import costs, lifecycle, permissions
+from cfnspec.update_outcomes import NEW_STACK_SECTION, Outcome, update_outcomes
+from generator import costs, permissions
 from generator.docs import render_page
 from generator.render import to_json
 from templates import REGISTRY
@@ -189,24 +190,37 @@ def test_a_changed_default_moves_the_cost_figures() -> None:
     assert rows["NAT gateways"][0] == "1"
 
 
-def test_a_parameter_that_feeds_a_create_only_property_is_listed_as_a_replacement() -> None:
+def test_the_update_table_is_the_computed_outcome_of_every_parameter() -> None:
     t = stack_dict("tap-stack")
-    effects = lifecycle.parameter_effects(t)
-    vpc = next(i for i, r in t["Resources"].items() if r["Type"] == "AWS::EC2::VPC")
-    assert "/properties/CidrBlock" in permissions.schema("AWS::EC2::VPC")["createOnlyProperties"]
-    assert f"`{vpc}`.CidrBlock: replaces it" in effects["VpcCidr"]
+    update = section(page_of("tap-stack", t), "Updating an existing stack")
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([a-z ]+) \|", update, re.MULTILINE))
+    assert rows == {p: o.outcome.label for p, o in update_outcomes(t).items()}
 
 
-def test_replacing_a_custom_named_resource_is_listed_as_a_failure() -> None:
+def test_the_new_stack_section_names_each_refused_parameter_and_its_reason() -> None:
+    t = stack_dict("tap-stack")
+    update = section(page_of("tap-stack", t), "Updating an existing stack")
+    part = update.split(f"### {NEW_STACK_SECTION}\n", 1)[1]
+    for parameter, outcome in update_outcomes(t).items():
+        listed = f"- `{parameter}`: " in part
+        assert listed == (outcome.outcome is Outcome.NEW_STACK), parameter
+    assert "Resource.AlreadyAssociated" in part and "blue/green" in part
+
+
+def test_a_parameter_that_feeds_a_create_only_property_is_listed_as_a_replacement() -> None:
     t = copy.deepcopy(stack_dict("tap-stack"))
     t["Parameters"]["TopicLabel"] = {"Type": "String", "Default": "a"}
     t["Resources"]["NamedTopic"] = {
         "Type": "AWS::SNS::Topic",
         "Properties": {"TopicName": {"Fn::Sub": "t-${TopicLabel}"}},
     }
-    effects = lifecycle.parameter_effects(t)["TopicLabel"]
-    assert effects == ["`NamedTopic`.TopicName: fails: replacing it needs a new custom name"]
-    assert "| `TopicLabel` | fails |" in page_of("tap-stack", t)
+    assert "| `TopicLabel` | replaces resources | replaces `NamedTopic` |" in page_of("tap-stack", t)
+
+
+def test_the_page_says_the_ami_is_resolved_again_on_every_update() -> None:
+    update = section(page_of("tap-stack"), "Updating an existing stack")
+    assert "### The AMI is resolved again on every update" in update
+    assert "ResolvedValue" in update and "aws ssm get-parameter" in update
 
 
 def test_a_custom_resource_type_adds_no_actions_and_breaks_nothing() -> None:
