@@ -216,3 +216,11 @@ def test_a_custom_resource_type_adds_no_actions_and_breaks_nothing() -> None:
     assert permissions.handler_actions("Custom::Thing") == []
     assert permissions.policy(t) == before
     assert "## Tearing down" in page_of("tap-stack", t)
+
+
+def test_the_free_name_check_looks_for_the_dashboard_of_this_region() -> None:
+    """Dashboard names are account-wide (CloudWatch dashboards are global), so the page checks the name, which
+    carries the region, with list-dashboards before the stack is created."""
+    page = page_of("tap-stack")
+    (line,) = [ln for ln in page.splitlines() if "list-dashboards" in ln]
+    assert '--dashboard-name-prefix "tap-${ENVIRONMENT_SUFFIX}-${REGION}"' in line, line
