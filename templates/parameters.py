@@ -48,7 +48,9 @@ CREATE_KMS_KEY = "CreateKmsKey"
 HAS_CERTIFICATE = "HasCertificate"
 NAT_PER_AZ = "NatGatewayPerAz"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
-CREATE_AUTOSCALING_ROLE = "CreateAutoScalingServiceLinkedRole"
+# Not the parameter's own name (CreateAutoScalingServiceLinkedRole): a condition and a parameter of one name
+# read as one thing in Fn::If and Ref, and the console and the page listed both under it.
+CREATE_AUTOSCALING_ROLE = "StackCreatesAutoScalingRole"
 
 # Console groups, in the order the console shows them.
 ENVIRONMENT = "Environment"

@@ -331,6 +331,9 @@ def test_group_tags_propagate_to_instances(tpl: dict[str, Any]) -> None:
 
 
 def test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it(tpl: dict[str, Any]) -> None:
+    # The condition has a name of its own: a condition named like the parameter reads as the parameter.
+    assert CREATE_AUTOSCALING_ROLE not in tpl["Parameters"]
+    assert "CreateAutoScalingServiceLinkedRole" in tpl["Parameters"]
     role = tpl["Resources"]["AutoScalingServiceLinkedRole"]
     assert role["Condition"] == CREATE_AUTOSCALING_ROLE
     assert role["Properties"]["AWSServiceName"] == "autoscaling.amazonaws.com"
@@ -386,8 +389,12 @@ def test_request_count_resource_label_is_the_join_of_the_two_full_names(tpl: dic
         },
     }
     assert policy["Properties"]["TargetTrackingConfiguration"]["TargetValue"] == {"Ref": "RequestsPerTarget"}
-    # The label is only valid once the target group is attached to the load balancer.
-    assert policy["DependsOn"] == ["LoadBalancerListenersReady"]
+    # The label is only valid once the target group is attached to the load balancer: the policy references
+    # whichever listener forwards to the target group (DependsOn cannot name the conditional HTTPS one).
+    assert "DependsOn" not in policy
+    assert policy["Metadata"]["ForwardingListener"] == {
+        "Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
+    }
 
 
 def test_scaling_policies_use_only_properties_target_tracking_accepts(tpl: dict[str, Any]) -> None:
