@@ -43,6 +43,11 @@ AMAZON_LINUX_2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-
 LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
 LOG_RETENTION_DAYS += (1827, 2192, 2557, 2922, 3288, 3653)
 
+# The group sizes the parameters admit. MaxSize starts one above the smallest MinSize: a rolling update keeps
+# MinSize instances in service, and CloudFormation requires MinInstancesInService < MaxSize.
+MIN_SIZES = tuple(range(2, 11))
+MAX_SIZES = tuple(range(3, 21))
+
 # Condition names. Modules use these constants, never string literals, to refer to a condition.
 CREATE_KMS_KEY = "CreateKmsKey"
 HAS_CERTIFICATE = "HasCertificate"
@@ -261,15 +266,20 @@ class StackParameters:
             "MinSize",
             WEB_SERVERS,
             "Minimum instances",
-            Type="Number",
-            Default=2,
-            MinValue=2,
-            MaxValue=5,
+            # String with AllowedValues: a value is accepted only as spelt in the list, so "4.0" or "04" cannot
+            # pass (the Rules compare the strings).
+            Type="String",
+            Default=str(MIN_SIZES[0]),
+            AllowedValues=[str(n) for n in MIN_SIZES],
             Description=(
-                "Minimum number of web servers (at least 2, one per Availability Zone, for high availability). "
-                "The group starts with this many; the scaling policies move it between MinSize and MaxSize."
+                f"Minimum number of web servers, {MIN_SIZES[0]} to {MIN_SIZES[-1]} (at least 2, one per "
+                "Availability Zone, for high availability). The group starts with this many; the scaling "
+                "policies move it between MinSize and MaxSize."
             ),
-            ConstraintDescription="must be a whole number from 2 to 5, and less than MaxSize.",
+            ConstraintDescription=(
+                f"must be a whole number from {MIN_SIZES[0]} to {MIN_SIZES[-1]} written without decimals, and "
+                "less than MaxSize."
+            ),
         )
     )
     max_size: Ref = field(
@@ -277,12 +287,17 @@ class StackParameters:
             "MaxSize",
             WEB_SERVERS,
             "Maximum instances",
-            Type="Number",
-            Default=5,
-            MinValue=3,
-            MaxValue=20,
-            Description="Maximum number of web servers the Auto Scaling group may scale out to (more than MinSize).",
-            ConstraintDescription="must be a whole number from 3 to 20, and more than MinSize.",
+            Type="String",
+            Default="5",
+            AllowedValues=[str(n) for n in MAX_SIZES],
+            Description=(
+                f"Maximum number of web servers the Auto Scaling group may scale out to, {MAX_SIZES[0]} to "
+                f"{MAX_SIZES[-1]} (more than MinSize)."
+            ),
+            ConstraintDescription=(
+                f"must be a whole number from {MAX_SIZES[0]} to {MAX_SIZES[-1]} written without decimals, and "
+                "more than MinSize."
+            ),
         )
     )
     cpu_target_utilization: Ref = field(
@@ -368,24 +383,34 @@ def parameter_specs() -> tuple[ParamSpec, ...]:
     return tuple(f.metadata["spec"] for f in dataclasses.fields(StackParameters))
 
 
+def max_sizes_above(low: int) -> list[str]:
+    """The MaxSize values a rolling update allows with MinSize `low` (CloudFormation requires
+    MinInstancesInService < MaxSize), as the strings the parameter lists."""
+    return [str(high) for high in MAX_SIZES if high > low]
+
+
 def _add_rules(t: Template, p: StackParameters) -> None:
-    # Rolling updates keep MinSize instances in service and need room for one more (AWS requires
-    # MinInstancesInService < MaxSize). Rules cannot compare numbers, so equality is what a rule can refuse;
-    # the example checks compare the numbers.
-    t.add_rule(
-        "MinSizeBelowMaxSize",
-        {
-            "Assertions": [
-                {
-                    "Assert": Not(Equals(p.min_size, p.max_size)),
-                    "AssertDescription": (
-                        "MinSize must be less than MaxSize: a rolling update starts one extra instance before "
-                        "it retires an old one. Raise MaxSize or lower MinSize."
-                    ),
-                }
-            ]
-        },
-    )
+    # Rolling updates keep MinSize instances in service and need room for one more: CloudFormation requires
+    # MinInstancesInService (here MinSize) to be less than MaxSize. Rules cannot compare numbers, so each
+    # MinSize value gets a rule listing the MaxSize values above it (Fn::Contains), which refuses every pair
+    # MinSize >= MaxSize the AllowedValues admit, before the change set is made.
+    for low in MIN_SIZES:
+        t.add_rule(
+            f"MaxSizeAboveMinSize{low}",
+            {
+                "RuleCondition": Equals(p.min_size, str(low)),
+                "Assertions": [
+                    {
+                        "Assert": {"Fn::Contains": [max_sizes_above(low), p.max_size]},
+                        "AssertDescription": (
+                            f"MinSize is {low}, so MaxSize must be more than {low}: a rolling update keeps "
+                            "MinSize instances in service and starts one extra before it retires an old one. "
+                            "Raise MaxSize or lower MinSize."
+                        ),
+                    }
+                ],
+            },
+        )
     t.add_rule(
         "RequireHttpsNeedsCertificate",
         {

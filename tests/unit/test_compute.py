@@ -199,10 +199,10 @@ def test_group_size_is_min_and_max_only_so_updates_never_reset_what_scaling_deci
     tpl: dict[str, Any],
 ) -> None:
     params = tpl["Parameters"]
-    assert (params["MinSize"]["Default"], params["MaxSize"]["Default"]) == (2, 5)
-    assert params["MinSize"]["MinValue"] >= 2
-    # MinSize < MaxSize and MinSize >= 2: a MaxSize of 2 could never pass the rule.
-    assert params["MaxSize"]["MinValue"] > params["MinSize"]["MinValue"]
+    assert (params["MinSize"]["Default"], params["MaxSize"]["Default"]) == ("2", "5")
+    assert min(int(v) for v in params["MinSize"]["AllowedValues"]) >= 2
+    # MinSize < MaxSize and MinSize >= 2: a MaxSize of 2 could never pass the rules.
+    assert min(int(v) for v in params["MaxSize"]["AllowedValues"]) == 3
     assert "DesiredCapacity" not in params
     group = props(tpl, "AutoScalingGroup")
     assert_partial(group, {"MinSize": {"Ref": "MinSize"}, "MaxSize": {"Ref": "MaxSize"}})

@@ -297,7 +297,7 @@ def test_a_broken_parameter_file_fails_validation_with_a_clear_message(tmp_path:
     assert message.startswith(f"{broken} does not fit tap-stack.json:")
     assert "EnvironmentSuffix='Dev_Env' does not match AllowedPattern" in message
     assert t["Parameters"]["EnvironmentSuffix"]["ConstraintDescription"] in message
-    assert "MinSize='1' is less than MinValue 2" in message
+    assert "MinSize='1' is not one of the AllowedValues" in message
     assert "LogRetentionDays='8' is not one of the AllowedValues" in message
     assert "Typo is not a parameter of the template" in message
 

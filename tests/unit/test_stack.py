@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from cfnspec.parameters import check_value, group_size_problems
 from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
 from templates.regions import CLOUDFRONT_LOGGING_SUPPORTED
 from templates.tags import TAG_KEYS
+from templates.tap_stack import compose_tap_stack
 from tests.template_helpers import refs_in, resources_of_type
 from tests.unit._fragment import tag_keys, taggable_types
 
@@ -98,12 +100,42 @@ def test_req11_parameters_have_console_groups_and_labels(tpl: dict[str, Any]) ->
     assert set(interface["ParameterLabels"]) == set(tpl["Parameters"])
 
 
-def test_req11_min_size_must_stay_below_max_size(tpl: dict[str, Any]) -> None:
-    rule = tpl["Rules"]["MinSizeBelowMaxSize"]["Assertions"][0]
-    assert rule["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MinSize"}, {"Ref": "MaxSize"}]}]}
-    # What a rule cannot compare, the ranges settle: MinSize >= 2 means MaxSize must be at least 3.
-    params = tpl["Parameters"]
-    assert params["MaxSize"]["MinValue"] == params["MinSize"]["MinValue"] + 1
+def _size_pairs() -> list[tuple[str, str]]:
+    params = compose_tap_stack().template.to_dict()["Parameters"]
+    return [
+        (low, high)
+        for low in params["MinSize"]["AllowedValues"]
+        for high in params["MaxSize"]["AllowedValues"]
+    ]
+
+
+@pytest.mark.parametrize(("low", "high"), _size_pairs())
+def test_req11_rules_refuse_every_min_size_not_below_max_size(
+    tpl: dict[str, Any], low: str, high: str
+) -> None:
+    """CloudFormation requires a rolling update's MinInstancesInService (here MinSize) to be less than MaxSize
+    (UpdatePolicy attribute, AutoScalingRollingUpdate), and Auto Scaling refuses MinSize > MaxSize. Rules cannot
+    compare numbers, so per MinSize value one rule lists the MaxSize values above it; the template's Rules,
+    cfnspec's offline check (deploy.py's) and the numbers must agree on every pair the AllowedValues admit."""
+    values = {"MinSize": low, "MaxSize": high}
+    by_rules = all(
+        _rule_holds(rule, values) for rule in tpl["Rules"].values() if "MinSize" in json.dumps(rule)
+    )
+    offline = group_size_problems(tpl, values) == []
+    assert by_rules is offline is (int(low) < int(high))
+
+
+@pytest.mark.parametrize("name", ["MinSize", "MaxSize"])
+def test_req11_group_sizes_are_accepted_only_as_listed(tpl: dict[str, Any], name: str) -> None:
+    """AllowedValues compare the value's text, so a String parameter refuses "4.0" and "04" (a Number
+    parameter's MinValue/MaxValue would let them through to rules that compare text)."""
+    spec = tpl["Parameters"][name]
+    assert spec["Type"] == "String" and spec["Default"] in spec["AllowedValues"]
+    assert [int(v) for v in spec["AllowedValues"]] == list(
+        range(int(spec["AllowedValues"][0]), int(spec["AllowedValues"][-1]) + 1)
+    )
+    for spelling in ("4.0", "04", " 4", "4e0"):
+        assert check_value(name, spelling, spec), spelling
 
 
 def _rule_holds(rule: dict[str, Any], values: dict[str, str]) -> bool:
@@ -119,6 +151,8 @@ def _rule_holds(rule: dict[str, Any], values: dict[str, str]) -> bool:
             return value(arg[0]) == value(arg[1])
         if fn == "Fn::Not":
             return not value(arg[0])
+        if fn == "Fn::Contains":
+            return value(arg[1]) in [value(v) for v in arg[0]]
         raise AssertionError(f"unexpected {fn}")
 
     if "RuleCondition" in rule and not value(rule["RuleCondition"]):
