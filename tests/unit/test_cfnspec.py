@@ -165,7 +165,9 @@ def test_equal_sizes_are_refused_offline_because_a_rolling_update_needs_one_more
     refused by both tools (as by the template's Rules), while MinSize = MaxSize - 1 passes."""
     t = stack_dict("tap-stack")
     refused = [p for p in PATHS[path](t, {"MinSize": "4", "MaxSize": "4"}) if "MaxSizeAboveMinSize" not in p]
-    assert len(refused) == 1 and "MinSize=4 is not less than MaxSize=4: a rolling update" in refused[0], refused
+    assert len(refused) == 1 and "MinSize=4 is not less than MaxSize=4: a rolling update" in refused[0], (
+        refused
+    )
     assert PATHS[path](t, {"MinSize": "4", "MaxSize": "5"}) == []
 
 

@@ -252,4 +252,6 @@ def test_a_parameter_file_that_breaks_a_rule_fails_validation_with_its_message()
     message = t["Rules"][rule]["Assertions"][0]["AssertDescription"]
     assert problem.startswith(f"rule {rule} (") and problem.endswith(f") fails: {message}")
     # cfnspec's offline size check (deploy.py's) refuses the same pair.
-    assert offline.startswith("MinSize=4 is not less than MaxSize=4: a rolling update of group AutoScalingGroup")
+    assert offline.startswith(
+        "MinSize=4 is not less than MaxSize=4: a rolling update of group AutoScalingGroup"
+    )

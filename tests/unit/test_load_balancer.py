@@ -7,7 +7,6 @@ settings and its dependency on the log bucket policy are checked against what st
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 from templates import naming

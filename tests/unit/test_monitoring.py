@@ -172,7 +172,9 @@ def test_dashboard_body_is_valid_json_after_substitution(tpl: dict[str, Any]) ->
     assert props(tpl, "Dashboard")["DashboardName"] == {"Fn::Sub": naming.DASHBOARD}
 
 
-def test_dashboard_name_differs_per_region_because_dashboard_names_are_account_wide(tpl: dict[str, Any]) -> None:
+def test_dashboard_name_differs_per_region_because_dashboard_names_are_account_wide(
+    tpl: dict[str, Any],
+) -> None:
     """CloudWatch dashboards are global: PutDashboard in any region replaces the account's dashboard of that
     name (CloudWatch User Guide, "Using Amazon CloudWatch dashboards": a dashboard is visible from every
     region), so the same environment deployed in two regions must name its dashboards apart."""
