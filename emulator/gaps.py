@@ -354,7 +354,7 @@ def _update_keeping_what_moto_cannot_update(original: Any) -> Any:
                 logical_id, resource_json, resources_map, account_id, region_name
             )
         if not wanted:
-            if resource_json.get("DeletionPolicy") != "Retain":
+            if resource_json.get("DeletionPolicy") not in ("Retain", "RetainExceptOnCreate"):
                 resources_map._delete_resource(existing, resource_json)
             return None
         changed = original(logical_id, resource_json, resources_map, account_id, region_name)

@@ -1,5 +1,6 @@
 """The web servers' log groups: created by the stack (not by the CloudWatch agent) so that they carry the
-retention, the KMS key and the tags, and outlive the stack when it is deleted."""
+retention, the KMS key and the tags, and outlive the stack when it is deleted (not a failed first create, whose
+rollback deletes them so that their fixed names are free for the retry)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from troposphere import Ref, Template, logs
 
 from templates import naming
 from templates.encryption import Encryption
-from templates.lifecycle import retained
+from templates.lifecycle import retained_unless_its_create_fails
 from templates.parameters import StackParameters
 from templates.tags import tags
 
@@ -32,7 +33,7 @@ def add_log_groups(t: Template, p: StackParameters, enc: Encryption) -> LogGroup
                 RetentionInDays=p.log_retention_days,
                 KmsKeyId=enc.key_arn,
                 Tags=tags(p, COMPONENT),
-                **retained(),
+                **retained_unless_its_create_fails(),
             )
         )
 

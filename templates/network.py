@@ -25,7 +25,7 @@ from troposphere import logs as log_resources
 
 from templates import naming
 from templates.encryption import Encryption
-from templates.lifecycle import retained
+from templates.lifecycle import retained_unless_its_create_fails
 from templates.parameters import NAT_PER_AZ, StackParameters
 from templates.tags import tags
 
@@ -178,7 +178,7 @@ def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -
             RetentionInDays=p.log_retention_days,
             KmsKeyId=enc.key_arn,
             Tags=tags(p, COMPONENT),
-            **retained(),
+            **retained_unless_its_create_fails(),
         )
     )
     delivery = PolicyDocument(

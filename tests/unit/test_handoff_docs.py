@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import generate
+from cfnspec.limits import RETAINING_POLICIES
 from cfnspec.parameters import placeholders
 from generator import describe
 from generator.checks import (
@@ -89,7 +90,7 @@ def test_page_names_the_capabilities_the_stack_needs(name: str) -> None:
 def test_page_lists_retained_resources_and_what_happens_on_delete(name: str) -> None:
     t, text = stack_dict(name), page(name)
     section = text.split("## Tearing down", 1)[1].split("\n## ", 1)[0]
-    retained = [i for i, r in t["Resources"].items() if r.get("DeletionPolicy") == "Retain"]
+    retained = [i for i, r in t["Resources"].items() if r.get("DeletionPolicy") in RETAINING_POLICIES]
     assert retained, "the stack has stateful resources that must be retained"
     for logical_id in retained:
         assert f"`{logical_id}`" in section
@@ -403,3 +404,24 @@ def test_committed_page_mentions_every_parameter_and_output_of_the_committed_tem
     assert [n for n in names if f"`{n}`" not in text] == []
     for file_name in sorted(OUTPUT.glob(f"{name}*.parameters.json")):
         check_parameter_file(OUTPUT / f"{name}.json", file_name)
+
+
+def test_page_says_which_resources_a_failed_create_deletes_and_why_the_others_stay() -> None:
+    """DeletionPolicy RetainExceptOnCreate: CloudFormation deletes the resource when the stack operation that
+    created it rolls back, and otherwise behaves like Retain (CloudFormation User Guide, DeletionPolicy
+    attribute). The log bucket stays Retain: ELB writes a test object to it as soon as access logging is
+    enabled, and a bucket that is not empty cannot be deleted."""
+    text = page("tap-stack")
+    teardown = text.split("## Tearing down", 1)[1].split("\n## ", 1)[0]
+    (line,) = [ln for ln in teardown.splitlines() if ln.startswith("A failed first create leaves none of")]
+    for logical_id in (
+        "KmsKey",
+        "FlowLogGroup",
+        "StaticContentBucket",
+        "ApplicationLogGroup",
+        "AccessLogGroup",
+    ):
+        assert f"`{logical_id}`" in line.split(" behind ")[0]
+    assert "`LogBucket` stays `Retain` even then" in line and "test object" in line
+    (failed,) = [ln for ln in text.splitlines() if ln.startswith("If the first create fails")]
+    assert "except the resources with a Retain policy (`LogBucket`, `AutoScalingServiceLinkedRole`)" in failed

@@ -264,7 +264,7 @@ def test_vpc_flow_logs_go_to_a_kms_encrypted_log_group_with_retention(tpl: dict[
             "KmsKeyId": KEY_ARN,
         },
     )
-    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 
 
 def test_flow_log_role_is_least_privilege(tpl: dict[str, Any]) -> None:

@@ -41,10 +41,10 @@ def _render(value: Any) -> str:
 # --- KMS (requirement 6) ------------------------------------------------------------------------------------
 
 
-def test_stack_key_rotates_and_is_retained(tpl: dict[str, Any]) -> None:
+def test_stack_key_rotates_and_is_retained_unless_its_create_rolls_back(tpl: dict[str, Any]) -> None:
     key = tpl["Resources"]["KmsKey"]
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert key["Properties"]["Description"]
 
 

@@ -204,9 +204,33 @@ def test_req13_stateful_resources_are_retained_on_delete_and_replacement(tpl: di
     not_retained = [
         k
         for k, v in stateful.items()
-        if (v.get("DeletionPolicy"), v.get("UpdateReplacePolicy")) != ("Retain", "Retain")
+        if v.get("DeletionPolicy") not in ("Retain", "RetainExceptOnCreate")
+        or v.get("UpdateReplacePolicy") != "Retain"
     ]
     assert not_retained == []
+
+
+def test_req13_a_failed_first_create_leaves_only_what_it_cannot_delete(tpl: dict[str, Any]) -> None:
+    """RetainExceptOnCreate (CloudFormation DeletionPolicy attribute): deleted when the operation that created
+    the resource rolls back, Retain otherwise; UpdateReplacePolicy has no such value. Only the log bucket (not
+    empty: ELB's test object) and the account-wide service-linked role stay Retain; the guard that refuses
+    data loss and the stack policy still count the others as stateful."""
+    from deployer.guard import stateful_resources
+
+    policies = {k: v.get("DeletionPolicy") for k, v in tpl["Resources"].items() if "DeletionPolicy" in v}
+    assert {k for k, v in policies.items() if v == "Retain"} == {"LogBucket", "AutoScalingServiceLinkedRole"}
+    except_on_create = {k for k, v in policies.items() if v == "RetainExceptOnCreate"}
+    assert except_on_create == {
+        "StaticContentBucket",
+        "KmsKey",
+        "FlowLogGroup",
+        "ApplicationLogGroup",
+        "AccessLogGroup",
+    }
+    assert except_on_create <= set(stateful_resources(tpl))
+    # Recognised by the policy, not only by the resource type.
+    doc = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "DeletionPolicy": "RetainExceptOnCreate"}}}
+    assert stateful_resources(doc) == {"Topic": "DeletionPolicy RetainExceptOnCreate"}
 
 
 def test_req14_outputs_are_exported_under_the_stack_name(tpl: dict[str, Any]) -> None:
