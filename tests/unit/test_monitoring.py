@@ -15,7 +15,7 @@ KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Ref":
 
 ALARMS = {
     "HighCpuAlarm",
-    "UnhealthyHostsAlarm",
+    "HealthyHostsBelowMinimumAlarm",
     "LoadBalancer5xxAlarm",
     "Target5xxAlarm",
     "TargetResponseTimeAlarm",
@@ -127,16 +127,32 @@ def test_every_alarm_notifies_the_topic_and_explains_itself(tpl: dict[str, Any])
         assert p["TreatMissingData"] in {"missing", "notBreaching", "breaching", "ignore"}, name
 
 
-def test_unhealthy_hosts_alarm_watches_the_target_group(tpl: dict[str, Any]) -> None:
-    alarm = props(tpl, "UnhealthyHostsAlarm")
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", "UnHealthyHostCount")
+def test_availability_alarm_fires_when_healthy_hosts_drop_below_min_size(tpl: dict[str, Any]) -> None:
+    """HealthyHostCount (AWS/ApplicationELB, per TargetGroup and LoadBalancer: "the number of targets that are
+    considered healthy") below MinSize for 3 minutes is the availability signal. A scale-out never lowers it
+    and a rolling update keeps MinInstancesInService = MinSize in service, so neither pages, unlike the former
+    UnHealthyHostCount > 0 alarm, which new targets trip while they pass their first health checks."""
+    alarm = props(tpl, "HealthyHostsBelowMinimumAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", "HealthyHostCount")
     assert _dimensions(alarm) == {"TargetGroup": TARGET_GROUP, "LoadBalancer": ALB}
     assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
-        "Maximum",
-        "GreaterThanThreshold",
-        0,
+        "Minimum",
+        "LessThanThreshold",
+        {"Ref": "MinSize"},
     )
-    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (60, 3)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 3, 3)
+    assert alarm["TreatMissingData"] == "breaching"
+    rolling = tpl["Resources"]["AutoScalingGroup"]["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["MinInstancesInService"] == alarm["Threshold"]
+    # Created after the group (whose creation waits for MinSize boot signals), so a first create does not page.
+    assert "Group" in alarm["AlarmDescription"]["Fn::Sub"][1]
+
+
+def test_no_alarm_pages_on_unhealthy_hosts_alone(tpl: dict[str, Any]) -> None:
+    metrics = {
+        a["Properties"]["MetricName"] for a in resources_of_type(tpl, "AWS::CloudWatch::Alarm").values()
+    }
+    assert "UnHealthyHostCount" not in metrics
 
 
 def test_5xx_alarms_count_load_balancer_and_web_server_errors(tpl: dict[str, Any]) -> None:
