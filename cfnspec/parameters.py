@@ -7,7 +7,7 @@ a list; MinValue/MaxValue to Number and each item of List<Number>. A value is co
 string it is: "90.0" is not "90" (the string is what every Ref to the parameter passes on), so a number is
 accepted only in the spelling the template lists.
 
-Also here: the example files' placeholder values, which are valid for the constraints but must never be deployed,
+Also here: the example files' placeholder values, which must never be deployed,
 and the Auto Scaling size relations (MinSize <= DesiredCapacity <= MaxSize) that Rules cannot express because
 they cannot compare numbers.
 """
@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import Any
 
 NUMBER_TYPES = frozenset({"Number", "List<Number>"})
-# Example files mark a value the user must replace with this text inside the value (kept valid for the
-# parameter's pattern, so the example still passes CloudFormation's own checks).
+# Example files mark a value the user must replace with this text inside the value. The example check lists such
+# a value instead of checking it, so a template's pattern may refuse it (CertificateArn's does).
 PLACEHOLDER_MARK = "REPLACE-WITH-"
 
 # Java's POSIX character classes (\p{Alpha} ...) and their US-ASCII members, which Python's re lacks.

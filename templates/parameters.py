@@ -37,6 +37,8 @@ def _network_address_suffixes() -> str:
 
 VPC_CIDR_PATTERN = "^" + _PRIVATE_FIRST_TWO + r"\." + _network_address_suffixes() + "$"
 
+CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f]+(-[0-9a-f]+)*$"
+
 AMAZON_LINUX_2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 # The retention periods CloudWatch Logs accepts.
@@ -202,12 +204,17 @@ class StackParameters:
             "ACM certificate ARN (optional)",
             Type="String",
             Default="",
-            AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[a-zA-Z0-9-]+$",
+            # ACM certificate ids are lower-case hexadecimal UUIDs: an example file's placeholder (upper-case
+            # REPLACE-WITH-...) is refused when the change set is made, not when the HTTPS listener fails.
+            AllowedPattern=CERTIFICATE_ARN_PATTERN,
             Description=(
                 "ARN of an ACM certificate in this region for the load balancer. Given: HTTPS on 443 (TLS 1.2+) "
                 "and port 80 redirects to it. Empty: plain HTTP on port 80 (refused when RequireHttps is true)."
             ),
-            ConstraintDescription="must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
+            ConstraintDescription=(
+                "must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>, the id "
+                "in lower-case hexadecimal as ACM issues it), not an example file's placeholder."
+            ),
         )
     )
     require_https: Ref = field(

@@ -262,10 +262,18 @@ def test_example_files_hold_exactly_the_templates_parameters(name: str) -> None:
 
 
 def test_production_example_requires_https_with_a_marked_certificate_placeholder() -> None:
+    """The placeholder must fail early wherever it is sent: CloudFormation checks AllowedPattern when the change
+    set is made (before any resource), so the pattern refuses it; deploy.py refuses it offline by its mark.
+    ACM certificate ARNs end in certificate/<id>, the id a lower-case hexadecimal UUID (ACM API Reference,
+    CertificateArn: arn:aws:acm:region:123456789012:certificate/12345678-1234-1234-1234-123456789012)."""
     t = stack_dict("tap-stack")
     prod = json.loads(parameter_files("tap-stack", t)["tap-stack.prod.parameters.json"])["Parameters"]
     assert placeholders(prod) == ["CertificateArn"]
-    assert check_value("CertificateArn", prod["CertificateArn"], t["Parameters"]["CertificateArn"]) == []
+    spec = t["Parameters"]["CertificateArn"]
+    (refused,) = check_value("CertificateArn", prod["CertificateArn"], spec)
+    assert "does not match AllowedPattern" in refused
+    real = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    assert check_value("CertificateArn", real, spec) == check_value("CertificateArn", "", spec) == []
     assert prod["RequireHttps"] == "true"
     text = page("tap-stack")
     assert (
