@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Ref, Template, logs
+from troposphere import GetAtt, Ref, Template, logs
 
 from templates import naming
 from templates.encryption import Encryption
@@ -22,6 +22,8 @@ COMPONENT = "monitoring"
 class LogGroups:
     application: Ref
     access: Ref
+    application_arn: GetAtt  # arn:...:log-group:<name>:* (covers the group's streams)
+    access_arn: GetAtt
 
 
 def add_log_groups(t: Template, p: StackParameters, enc: Encryption) -> LogGroups:
@@ -39,4 +41,9 @@ def add_log_groups(t: Template, p: StackParameters, enc: Encryption) -> LogGroup
 
     application = log_group("ApplicationLogGroup", naming.APP_LOG_GROUP)
     access = log_group("AccessLogGroup", naming.ACCESS_LOG_GROUP)
-    return LogGroups(application=Ref(application), access=Ref(access))
+    return LogGroups(
+        application=Ref(application),
+        access=Ref(access),
+        application_arn=GetAtt(application, "Arn"),
+        access_arn=GetAtt(access, "Arn"),
+    )
