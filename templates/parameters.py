@@ -40,6 +40,30 @@ VPC_CIDR_PATTERN = "^" + _PRIVATE_FIRST_TWO + r"\." + _network_address_suffixes(
 CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f]+(-[0-9a-f]+)*$"
 
 AMAZON_LINUX_2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# The AMIs the boot script works on: the standard Amazon Linux 2023 images for x86_64, which carry the AWS CLI
+# that sends the boot signal. Not the minimal images (al2023-ami-minimal-*: no AWS CLI, so not even FAILURE
+# could be signalled and every launch would wait out the signal timeout), and not arm64 (the instance types
+# below are x86_64, and EC2 refuses to launch an AMI on an instance of another architecture).
+SUPPORTED_AMIS = (
+    AMAZON_LINUX_2023_AMI,
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+)
+# Current-generation x86_64 types (Intel and AMD), all Nitro with EBS encryption, matching SUPPORTED_AMIS.
+X86_64_INSTANCE_TYPES = (
+    *("t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge"),
+    *("t3a.micro", "t3a.small", "t3a.medium", "t3a.large", "t3a.xlarge"),
+    *(
+        "m6i.large",
+        "m6i.xlarge",
+        "m6a.large",
+        "m6a.xlarge",
+        "m7i.large",
+        "m7i.xlarge",
+        "m7a.large",
+        "m7a.xlarge",
+    ),
+    *("c6i.large", "c6i.xlarge", "c7i.large", "c7i.xlarge", "r6i.large", "r7i.large"),
+)
 
 # The retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
@@ -247,12 +271,16 @@ class StackParameters:
             "Instance type",
             Type="String",
             Default="t3.micro",
-            AllowedPattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+            AllowedValues=list(X86_64_INSTANCE_TYPES),
             Description=(
-                "EC2 instance type of the web servers: an x86_64 type (the default AMI is x86_64) that supports "
-                "EBS encryption, e.g. t3.small or m7i.large."
+                "EC2 instance type of the web servers: one of the listed x86_64 types, which the x86_64 Amazon "
+                "Linux 2023 AMI (ImageId) boots on and which support EBS encryption."
             ),
-            ConstraintDescription="must be an EC2 instance type such as t3.micro or m7i.large.",
+            ConstraintDescription=(
+                "must be one of the listed x86_64 instance types (e.g. t3.micro, t3.small, m7i.large): an arm64 "
+                "type (t4g, m7g, ...) cannot boot the x86_64 AMI, and the launch would only fail after the "
+                "signal timeout."
+            ),
         )
     )
     image_id: Ref = field(
@@ -262,9 +290,16 @@ class StackParameters:
             "AMI (SSM parameter)",
             Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
             Default=AMAZON_LINUX_2023_AMI,
+            # For an SSM parameter type the constraints apply to the parameter's name, the value given here.
+            AllowedValues=list(SUPPORTED_AMIS),
             Description=(
-                "SSM parameter that holds the AMI id. The default is the public parameter for the latest "
-                "Amazon Linux 2023 (x86_64), resolved in whichever region the stack is deployed."
+                "Public SSM parameter that holds the AMI id, resolved in whichever region the stack is "
+                "deployed: the latest standard Amazon Linux 2023 for x86_64, kernel default or 6.1. Not the "
+                "minimal AMI (it has no AWS CLI, so the boot script cannot signal) and not arm64."
+            ),
+            ConstraintDescription=(
+                "must be one of the listed Amazon Linux 2023 x86_64 parameters "
+                "(/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 or ...-kernel-6.1-x86_64)."
             ),
         )
     )

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 from troposphere import Template
 
+from cfnspec.parameters import check_value
 from templates.compute import (
     INSTANCE_WARMUP_SECONDS,
     PACKAGE_ATTEMPT_SECONDS,
     PACKAGE_ATTEMPTS,
     PACKAGE_RETRY_PAUSE_SECONDS,
     ROLLING_UPDATE_SUSPENDED,
+    USER_DATA,
     autoscaling_service_role_arn,
 )
 from templates.parameters import AMAZON_LINUX_2023_AMI, CREATE_AUTOSCALING_ROLE
@@ -78,6 +80,42 @@ def test_ami_comes_from_the_amazon_linux_2023_ssm_parameter(tpl: dict[str, Any])
     assert "al2023" in AMAZON_LINUX_2023_AMI and AMAZON_LINUX_2023_AMI.startswith("/aws/service/")
     assert _launch_data(tpl)["ImageId"] == {"Ref": "ImageId"}
     assert _launch_data(tpl)["InstanceType"] == {"Ref": "InstanceType"}
+
+
+# Graviton (arm64) families: a "g" right after the generation digit (t4g, m7g, c7gn, r8g, ...), and a1.
+ARM64_FAMILY = re.compile(r"^([a-z]+\d+g[a-z]*|a1)$")
+
+
+def test_only_x86_64_instance_types_that_the_x86_64_ami_boots_on(tpl: dict[str, Any]) -> None:
+    """EC2 launches an AMI only on an instance type of the AMI's architecture; a mismatch fails every launch of
+    the group, which CloudFormation only reports at the signal timeout. The AMI parameters are x86_64, so the
+    instance types are x86_64 (AllowedValues, checked when the change set is made)."""
+    spec = tpl["Parameters"]["InstanceType"]
+    assert spec["Default"] in spec["AllowedValues"]
+    for instance_type in spec["AllowedValues"]:
+        assert not ARM64_FAMILY.match(instance_type.split(".")[0]), instance_type
+    for arm in ("t4g.micro", "m7g.large", "c7gn.large", "a1.large"):
+        assert ARM64_FAMILY.match(arm.split(".")[0])
+        assert check_value("InstanceType", arm, spec), arm
+
+
+def test_only_standard_amazon_linux_2023_x86_64_amis_which_carry_the_aws_cli(tpl: dict[str, Any]) -> None:
+    """The boot script signals SUCCESS or FAILURE with the AWS CLI, which the standard AL2023 AMI has and the
+    minimal AMI (al2023-ami-minimal-*) does not (Amazon Linux 2023 User Guide, "Comparing AL2023 standard
+    and minimal AMIs"): on a minimal AMI no signal is sent and every launch waits out the timeout. For an SSM
+    parameter type the AllowedValues constrain the parameter name given."""
+    spec = tpl["Parameters"]["ImageId"]
+    assert spec["Default"] == AMAZON_LINUX_2023_AMI and spec["Default"] in spec["AllowedValues"]
+    for name in spec["AllowedValues"]:
+        assert name.startswith("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-"), name
+        assert name.endswith("-x86_64") and "minimal" not in name, name
+    assert "minimal" in spec["Description"] and "AWS CLI" in spec["Description"]
+    assert "aws cloudformation signal-resource" in USER_DATA
+    for refused in (
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-x86_64",
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    ):
+        assert check_value("ImageId", refused, spec), refused
 
 
 def test_imdsv2_required_with_hop_limit_1(tpl: dict[str, Any]) -> None:
