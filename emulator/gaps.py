@@ -99,7 +99,7 @@ NOT_CHECKABLE_IN_THE_EMULATOR = {
         "tests.unit.test_load_balancer::test_alb_attributes_drop_invalid_headers_mitigate_desync_log_and_protect"
     ),
     "IAM managed policies (ignored)": (
-        "tests.unit.test_security::test_instance_role_has_cloudwatch_agent_and_ssm_managed_policies"
+        "tests.unit.test_security::test_instance_role_has_only_the_ssm_managed_policy"
     ),
     "log group KMS key (ignored)": (
         "tests.unit.test_security::test_key_policy_lets_cloudwatch_logs_encrypt_the_stack_log_groups_only"

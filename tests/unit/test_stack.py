@@ -388,9 +388,12 @@ def _named(tpl: dict[str, Any]) -> dict[str, set[str]]:
     for logical_id, res in tpl["Resources"].items():
         for path in _create_only(res["Type"]):
             value = _at(res.get("Properties", {}), path)
-            # A literal or a Sub pattern is a name of its own; a Ref or GetAtt names another resource.
-            if path[-1].endswith("Name") and (
-                isinstance(value, str) or (isinstance(value, dict) and "Fn::Sub" in value)
+            # A literal or a Sub pattern is a name of its own; a Ref or GetAtt names another resource. A
+            # ServiceName (a VPC endpoint's com.amazonaws.<region>.s3) names the AWS service, not the resource.
+            if (
+                path[-1].endswith("Name")
+                and path[-1] != "ServiceName"
+                and (isinstance(value, str) or (isinstance(value, dict) and "Fn::Sub" in value))
             ):
                 named[logical_id] = {r for r in refs_in(value) if r in tpl["Parameters"]}
     return named
