@@ -363,6 +363,24 @@ def _update_keeping_what_moto_cannot_update(original: Any) -> Any:
     return parse_and_update_resource
 
 
+def _delete_keeping_retain_except_on_create(original: Any) -> Any:
+    # moto keeps only DeletionPolicy Retain when a stack is deleted. AWS also keeps RetainExceptOnCreate, which
+    # differs from Retain only when the operation that created the resource rolls back (never a stack delete).
+    def delete(self: Any) -> None:
+        marked = [
+            r for r in self._resource_json_map.values() if r.get("DeletionPolicy") == "RetainExceptOnCreate"
+        ]
+        for resource_json in marked:
+            resource_json["DeletionPolicy"] = "Retain"
+        try:
+            original(self)
+        finally:
+            for resource_json in marked:
+                resource_json["DeletionPolicy"] = "RetainExceptOnCreate"
+
+    return delete
+
+
 def _update_log_group(
     cls: type[LogGroup],
     original_resource: LogGroup,
@@ -476,6 +494,7 @@ def patch_moto() -> None:
             _update_keeping_what_moto_cannot_update(parsing.parse_and_update_resource),
         ),
         (LogGroup, "update_from_cloudformation_json", classmethod(_update_log_group)),
+        (parsing.ResourceMap, "delete", _delete_keeping_retain_except_on_create(parsing.ResourceMap.delete)),
         (
             SecurityGroup,
             "update_from_cloudformation_json",
