@@ -13,5 +13,7 @@ TAG_VALUE_LENGTH = (1, 256)
 DEFAULT_REGION = "us-east-1"
 
 RETAIN = "Retain"
+# Retain, except when the operation that created the resource rolls back: then CloudFormation deletes it.
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 # DeletionPolicy values that leave the resource (or a snapshot of it) behind when the stack is deleted.
-RETAINING_POLICIES = (RETAIN, "RetainExceptOnCreate", "Snapshot")
+RETAINING_POLICIES = (RETAIN, RETAIN_EXCEPT_ON_CREATE, "Snapshot")

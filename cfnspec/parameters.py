@@ -7,7 +7,7 @@ a list; MinValue/MaxValue to Number and each item of List<Number>. A value is co
 string it is: "90.0" is not "90" (the string is what every Ref to the parameter passes on), so a number is
 accepted only in the spelling the template lists.
 
-Also here: the example files' placeholder values, which are valid for the constraints but must never be deployed,
+Also here: the example files' placeholder values, which must never be deployed,
 and the Auto Scaling size relations (MinSize <= DesiredCapacity <= MaxSize) that Rules cannot express because
 they cannot compare numbers.
 """
@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import Any
 
 NUMBER_TYPES = frozenset({"Number", "List<Number>"})
-# Example files mark a value the user must replace with this text inside the value (kept valid for the
-# parameter's pattern, so the example still passes CloudFormation's own checks).
+# Example files mark a value the user must replace with this text inside the value. The example check lists such
+# a value instead of checking it, so a template's pattern may refuse it (CertificateArn's does).
 PLACEHOLDER_MARK = "REPLACE-WITH-"
 
 # Java's POSIX character classes (\p{Alpha} ...) and their US-ASCII members, which Python's re lacks.
@@ -193,11 +193,18 @@ def placeholder_problems(template: Mapping[str, Any], values: Mapping[str, str |
 SIZE_PROPERTIES = ("MinSize", "DesiredCapacity", "MaxSize")
 
 
+IN_SERVICE = "MinInstancesInService"
+
+
 def _size_sources(resource: Mapping[str, Any]) -> dict[str, tuple[str | None, str | None]]:
-    """Size property -> (parameter it references, literal value), for the literal or Ref forms."""
-    props = resource.get("Properties") or {}
+    """Size property -> (parameter it references, literal value), for the literal or Ref forms; also the
+    rolling update's MinInstancesInService."""
+    props = dict(resource.get("Properties") or {})
+    rolling = (resource.get("UpdatePolicy") or {}).get("AutoScalingRollingUpdate") or {}
+    if isinstance(rolling, Mapping) and IN_SERVICE in rolling:
+        props[IN_SERVICE] = rolling[IN_SERVICE]
     sources: dict[str, tuple[str | None, str | None]] = {}
-    for prop in SIZE_PROPERTIES:
+    for prop in (*SIZE_PROPERTIES, IN_SERVICE):
         raw = props.get(prop)
         if isinstance(raw, Mapping) and isinstance(raw.get("Ref"), str) and len(raw) == 1:
             sources[prop] = (str(raw["Ref"]), None)
@@ -207,7 +214,11 @@ def _size_sources(resource: Mapping[str, Any]) -> dict[str, tuple[str | None, st
 
 
 def group_size_problems(template: Mapping[str, Any], values: Mapping[str, str | None]) -> list[str]:
-    """MinSize > MaxSize, or DesiredCapacity outside [MinSize, MaxSize], for every Auto Scaling group.
+    """MinSize > MaxSize, DesiredCapacity outside [MinSize, MaxSize], or a rolling update's
+    MinInstancesInService not below MaxSize, for every Auto Scaling group.
+
+    The last is CloudFormation's (UpdatePolicy attribute, AutoScalingRollingUpdate: MinInstancesInService "must
+    be less than the MaxSize of the Auto Scaling group"); the template's Rules refuse the same pairs.
 
     Driven by the groups' own properties: whichever parameters (or literals) feed them. Values that are not
     known (not given, or kept from the deployed stack) or not numbers are skipped: their own check reports them.
@@ -223,6 +234,7 @@ def group_size_problems(template: Mapping[str, Any], values: Mapping[str, str | 
             if number is not None:
                 known[prop] = (f"{parameter}={text}" if parameter else f"{prop} {text}", number)
         low, high, desired = known.get("MinSize"), known.get("MaxSize"), known.get("DesiredCapacity")
+        in_service = known.get(IN_SERVICE)
         if low and high and low[1] > high[1]:
             problems.append(
                 f"{low[0]} is greater than {high[0]}: Auto Scaling rejects group {logical_id} with a minimum "
@@ -233,5 +245,11 @@ def group_size_problems(template: Mapping[str, Any], values: Mapping[str, str | 
             problems.append(
                 f"{desired[0]} is outside {bounds}: Auto Scaling rejects group {logical_id} when the desired "
                 "capacity is not between its minimum and maximum; choose a value in that range"
+            )
+        elif in_service and high and in_service[1] >= high[1]:
+            problems.append(
+                f"{in_service[0]} is not less than {high[0]}: a rolling update of group {logical_id} keeps "
+                f"{IN_SERVICE} in service and starts one more, so CloudFormation requires {IN_SERVICE} below "
+                "MaxSize; raise the maximum or lower the minimum"
             )
     return problems

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from cfnspec.limits import DEFAULT_REGION, RETAIN
+from cfnspec.limits import DEFAULT_REGION, RETAIN, RETAIN_EXCEPT_ON_CREATE
 from cfnspec.schemas import create_only_paths
 
 # The ops page's subsection on the changes below that need a new stack: deploy.py's refusal points to it.
@@ -313,14 +313,19 @@ def _effects_of(state: Propagation, logical_id: str, resource: Mapping[str, Any]
     changed = state.changed_properties(resource)
     effects: list[Effect] = []
     if resource.get("Condition") in state.conditions:
-        kept = resource.get("DeletionPolicy") == RETAIN
+        # RetainExceptOnCreate deletes only when the create that made the resource rolls back; an update keeps it.
+        kept = resource.get("DeletionPolicy") in (RETAIN, RETAIN_EXCEPT_ON_CREATE)
         effects.append(
             Effect(
                 logical_id,
                 ADDED_OR_REMOVED,
                 Outcome.IN_PLACE,
                 f"exists only when {resource['Condition']} holds"
-                + ("; removed, it stays in the account (DeletionPolicy Retain)" if kept else ""),
+                + (
+                    f"; removed, it stays in the account (DeletionPolicy {resource['DeletionPolicy']})"
+                    if kept
+                    else ""
+                ),
             )
         )
     change = Change(logical_id, resource, replaced, frozenset(changed), state)

@@ -104,7 +104,7 @@ NOT_CHECKABLE_IN_THE_EMULATOR = {
         "tests.unit.test_load_balancer::test_alb_attributes_drop_invalid_headers_mitigate_desync_log_and_protect"
     ),
     "IAM managed policies (ignored)": (
-        "tests.unit.test_security::test_instance_role_has_cloudwatch_agent_and_ssm_managed_policies"
+        "tests.unit.test_security::test_instance_role_has_only_the_ssm_managed_policy"
     ),
     "log group KMS key (ignored)": (
         "tests.unit.test_security::test_key_policy_lets_cloudwatch_logs_encrypt_the_stack_log_groups_only"
@@ -359,13 +359,31 @@ def _update_keeping_what_moto_cannot_update(original: Any) -> Any:
                 logical_id, resource_json, resources_map, account_id, region_name
             )
         if not wanted:
-            if resource_json.get("DeletionPolicy") != "Retain":
+            if resource_json.get("DeletionPolicy") not in ("Retain", "RetainExceptOnCreate"):
                 resources_map._delete_resource(existing, resource_json)
             return None
         changed = original(logical_id, resource_json, resources_map, account_id, region_name)
         return existing if changed is None else changed
 
     return parse_and_update_resource
+
+
+def _delete_keeping_retain_except_on_create(original: Any) -> Any:
+    # moto keeps only DeletionPolicy Retain when a stack is deleted. AWS also keeps RetainExceptOnCreate, which
+    # differs from Retain only when the operation that created the resource rolls back (never a stack delete).
+    def delete(self: Any) -> None:
+        marked = [
+            r for r in self._resource_json_map.values() if r.get("DeletionPolicy") == "RetainExceptOnCreate"
+        ]
+        for resource_json in marked:
+            resource_json["DeletionPolicy"] = "Retain"
+        try:
+            original(self)
+        finally:
+            for resource_json in marked:
+                resource_json["DeletionPolicy"] = "RetainExceptOnCreate"
+
+    return delete
 
 
 def _update_log_group(
@@ -481,6 +499,7 @@ def patch_moto() -> None:
             _update_keeping_what_moto_cannot_update(parsing.parse_and_update_resource),
         ),
         (LogGroup, "update_from_cloudformation_json", classmethod(_update_log_group)),
+        (parsing.ResourceMap, "delete", _delete_keeping_retain_except_on_create(parsing.ResourceMap.delete)),
         (
             SecurityGroup,
             "update_from_cloudformation_json",

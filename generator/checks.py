@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cfnspec.limits import MAX_STACK_TAGS
-from cfnspec.parameters import check_value, group_size_problems
+from cfnspec.parameters import PLACEHOLDER_MARK, check_value, group_size_problems
 from generator.describe import expression
 
 TOP_LEVEL_KEYS = {"Parameters", "Tags", "StackPolicy"}
@@ -148,7 +148,10 @@ def validate_parameter_file(template: Mapping[str, Any], data: Any) -> list[str]
                 f'{name}: values must be JSON strings (write "{value}"), got {type(value).__name__}'
             )
             continue
-        problems += check_value(name, value, spec)
+        # A placeholder may break the parameter's pattern on purpose (so CloudFormation refuses it too); it is
+        # listed as a placeholder instead, and deploy.py refuses it.
+        if PLACEHOLDER_MARK not in value:
+            problems += check_value(name, value, spec)
     # A rule that cannot be evaluated here is left to CloudFormation; a test keeps the stacks' rules checkable.
     problems += check_rules(template, params)[0]
     # Rules cannot compare numbers, so the Auto Scaling sizes are checked here (and by deploy.py) instead.

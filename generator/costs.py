@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfnspec.limits import DEFAULT_REGION
-from generator import defaults
+from generator import cost_counts, defaults
 from generator.markdown import code, table
 
 Template = Mapping[str, Any]
@@ -46,7 +46,29 @@ PRICES: dict[str, Price] = {
         "per GB to the internet (first 10 TB, North America)",
         "https://aws.amazon.com/cloudfront/pricing/",
     ),
+    "ec2-detailed-monitoring-month": Price(
+        2.10, "per instance-month (7 metrics at $0.30)", "https://aws.amazon.com/cloudwatch/pricing/"
+    ),
+    "cloudwatch-metric-month": Price(
+        0.30, "per custom metric-month (first 10,000)", "https://aws.amazon.com/cloudwatch/pricing/"
+    ),
+    "cloudwatch-alarm-month": Price(
+        0.10, "per standard-resolution alarm metric-month", "https://aws.amazon.com/cloudwatch/pricing/"
+    ),
+    "cloudwatch-dashboard-month": Price(
+        3.0,
+        "per dashboard-month (the account's first 3 are free)",
+        "https://aws.amazon.com/cloudwatch/pricing/",
+    ),
+    "vended-logs-gb": Price(
+        0.50, "per GB ingested (vended logs, first 10 TB)", "https://aws.amazon.com/cloudwatch/pricing/"
+    ),
+    "s3-gateway-endpoint": Price(
+        0.0, "no charge for gateway endpoints", "https://aws.amazon.com/vpc/pricing/"
+    ),
 }
+# An example volume for the saving of the S3 gateway endpoint: what the NAT gateways no longer process.
+EXAMPLE_S3_GB_PER_MONTH = 100
 
 
 @dataclass(frozen=True)
@@ -89,39 +111,56 @@ def _price(key: str) -> Price:
     return PRICES[key]
 
 
+def _monthly(count: int, key: str, hourly: bool = False) -> Driver:
+    """A driver billed per unit and month (or per unit-hour when hourly)."""
+    return Driver("", count, key, count * _price(key).usd * (HOURS_PER_MONTH if hourly else 1))
+
+
+def _named(what: str, driver: Driver) -> Driver:
+    return Driver(what, driver.count, driver.price_key, driver.monthly)
+
+
 def drivers(t: Template, **overrides: str) -> list[Driver]:
     values = defaults.default_values(t, **overrides)
-    hourly = HOURS_PER_MONTH
     nat = defaults.count(t, "AWS::EC2::NatGateway", values)
     eips = defaults.count(t, "AWS::EC2::EIP", values)
     albs = defaults.count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", values)
     instances = _instances(t, values)
-    instance_type = defaults.resolve(_launch_template_data(t).get("InstanceType"), values)
+    launch_data = _launch_template_data(t)
+    instance_type = defaults.resolve(launch_data.get("InstanceType"), values)
     keys = defaults.count(t, "AWS::KMS::Key", values)
     volume = _volume_gb(t, values) * instances
+    monitored = instances if cost_counts.detailed_monitoring(launch_data) else 0
     found = [
-        d
-        for d in [
-            Driver("NAT gateways", nat, "nat-gateway-hour", nat * _price("nat-gateway-hour").usd * hourly),
-            Driver(
-                "Elastic IPs (public IPv4)",
-                eips,
-                "public-ipv4-hour",
-                eips * _price("public-ipv4-hour").usd * hourly,
-            ),
-            Driver("Application Load Balancer", albs, "alb-hour", albs * _price("alb-hour").usd * hourly),
-            Driver(
-                "gp3 root volumes (GB)", volume, "ebs-gp3-gb-month", volume * _price("ebs-gp3-gb-month").usd
-            ),
-            Driver("KMS keys", keys, "kms-key-month", keys * _price("kms-key-month").usd),
-        ]
-        if d.count
+        _named("NAT gateways", _monthly(nat, "nat-gateway-hour", hourly=True)),
+        _named("Elastic IPs (public IPv4)", _monthly(eips, "public-ipv4-hour", hourly=True)),
+        _named("Application Load Balancer", _monthly(albs, "alb-hour", hourly=True)),
+        _named(
+            "Load balancer public IPv4 addresses (one per zone)",
+            _monthly(cost_counts.alb_public_ipv4(t, values), "public-ipv4-hour", hourly=True),
+        ),
+        _named("gp3 root volumes (GB)", _monthly(volume, "ebs-gp3-gb-month")),
+        _named("KMS keys", _monthly(keys, "kms-key-month")),
+        _named("EC2 detailed monitoring (instances)", _monthly(monitored, "ec2-detailed-monitoring-month")),
+        _named(
+            "CloudWatch agent metrics (memory, disk)",
+            _monthly(cost_counts.agent_metrics(launch_data, instances), "cloudwatch-metric-month"),
+        ),
+        _named("CloudWatch alarms", _monthly(cost_counts.alarms(t, values), "cloudwatch-alarm-month")),
+        _named(
+            "CloudWatch dashboards", _monthly(cost_counts.dashboards(t, values), "cloudwatch-dashboard-month")
+        ),
+        _named(
+            "S3 gateway endpoints",
+            _monthly(cost_counts.s3_gateway_endpoints(t, values), "s3-gateway-endpoint"),
+        ),
     ]
+    found = [d for d in found if d.count]
     if instances and isinstance(instance_type, str):
         key = f"ec2-{instance_type}-hour"
-        found.append(
-            Driver(f"{instance_type} instances", instances, key, instances * _price(key).usd * hourly)
-        )
+        found.append(_named(f"{instance_type} instances", _monthly(instances, key, hourly=True)))
+    if cost_counts.flow_logs_to_cloudwatch(t, values):
+        found.append(Driver("VPC flow log ingestion (CloudWatch Logs)", 0, "vended-logs-gb", 0.0))
     if defaults.count(t, "AWS::CloudFront::Distribution", values):
         found.append(Driver("CloudFront data out", 0, "cloudfront-gb", 0.0))
     return found
@@ -139,14 +178,34 @@ def _nat_mode_parameter(t: Template) -> tuple[str, str] | None:
     return None
 
 
+def _monthly_cell(d: Driver) -> str:
+    if d.monthly:
+        return f"${d.monthly:,.2f}"
+    return "$0.00" if d.count else "by use"
+
+
+def _endpoint_saving(at_defaults: list[Driver]) -> list[str]:
+    if not any(d.price_key == "s3-gateway-endpoint" for d in at_defaults):
+        return []
+    nat_gb = _price("nat-gateway-gb").usd
+    return [
+        "The S3 gateway endpoint takes the private subnets' S3 traffic past the NAT gateways, the Amazon Linux "
+        "2023 package repositories (served from S3) included, so none of it pays the NAT data processing "
+        f"charge (${nat_gb:g} {_price('nat-gateway-gb').unit}): "
+        f"{EXAMPLE_S3_GB_PER_MONTH} GB of S3 traffic a month saves ${EXAMPLE_S3_GB_PER_MONTH * nat_gb:,.2f}, "
+        "and the endpoint itself costs nothing.",
+        "",
+    ]
+
+
 def cost_section(t: Template) -> list[str]:
     at_defaults = drivers(t)
     rows = [
         [
             d.what,
             str(d.count) if d.count else "by use",
-            f"${_price(d.price_key).usd:g} {_price(d.price_key).unit}",
-            f"${d.monthly:,.2f}" if d.monthly else "by use",
+            f"${_price(d.price_key).usd:g} {_price(d.price_key).unit}" if _price(d.price_key).usd else "free",
+            _monthly_cell(d),
         ]
         for d in at_defaults
     ]
@@ -158,7 +217,9 @@ def cost_section(t: Template) -> list[str]:
         f"{PRICES_READ} (re-check them before you budget; other regions differ). Traffic is extra: "
         f"NAT gateway data ${_price('nat-gateway-gb').usd:g} {_price('nat-gateway-gb').unit}, ALB "
         f"${_price('alb-lcu-hour').usd:g} {_price('alb-lcu-hour').unit}, CloudFront "
-        f"${_price('cloudfront-gb').usd:g} {_price('cloudfront-gb').unit}.",
+        f"${_price('cloudfront-gb').usd:g} {_price('cloudfront-gb').unit}, flow logs "
+        f"${_price('vended-logs-gb').usd:g} {_price('vended-logs-gb').unit}. CloudWatch's free tier (10 "
+        "custom or detailed-monitoring metrics, 10 alarms, 3 dashboards per account) is not deducted.",
         "",
         *table(["Driver", "Count", "Price", "Per month (USD)"], rows),
         "",
@@ -176,6 +237,7 @@ def cost_section(t: Template) -> list[str]:
             "price of losing private-subnet egress when that zone fails.",
             "",
         ]
+    lines += _endpoint_saving(at_defaults)
     sources = sorted({p.source for p in PRICES.values()})
     lines += ["Sources: " + ", ".join(f"<{s}>" for s in sources) + ".", ""]
     return lines

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cfnspec.capabilities import CAPABILITY_IAM, CAPABILITY_NAMED_IAM, TRANSFORM, required_capabilities
-from cfnspec.limits import RETAINING_POLICIES
+from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE, RETAINING_POLICIES
 
 Template = Mapping[str, Any]
 
@@ -206,6 +206,11 @@ def stateful(t: Template) -> list[tuple[str, Mapping[str, Any]]]:
         for logical_id, resource in resources(t).items()
         if resource.get("DeletionPolicy") in RETAINING_POLICIES
     ]
+
+
+def kept_after_failed_create(t: Template) -> list[str]:
+    """Logical ids a rolled-back first create leaves behind: RetainExceptOnCreate resources are deleted then."""
+    return [i for i, r in stateful(t) if r.get("DeletionPolicy") != RETAIN_EXCEPT_ON_CREATE]
 
 
 def compact(value: Any) -> str:

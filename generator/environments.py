@@ -13,8 +13,9 @@ from types import MappingProxyType
 from cfnspec.limits import DEFAULT_REGION
 from cfnspec.parameters import PLACEHOLDER_MARK
 
-# Matches the template's CertificateArn pattern, so the example is valid, and carries the placeholder mark, so
-# generate.py lists it and deploy.py refuses it until a real certificate ARN takes its place.
+# Carries the placeholder mark, so generate.py lists it and deploy.py refuses it until a real certificate ARN
+# takes its place. Its upper-case id also fails the template's CertificateArn pattern (ACM ids are lower-case
+# hexadecimal), so CloudFormation refuses it too when the change set is made, whichever tool sends it.
 CERTIFICATE_PLACEHOLDER = (
     f"arn:aws:acm:{DEFAULT_REGION}:111122223333:certificate/{PLACEHOLDER_MARK}YOUR-CERTIFICATE-ID"
 )
@@ -72,7 +73,7 @@ PROD = Environment(
             "AlarmEmail": "the address that should receive alarms (example.com is a placeholder)",
             "CertificateArn": "the ARN of your ACM certificate in the stack's region, in place of the "
             f"placeholder `{CERTIFICATE_PLACEHOLDER}`: production serves HTTPS only, and deploy.py "
-            "refuses the placeholder",
+            "and CloudFormation (the parameter's pattern) refuse the placeholder",
             "RequireHttps": "`true` (already set): the template then refuses to create or update the stack "
             "without a CertificateArn, so a production stack never serves plain HTTP",
         }

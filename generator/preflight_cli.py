@@ -61,12 +61,17 @@ QUOTAS = (
 )
 
 
+# Names a leftover can hold: the retained types, and dashboards, whose names are account-wide (one namespace
+# for every region), so a dashboard of the same environment in another region would block this one.
+LEFTOVER_NAME_PROPERTIES = {**describe.NAME_PROPERTIES, "AWS::CloudWatch::Dashboard": "DashboardName"}
+
+
 def _fixed_names(t: Template, *types: str) -> list[tuple[str, str, str]]:
     """(logical id, type, shell string) of each resource of these types whose name the template fixes."""
     found = []
     for logical_id, r in describe.resources(t).items():
         rtype = str(r.get("Type"))
-        prop = describe.NAME_PROPERTIES.get(rtype)
+        prop = LEFTOVER_NAME_PROPERTIES.get(rtype)
         if rtype in types and prop:
             name = as_shell(r.get("Properties", {}).get(prop))
             if name:
@@ -86,6 +91,11 @@ def leftover_script(t: Template) -> str:
         lines.append(
             f'aws kms list-aliases --region "$REGION" --query "Aliases[?AliasName==\'"{name}"\'].AliasName" '
             f"--output text  # {logical_id}"
+        )
+    for logical_id, _rtype, name in _fixed_names(t, "AWS::CloudWatch::Dashboard"):
+        lines.append(
+            f'aws cloudwatch list-dashboards --region "$REGION" --dashboard-name-prefix {name} '
+            f"--query 'DashboardEntries[].DashboardName' --output text  # {logical_id} (names are account-wide)"
         )
     for logical_id, _rtype, name in _fixed_names(t, "AWS::S3::Bucket"):
         lines += [

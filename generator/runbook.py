@@ -145,7 +145,8 @@ def console_section(name: str, t: Mapping[str, Any], env: Environment) -> list[s
 
 
 def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environment) -> list[str]:
-    kept = [i for i, _ in describe.stateful(t)]
+    kept = describe.kept_after_failed_create(t)
+    deleted = [i for i, _ in describe.stateful(t) if i not in kept]
     return [
         "## Deploying with the AWS CLI",
         "",
@@ -166,7 +167,17 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
         *fenced("sh", change_set_script(name, t, size, "CREATE")),
         "",
         "If the first create fails, the stack ends in `ROLLBACK_COMPLETE` and CloudFormation deletes what it "
-        "made, except the resources with a Retain policy ("
+        "made"
+        + (
+            ", the RetainExceptOnCreate resources ("
+            + ", ".join(code(i) for i in deleted)
+            + ") and their data "
+            "included (to read the logs of a failed create, add `--disable-rollback` to `execute-change-set`, "
+            "then delete the stack yourself)"
+            if deleted
+            else ""
+        )
+        + ", except the resources with a Retain policy ("
         + ", ".join(code(i) for i in kept)
         + "): they stay, and those with fixed names block the next attempt. Find the cause, then run the "
         "leftover check of Account checks again and remove what it prints (Tearing down, step 3) before you "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec.limits import RETAIN, RETAIN_EXCEPT_ON_CREATE
 from generator import describe
 from generator.markdown import code, fenced, table
 
@@ -38,6 +39,14 @@ REMOVE = {
         "  --query DeletionDate --output text",
     ],
 }
+# Why a resource stays even when the create that made it rolls back (DeletionPolicy Retain rather than
+# RetainExceptOnCreate), by type.
+WHY_RETAIN = {
+    "AWS::S3::Bucket": "a bucket that receives objects during the create is not empty when the create rolls back "
+    "(Elastic Load Balancing writes a test object to the access-log bucket as soon as logging is enabled), and "
+    "CloudFormation cannot delete a bucket that is not empty: the rollback itself would fail",
+    "AWS::IAM::ServiceLinkedRole": "the role is shared by every Auto Scaling group in the account",
+}
 # Keys go last: the buckets and log groups before them may be encrypted with them.
 REMOVE_ORDER = ("AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::KMS::Key")
 
@@ -68,6 +77,24 @@ def _retained_rows(kept: list[tuple[str, Mapping[str, Any]]]) -> list[list[str]]
             ]
         )
     return rows
+
+
+def _failed_create_lines(kept: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Which resources a rolled-back first create deletes (RetainExceptOnCreate) and why the others stay."""
+    except_on_create = [i for i, r in kept if r.get("DeletionPolicy") == RETAIN_EXCEPT_ON_CREATE]
+    always = [(i, str(r.get("Type"))) for i, r in kept if r.get("DeletionPolicy") == RETAIN]
+    if not except_on_create:
+        return []
+    lines = [
+        "A failed first create leaves none of "
+        + ", ".join(code(i) for i in except_on_create)
+        + " behind (DeletionPolicy `RetainExceptOnCreate`: CloudFormation deletes them when the operation "
+        "that created them rolls back), so their names are free for the retry."
+    ]
+    for logical_id, rtype in always:
+        why = WHY_RETAIN.get(rtype, "its data must outlive even a failed create")
+        lines[0] += f" {code(logical_id)} stays `Retain` even then: {why}."
+    return [*lines, ""]
 
 
 def _delete_script(kept_ids: list[str]) -> str:
@@ -105,6 +132,7 @@ def stateful_section(name: str, t: Mapping[str, Any]) -> list[str]:
         "A retained resource with a fixed name keeps it: a new stack that derives the same name (same "
         "environment suffix, account and region) fails to create until the old resource is deleted.",
         "",
+        *_failed_create_lines(kept),
     ]
     protections = describe.deletion_protection_parameters(t)
     if protections:

@@ -333,8 +333,11 @@ def _add_scaling_policies(t: Template, p: StackParameters, lb: LoadBalancer, gro
     t.add_resource(
         autoscaling.ScalingPolicy(
             "RequestCountTargetTrackingPolicy",
-            # The resource label is only accepted once the target group is attached to the load balancer.
-            DependsOn=[lb.listeners_ready],
+            # The resource label is only accepted once the target group is attached to the load balancer. DependsOn
+            # cannot name the conditional HTTPS listener, so the Ref of the forwarding listener in Metadata makes
+            # the dependency. It sits on the policy, which an update of CertificateArn may change in place, not
+            # on a WaitConditionHandle, which CloudFormation cannot update.
+            Metadata={"ForwardingListener": lb.forwarding_listener},
             AutoScalingGroupName=group,
             PolicyType="TargetTrackingScaling",
             EstimatedInstanceWarmup=INSTANCE_WARMUP_SECONDS,

@@ -22,7 +22,7 @@ from troposphere import AWSHelperFn, GetAtt, If, Ref, Sub, Template
 from troposphere import kms as kms_resources
 
 from templates import naming
-from templates.lifecycle import retained
+from templates.lifecycle import retained_unless_its_create_fails
 from templates.parameters import CREATE_KMS_KEY, StackParameters
 from templates.tags import tags
 
@@ -188,7 +188,7 @@ def add_encryption(t: Template, p: StackParameters) -> Encryption:
                     ]
                 }
             },
-            **retained(),
+            **retained_unless_its_create_fails(),
         )
     )
     t.add_resource(

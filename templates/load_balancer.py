@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from troposphere import AWSHelperFn, GetAtt, If, Ref, Sub, Template
-from troposphere import cloudformation as cfn
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from templates import naming
@@ -20,7 +19,6 @@ COMPONENT = "load-balancer"
 # TLS 1.3 and 1.2 only, forward-secret ciphers (Elastic Load Balancing's recommended policy).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 HEALTH_CHECK_PATH = "/health"
-LISTENERS_READY = "LoadBalancerListenersReady"
 PLAIN_HTTP_REASON = (
     "With a CertificateArn this listener only redirects to HTTPS (301) and HTTPS uses a TLS 1.2+ policy. "
     "Without one, plain HTTP on port 80 is the documented, parameter-chosen mode: there is no certificate "
@@ -36,7 +34,9 @@ class LoadBalancer:
     full_name: GetAtt  # LoadBalancerFullName, e.g. app/tap-dev-alb/50dc6c495c0c9188
     target_group: Ref
     target_group_full_name: GetAtt  # TargetGroupFullName, e.g. targetgroup/tap-dev-web/73e2d6bc24d8a067
-    listeners_ready: str  # logical id to DependsOn: exists once the target group is attached to the ALB
+    # Ref of whichever listener forwards to the target group: a resource that references it is created only
+    # once the target group is attached to the load balancer.
+    forwarding_listener: If
 
 
 def _add_alb(
@@ -150,26 +150,12 @@ def _add_listeners(
     return http, https
 
 
-def _add_listeners_ready(t: Template, http: elbv2.Listener, https: elbv2.Listener) -> str:
-    """An always-present resource that exists only after the forwarding listener does.
-
-    DependsOn cannot name a conditional resource, so a wait-condition handle (no properties, nothing to
-    provision) references whichever listener forwards to the target group; its Ref creates the dependency.
-    """
-    handle = cfn.WaitConditionHandle(
-        LISTENERS_READY,
-        Metadata={"ForwardingListener": If(HAS_CERTIFICATE, Ref(https), Ref(http))},
-    )
-    return t.add_resource(handle).title
-
-
 def add_load_balancer(
     t: Template, p: StackParameters, net: Network, sec: Security, site: Storage
 ) -> LoadBalancer:
     alb = _add_alb(t, p, net, sec, site)
     target_group = _add_target_group(t, p, net)
     http, https = _add_listeners(t, p, alb, target_group)
-    ready = _add_listeners_ready(t, http, https)
     return LoadBalancer(
         load_balancer=Ref(alb),
         dns_name=GetAtt(alb, "DNSName"),
@@ -181,5 +167,5 @@ def add_load_balancer(
         full_name=GetAtt(alb, "LoadBalancerFullName"),
         target_group=Ref(target_group),
         target_group_full_name=GetAtt(target_group, "TargetGroupFullName"),
-        listeners_ready=ready,
+        forwarding_listener=If(HAS_CERTIFICATE, Ref(https), Ref(http)),
     )

@@ -36,7 +36,7 @@ def add_monitoring(
     topic = _add_alarm_topic(t, p, enc)
     alarms = [
         _high_cpu_alarm(t, p, topic, fleet),
-        _unhealthy_hosts_alarm(t, p, topic, lb),
+        _healthy_hosts_below_minimum_alarm(t, p, topic, lb, fleet),
         _elb_5xx_alarm(t, p, topic, lb),
         _target_5xx_alarm(t, p, topic, lb),
         _response_time_alarm(t, p, topic, lb),
@@ -136,24 +136,40 @@ def _target_group_dimensions(lb: LoadBalancer) -> list[cloudwatch.MetricDimensio
     ]
 
 
-def _unhealthy_hosts_alarm(t: Template, p: StackParameters, topic: Ref, lb: LoadBalancer) -> cloudwatch.Alarm:
+def _healthy_hosts_below_minimum_alarm(
+    t: Template, p: StackParameters, topic: Ref, lb: LoadBalancer, fleet: Fleet
+) -> cloudwatch.Alarm:
+    # The availability signal: fewer healthy web servers than MinSize, the capacity the stack promises. Scaling
+    # out and rolling updates never take the group below MinSize (the rolling update keeps MinSize in service),
+    # so neither pages; a lost zone, failing health checks or instances that cannot boot do. It replaces an
+    # alarm on UnHealthyHostCount > 0, which fired on every scale-out and rolling update (a new target counts
+    # as unhealthy until it passes its first health checks) while saying nothing about the capacity left; the
+    # dashboard still graphs both counts.
     return _alarm(
         t,
         p,
-        "UnhealthyHostsAlarm",
+        "HealthyHostsBelowMinimumAlarm",
         topic,
-        AlarmDescription="At least one web server has failed the load balancer health check for 3 minutes.",
+        # The group in the description also makes the alarm wait for the group's creation (its instances have
+        # signalled), so a first create does not page while its instances boot.
+        AlarmDescription=Sub(
+            "Fewer than ${MinSize} (MinSize) healthy web servers behind the load balancer for 3 minutes: the "
+            "site runs below the capacity it is sized for. Check ${Group}'s activity history and the targets' "
+            "health.",
+            MinSize=p.min_size,
+            Group=fleet.auto_scaling_group,
+        ),
         Namespace="AWS/ApplicationELB",
-        MetricName="UnHealthyHostCount",
+        MetricName="HealthyHostCount",
         Dimensions=_target_group_dimensions(lb),
-        Statistic="Maximum",
+        Statistic="Minimum",
         Period=60,
         EvaluationPeriods=3,
-        ComparisonOperator="GreaterThanThreshold",
-        Threshold=0,
-        # The load balancer reports 0 every minute while targets are registered; no data means no targets
-        # registered at all (e.g. while the stack is being created), which is not an unhealthy host.
-        TreatMissingData="notBreaching",
+        DatapointsToAlarm=3,
+        ComparisonOperator="LessThanThreshold",
+        Threshold=p.min_size,
+        # No datapoint means the load balancer reports no healthy target at all: treat it as an outage.
+        TreatMissingData="breaching",
     )
 
 

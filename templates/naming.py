@@ -26,7 +26,9 @@ AUTO_SCALING_GROUP = PREFIX + "-${EnvironmentSuffix}-web"
 LAUNCH_TEMPLATE = PREFIX + "-${EnvironmentSuffix}-web"
 KMS_ALIAS = "alias/" + PREFIX + "-${EnvironmentSuffix}"
 ALARM_TOPIC = PREFIX + "-${EnvironmentSuffix}-alarms"
-DASHBOARD = PREFIX + "-${EnvironmentSuffix}"
+# Dashboard names are unique per account across all regions (CloudWatch dashboards are global), so the same
+# environment in two regions needs the region in the name.
+DASHBOARD = PREFIX + "-${EnvironmentSuffix}-${AWS::Region}"
 FLOW_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/vpc-flow-logs"
 APP_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/web/application"
 ACCESS_LOG_GROUP = "/" + PREFIX + "/${EnvironmentSuffix}/web/access"

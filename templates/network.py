@@ -25,7 +25,7 @@ from troposphere import logs as log_resources
 
 from templates import naming
 from templates.encryption import Encryption
-from templates.lifecycle import retained
+from templates.lifecycle import retained_unless_its_create_fails
 from templates.parameters import NAT_PER_AZ, StackParameters
 from templates.tags import tags
 
@@ -148,6 +148,7 @@ def _private_routing(
     nat_b = _nat_gateway(t, p, "B", public[1], Condition=NAT_PER_AZ)
     targets: dict[str, object] = {"A": Ref(nat_a), "B": If(NAT_PER_AZ, Ref(nat_b), Ref(nat_a))}
     ready: list[str] = []
+    tables: list[ec2.RouteTable] = []
     for zone, subnet in zip(("A", "B"), private, strict=True):
         table = t.add_resource(
             ec2.RouteTable(
@@ -156,6 +157,7 @@ def _private_routing(
                 Tags=tags(p, COMPONENT, Name=_name(f"private-{zone.lower()}")),
             )
         )
+        tables.append(table)
         ready.append(
             t.add_resource(
                 ec2.Route(
@@ -167,7 +169,24 @@ def _private_routing(
             ).title
         )
         ready.append(_associate(t, subnet, table))
+    _s3_gateway_endpoint(t, p, vpc, tables)
     return tuple(ready)
+
+
+def _s3_gateway_endpoint(t: Template, p: StackParameters, vpc: ec2.VPC, tables: list[ec2.RouteTable]) -> None:
+    # The Amazon Linux 2023 package repositories are served from S3 in the instance's region: through a
+    # gateway endpoint (no hourly or data charge) the boot-time installs and updates skip the NAT gateways'
+    # per-GB processing charge. No policy: the default allows any S3 request, as the NAT path did.
+    t.add_resource(
+        ec2.VPCEndpoint(
+            "S3GatewayEndpoint",
+            VpcId=Ref(vpc),
+            VpcEndpointType="Gateway",
+            ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+            RouteTableIds=[Ref(table) for table in tables],
+            Tags=tags(p, COMPONENT, Name=_name("s3")),
+        )
+    )
 
 
 def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -> None:
@@ -178,7 +197,7 @@ def _flow_logs(t: Template, p: StackParameters, enc: Encryption, vpc: ec2.VPC) -
             RetentionInDays=p.log_retention_days,
             KmsKeyId=enc.key_arn,
             Tags=tags(p, COMPONENT),
-            **retained(),
+            **retained_unless_its_create_fails(),
         )
     )
     delivery = PolicyDocument(

@@ -37,18 +37,51 @@ def _network_address_suffixes() -> str:
 
 VPC_CIDR_PATTERN = "^" + _PRIVATE_FIRST_TWO + r"\." + _network_address_suffixes() + "$"
 
+CERTIFICATE_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f]+(-[0-9a-f]+)*$"
+
 AMAZON_LINUX_2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# The AMIs the boot script works on: the standard Amazon Linux 2023 images for x86_64, which carry the AWS CLI
+# that sends the boot signal. Not the minimal images (al2023-ami-minimal-*: no AWS CLI, so not even FAILURE
+# could be signalled and every launch would wait out the signal timeout), and not arm64 (the instance types
+# below are x86_64, and EC2 refuses to launch an AMI on an instance of another architecture).
+SUPPORTED_AMIS = (
+    AMAZON_LINUX_2023_AMI,
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+)
+# Current-generation x86_64 types (Intel and AMD), all Nitro with EBS encryption, matching SUPPORTED_AMIS.
+X86_64_INSTANCE_TYPES = (
+    *("t3.micro", "t3.small", "t3.medium", "t3.large", "t3.xlarge"),
+    *("t3a.micro", "t3a.small", "t3a.medium", "t3a.large", "t3a.xlarge"),
+    *(
+        "m6i.large",
+        "m6i.xlarge",
+        "m6a.large",
+        "m6a.xlarge",
+        "m7i.large",
+        "m7i.xlarge",
+        "m7a.large",
+        "m7a.xlarge",
+    ),
+    *("c6i.large", "c6i.xlarge", "c7i.large", "c7i.xlarge", "r6i.large", "r7i.large"),
+)
 
 # The retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096)
 LOG_RETENTION_DAYS += (1827, 2192, 2557, 2922, 3288, 3653)
+
+# The group sizes the parameters admit. MaxSize starts one above the smallest MinSize: a rolling update keeps
+# MinSize instances in service, and CloudFormation requires MinInstancesInService < MaxSize.
+MIN_SIZES = tuple(range(2, 11))
+MAX_SIZES = tuple(range(3, 21))
 
 # Condition names. Modules use these constants, never string literals, to refer to a condition.
 CREATE_KMS_KEY = "CreateKmsKey"
 HAS_CERTIFICATE = "HasCertificate"
 NAT_PER_AZ = "NatGatewayPerAz"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
-CREATE_AUTOSCALING_ROLE = "CreateAutoScalingServiceLinkedRole"
+# Not the parameter's own name (CreateAutoScalingServiceLinkedRole): a condition and a parameter of one name
+# read as one thing in Fn::If and Ref, and the console and the page listed both under it.
+CREATE_AUTOSCALING_ROLE = "StackCreatesAutoScalingRole"
 
 # Console groups, in the order the console shows them.
 ENVIRONMENT = "Environment"
@@ -195,12 +228,17 @@ class StackParameters:
             "ACM certificate ARN (optional)",
             Type="String",
             Default="",
-            AllowedPattern=r"^$|^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[a-zA-Z0-9-]+$",
+            # ACM certificate ids are lower-case hexadecimal UUIDs: an example file's placeholder (upper-case
+            # REPLACE-WITH-...) is refused when the change set is made, not when the HTTPS listener fails.
+            AllowedPattern=CERTIFICATE_ARN_PATTERN,
             Description=(
                 "ARN of an ACM certificate in this region for the load balancer. Given: HTTPS on 443 (TLS 1.2+) "
                 "and port 80 redirects to it. Empty: plain HTTP on port 80 (refused when RequireHttps is true)."
             ),
-            ConstraintDescription="must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
+            ConstraintDescription=(
+                "must be empty or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>, the id "
+                "in lower-case hexadecimal as ACM issues it), not an example file's placeholder."
+            ),
         )
     )
     require_https: Ref = field(
@@ -233,12 +271,16 @@ class StackParameters:
             "Instance type",
             Type="String",
             Default="t3.micro",
-            AllowedPattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+            AllowedValues=list(X86_64_INSTANCE_TYPES),
             Description=(
-                "EC2 instance type of the web servers: an x86_64 type (the default AMI is x86_64) that supports "
-                "EBS encryption, e.g. t3.small or m7i.large."
+                "EC2 instance type of the web servers: one of the listed x86_64 types, which the x86_64 Amazon "
+                "Linux 2023 AMI (ImageId) boots on and which support EBS encryption."
             ),
-            ConstraintDescription="must be an EC2 instance type such as t3.micro or m7i.large.",
+            ConstraintDescription=(
+                "must be one of the listed x86_64 instance types (e.g. t3.micro, t3.small, m7i.large): an arm64 "
+                "type (t4g, m7g, ...) cannot boot the x86_64 AMI, and the launch would only fail after the "
+                "signal timeout."
+            ),
         )
     )
     image_id: Ref = field(
@@ -248,9 +290,16 @@ class StackParameters:
             "AMI (SSM parameter)",
             Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
             Default=AMAZON_LINUX_2023_AMI,
+            # For an SSM parameter type the constraints apply to the parameter's name, the value given here.
+            AllowedValues=list(SUPPORTED_AMIS),
             Description=(
-                "SSM parameter that holds the AMI id. The default is the public parameter for the latest "
-                "Amazon Linux 2023 (x86_64), resolved in whichever region the stack is deployed."
+                "Public SSM parameter that holds the AMI id, resolved in whichever region the stack is "
+                "deployed: the latest standard Amazon Linux 2023 for x86_64, kernel default or 6.1. Not the "
+                "minimal AMI (it has no AWS CLI, so the boot script cannot signal) and not arm64."
+            ),
+            ConstraintDescription=(
+                "must be one of the listed Amazon Linux 2023 x86_64 parameters "
+                "(/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 or ...-kernel-6.1-x86_64)."
             ),
         )
     )
@@ -259,15 +308,20 @@ class StackParameters:
             "MinSize",
             WEB_SERVERS,
             "Minimum instances",
-            Type="Number",
-            Default=2,
-            MinValue=2,
-            MaxValue=5,
+            # String with AllowedValues: a value is accepted only as spelt in the list, so "4.0" or "04" cannot
+            # pass (the Rules compare the strings).
+            Type="String",
+            Default=str(MIN_SIZES[0]),
+            AllowedValues=[str(n) for n in MIN_SIZES],
             Description=(
-                "Minimum number of web servers (at least 2, one per Availability Zone, for high availability). "
-                "The group starts with this many; the scaling policies move it between MinSize and MaxSize."
+                f"Minimum number of web servers, {MIN_SIZES[0]} to {MIN_SIZES[-1]} (at least 2, one per "
+                "Availability Zone, for high availability). The group starts with this many; the scaling "
+                "policies move it between MinSize and MaxSize."
             ),
-            ConstraintDescription="must be a whole number from 2 to 5, and less than MaxSize.",
+            ConstraintDescription=(
+                f"must be a whole number from {MIN_SIZES[0]} to {MIN_SIZES[-1]} written without decimals, and "
+                "less than MaxSize."
+            ),
         )
     )
     max_size: Ref = field(
@@ -275,12 +329,17 @@ class StackParameters:
             "MaxSize",
             WEB_SERVERS,
             "Maximum instances",
-            Type="Number",
-            Default=5,
-            MinValue=3,
-            MaxValue=20,
-            Description="Maximum number of web servers the Auto Scaling group may scale out to (more than MinSize).",
-            ConstraintDescription="must be a whole number from 3 to 20, and more than MinSize.",
+            Type="String",
+            Default="5",
+            AllowedValues=[str(n) for n in MAX_SIZES],
+            Description=(
+                f"Maximum number of web servers the Auto Scaling group may scale out to, {MAX_SIZES[0]} to "
+                f"{MAX_SIZES[-1]} (more than MinSize)."
+            ),
+            ConstraintDescription=(
+                f"must be a whole number from {MAX_SIZES[0]} to {MAX_SIZES[-1]} written without decimals, and "
+                "more than MinSize."
+            ),
         )
     )
     cpu_target_utilization: Ref = field(
@@ -366,24 +425,34 @@ def parameter_specs() -> tuple[ParamSpec, ...]:
     return tuple(f.metadata["spec"] for f in dataclasses.fields(StackParameters))
 
 
+def max_sizes_above(low: int) -> list[str]:
+    """The MaxSize values a rolling update allows with MinSize `low` (CloudFormation requires
+    MinInstancesInService < MaxSize), as the strings the parameter lists."""
+    return [str(high) for high in MAX_SIZES if high > low]
+
+
 def _add_rules(t: Template, p: StackParameters) -> None:
-    # Rolling updates keep MinSize instances in service and need room for one more (AWS requires
-    # MinInstancesInService < MaxSize). Rules cannot compare numbers, so equality is what a rule can refuse;
-    # the example checks compare the numbers.
-    t.add_rule(
-        "MinSizeBelowMaxSize",
-        {
-            "Assertions": [
-                {
-                    "Assert": Not(Equals(p.min_size, p.max_size)),
-                    "AssertDescription": (
-                        "MinSize must be less than MaxSize: a rolling update starts one extra instance before "
-                        "it retires an old one. Raise MaxSize or lower MinSize."
-                    ),
-                }
-            ]
-        },
-    )
+    # Rolling updates keep MinSize instances in service and need room for one more: CloudFormation requires
+    # MinInstancesInService (here MinSize) to be less than MaxSize. Rules cannot compare numbers, so each
+    # MinSize value gets a rule listing the MaxSize values above it (Fn::Contains), which refuses every pair
+    # MinSize >= MaxSize the AllowedValues admit, before the change set is made.
+    for low in MIN_SIZES:
+        t.add_rule(
+            f"MaxSizeAboveMinSize{low}",
+            {
+                "RuleCondition": Equals(p.min_size, str(low)),
+                "Assertions": [
+                    {
+                        "Assert": {"Fn::Contains": [max_sizes_above(low), p.max_size]},
+                        "AssertDescription": (
+                            f"MinSize is {low}, so MaxSize must be more than {low}: a rolling update keeps "
+                            "MinSize instances in service and starts one extra before it retires an old one. "
+                            "Raise MaxSize or lower MinSize."
+                        ),
+                    }
+                ],
+            },
+        )
     t.add_rule(
         "RequireHttpsNeedsCertificate",
         {

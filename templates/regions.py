@@ -32,6 +32,7 @@ ELB_LOG_DELIVERY_ACCOUNTS = {
     "ap-northeast-3": "383597477331",
     "ap-southeast-1": "114774131450",
     "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
     "ap-south-1": "718504428378",
     "me-south-1": "076674570225",
     "sa-east-1": "507241528517",

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import cloudformation, kms, s3, sts
+from awacs import cloudformation, cloudwatch, sts
+from awacs import ec2 as ec2_actions
+from awacs import logs as log_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template, ec2, iam
 
 from templates import naming
-from templates.encryption import Encryption
+from templates.log_groups import LogGroups
 from templates.network import Network
 from templates.parameters import StackParameters
 from templates.tags import tags
 
 ANYWHERE = "0.0.0.0/0"
-STATIC_BUCKET_ARN = "arn:${AWS::Partition}:s3:::" + naming.STATIC_BUCKET
-# The boot script signals its result to this stack's Auto Scaling group (templates/compute.py).
-THIS_STACK_ARN = (
-    "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*"
-)
-MANAGED_POLICIES = (
-    "arn:${AWS::Partition}:iam::aws:policy/CloudWatchAgentServerPolicy",
-    "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
-)
+# Session Manager access. CloudWatchAgentServerPolicy is not attached: it grants logs and metrics everywhere,
+# the inline policy grants them for this stack's log groups and namespace.
+MANAGED_POLICIES = ("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",)
 
 
 @dataclass(frozen=True)
@@ -96,36 +92,50 @@ def _security_groups(
     return alb, instances
 
 
-def _instance_role(t: Template, p: StackParameters, enc: Encryption) -> iam.Role:
-    read_static_content = PolicyDocument(
+def _instance_role(t: Template, p: StackParameters, logs: LogGroups) -> iam.Role:
+    # What the boot script (templates/compute.py) and the CloudWatch agent it starts do, and nothing else: the
+    # script reads no bucket and decrypts nothing (EBS encryption is the Auto Scaling service-linked role's
+    # business), so neither S3 nor KMS is granted.
+    boot_and_telemetry = PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="ListStaticBucket",
+                # The agent's log streams, in the stack's two web-server log groups only. A log group's Arn
+                # ends in ":*" and so covers its streams; the groups exist, so CreateLogGroup is not needed.
+                Sid="WriteWebServerLogs",
                 Effect=Allow,
-                Action=[s3.ListBucket],
-                Resource=[Sub(STATIC_BUCKET_ARN)],
+                Action=[
+                    log_actions.CreateLogStream,
+                    log_actions.PutLogEvents,
+                    log_actions.DescribeLogStreams,
+                ],
+                Resource=[logs.application_arn, logs.access_arn],
             ),
             Statement(
-                Sid="ReadStaticObjects",
+                # PutMetricData has no resource-level permissions (its resource is "*"); the cloudwatch:namespace
+                # condition key limits it to the agent's namespace of this environment.
+                Sid="PublishAgentMetricsToStackNamespace",
                 Effect=Allow,
-                Action=[s3.GetObject],
-                Resource=[Sub(STATIC_BUCKET_ARN + "/*")],
+                Action=[cloudwatch.PutMetricData],
+                Resource=["*"],
+                Condition=Condition(StringEquals("cloudwatch:namespace", Sub(naming.METRICS_NAMESPACE))),
             ),
             Statement(
-                # Objects are SSE-KMS: reading them decrypts through S3, and only through S3.
-                Sid="DecryptStaticObjectsThroughS3",
+                # The agent reads the instance's aws:autoscaling:groupName tag for the AutoScalingGroupName
+                # dimension. DescribeTags is a list call with no resource-level permissions.
+                Sid="ReadOwnTagsForMetricDimensions",
                 Effect=Allow,
-                Action=[kms.Decrypt],
-                Resource=[enc.key_arn],
-                Condition=Condition(StringEquals("kms:ViaService", Sub("s3.${AWS::Region}.amazonaws.com"))),
+                Action=[ec2_actions.DescribeTags],
+                Resource=["*"],
             ),
             Statement(
-                # Success and failure of the boot script, sent with the AWS CLI (templates/compute.py).
+                # Success and failure of the boot script, sent with the AWS CLI. IAM cannot narrow this to the
+                # group's logical id: the resource is the stack, and AWS::StackId names this stack only (not
+                # a later stack of the same name).
                 Sid="SignalBootResultToThisStack",
                 Effect=Allow,
                 Action=[cloudformation.SignalResource],
-                Resource=[Sub(THIS_STACK_ARN)],
+                Resource=[Ref("AWS::StackId")],
             ),
         ],
     )
@@ -134,7 +144,7 @@ def _instance_role(t: Template, p: StackParameters, enc: Encryption) -> iam.Role
         iam.Role(
             "InstanceRole",
             Description=Sub(
-                "Web servers of tap ${EnvironmentSuffix}: CloudWatch agent, SSM, static content read"
+                "Web servers of tap ${EnvironmentSuffix}: boot signal, CloudWatch agent (stack logs and metrics), SSM"
             ),
             AssumeRolePolicyDocument=PolicyDocument(
                 Version="2012-10-17",
@@ -147,15 +157,15 @@ def _instance_role(t: Template, p: StackParameters, enc: Encryption) -> iam.Role
                 ],
             ),
             ManagedPolicyArns=[Sub(arn) for arn in MANAGED_POLICIES],
-            Policies=[iam.Policy(PolicyName="read-static-content", PolicyDocument=read_static_content)],
+            Policies=[iam.Policy(PolicyName="boot-and-telemetry", PolicyDocument=boot_and_telemetry)],
             Tags=tags(p, "security"),
         )
     )
 
 
-def add_security(t: Template, p: StackParameters, net: Network, enc: Encryption) -> Security:
+def add_security(t: Template, p: StackParameters, net: Network, logs: LogGroups) -> Security:
     alb, instances = _security_groups(t, p, net)
-    role = _instance_role(t, p, enc)
+    role = _instance_role(t, p, logs)
     profile = t.add_resource(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     return Security(
         alb_security_group=Ref(alb),

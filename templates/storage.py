@@ -21,7 +21,7 @@ from troposphere import FindInMap, GetAtt, If, Join, NoValue, Ref, Sub, Template
 
 from templates import naming
 from templates.encryption import Encryption
-from templates.lifecycle import retained
+from templates.lifecycle import retained, retained_unless_its_create_fails
 from templates.parameters import StackParameters
 from templates.regions import (
     CLOUDFRONT_LOGGING_SUPPORTED,
@@ -135,6 +135,9 @@ def _add_log_bucket(t: Template, p: StackParameters) -> s3.Bucket:
             ]
         ),
         Tags=tags(p, COMPONENT),
+        # Retain even when the first create rolls back: Elastic Load Balancing writes a test object here as
+        # soon as the load balancer's access logs are enabled, and CloudFormation cannot delete a bucket that
+        # is not empty, so RetainExceptOnCreate would turn a failed create into a failed rollback.
         **retained(),
         Metadata={
             "checkov": {
@@ -230,7 +233,7 @@ def _add_static_bucket(t: Template, p: StackParameters, enc: Encryption, log_buc
             DestinationBucketName=Ref(log_bucket), LogFilePrefix=S3_ACCESS_LOG_PREFIX
         ),
         Tags=tags(p, COMPONENT),
-        **retained(),
+        **retained_unless_its_create_fails(),
     )
     return t.add_resource(bucket)
 

@@ -153,7 +153,22 @@ def test_group_size_check_follows_the_stacks_own_group() -> None:
     t = stack_dict("tap-stack")
     problems = group_size_problems(t, {"MinSize": "5", "MaxSize": "4"})
     assert problems and problems[0].startswith("MinSize=5 is greater than MaxSize=4")
-    assert generator_problems(t, {"MinSize": "5", "MaxSize": "4"}) == problems
+    # generate.py also evaluates the template's Rules, which refuse the same pair first.
+    found = generator_problems(t, {"MinSize": "5", "MaxSize": "4"})
+    assert found[0].startswith("rule MaxSizeAboveMinSize5 ") and found[1:] == problems
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_equal_sizes_are_refused_offline_because_a_rolling_update_needs_one_more(path: str) -> None:
+    """CloudFormation: a rolling update's MinInstancesInService "must be less than the MaxSize of the Auto
+    Scaling group" (UpdatePolicy attribute). The stack's group keeps MinSize in service, so MinSize = MaxSize is
+    refused by both tools (as by the template's Rules), while MinSize = MaxSize - 1 passes."""
+    t = stack_dict("tap-stack")
+    refused = [p for p in PATHS[path](t, {"MinSize": "4", "MaxSize": "4"}) if "MaxSizeAboveMinSize" not in p]
+    assert len(refused) == 1 and "MinSize=4 is not less than MaxSize=4: a rolling update" in refused[0], (
+        refused
+    )
+    assert PATHS[path](t, {"MinSize": "4", "MaxSize": "5"}) == []
 
 
 def test_sizes_that_are_unknown_or_literal_are_handled() -> None:

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 from troposphere import Template
 
+from cfnspec.parameters import check_value
 from templates.compute import (
     INSTANCE_WARMUP_SECONDS,
     PACKAGE_ATTEMPT_SECONDS,
     PACKAGE_ATTEMPTS,
     PACKAGE_RETRY_PAUSE_SECONDS,
     ROLLING_UPDATE_SUSPENDED,
+    USER_DATA,
     autoscaling_service_role_arn,
 )
 from templates.parameters import AMAZON_LINUX_2023_AMI, CREATE_AUTOSCALING_ROLE
@@ -78,6 +80,42 @@ def test_ami_comes_from_the_amazon_linux_2023_ssm_parameter(tpl: dict[str, Any])
     assert "al2023" in AMAZON_LINUX_2023_AMI and AMAZON_LINUX_2023_AMI.startswith("/aws/service/")
     assert _launch_data(tpl)["ImageId"] == {"Ref": "ImageId"}
     assert _launch_data(tpl)["InstanceType"] == {"Ref": "InstanceType"}
+
+
+# Graviton (arm64) families: a "g" right after the generation digit (t4g, m7g, c7gn, r8g, ...), and a1.
+ARM64_FAMILY = re.compile(r"^([a-z]+\d+g[a-z]*|a1)$")
+
+
+def test_only_x86_64_instance_types_that_the_x86_64_ami_boots_on(tpl: dict[str, Any]) -> None:
+    """EC2 launches an AMI only on an instance type of the AMI's architecture; a mismatch fails every launch of
+    the group, which CloudFormation only reports at the signal timeout. The AMI parameters are x86_64, so the
+    instance types are x86_64 (AllowedValues, checked when the change set is made)."""
+    spec = tpl["Parameters"]["InstanceType"]
+    assert spec["Default"] in spec["AllowedValues"]
+    for instance_type in spec["AllowedValues"]:
+        assert not ARM64_FAMILY.match(instance_type.split(".")[0]), instance_type
+    for arm in ("t4g.micro", "m7g.large", "c7gn.large", "a1.large"):
+        assert ARM64_FAMILY.match(arm.split(".")[0])
+        assert check_value("InstanceType", arm, spec), arm
+
+
+def test_only_standard_amazon_linux_2023_x86_64_amis_which_carry_the_aws_cli(tpl: dict[str, Any]) -> None:
+    """The boot script signals SUCCESS or FAILURE with the AWS CLI, which the standard AL2023 AMI has and the
+    minimal AMI (al2023-ami-minimal-*) does not (Amazon Linux 2023 User Guide, "Comparing AL2023 standard
+    and minimal AMIs"): on a minimal AMI no signal is sent and every launch waits out the timeout. For an SSM
+    parameter type the AllowedValues constrain the parameter name given."""
+    spec = tpl["Parameters"]["ImageId"]
+    assert spec["Default"] == AMAZON_LINUX_2023_AMI and spec["Default"] in spec["AllowedValues"]
+    for name in spec["AllowedValues"]:
+        assert name.startswith("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-"), name
+        assert name.endswith("-x86_64") and "minimal" not in name, name
+    assert "minimal" in spec["Description"] and "AWS CLI" in spec["Description"]
+    assert "aws cloudformation signal-resource" in USER_DATA
+    for refused in (
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-x86_64",
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    ):
+        assert check_value("ImageId", refused, spec), refused
 
 
 def test_imdsv2_required_with_hop_limit_1(tpl: dict[str, Any]) -> None:
@@ -199,10 +237,10 @@ def test_group_size_is_min_and_max_only_so_updates_never_reset_what_scaling_deci
     tpl: dict[str, Any],
 ) -> None:
     params = tpl["Parameters"]
-    assert (params["MinSize"]["Default"], params["MaxSize"]["Default"]) == (2, 5)
-    assert params["MinSize"]["MinValue"] >= 2
-    # MinSize < MaxSize and MinSize >= 2: a MaxSize of 2 could never pass the rule.
-    assert params["MaxSize"]["MinValue"] > params["MinSize"]["MinValue"]
+    assert (params["MinSize"]["Default"], params["MaxSize"]["Default"]) == ("2", "5")
+    assert min(int(v) for v in params["MinSize"]["AllowedValues"]) >= 2
+    # MinSize < MaxSize and MinSize >= 2: a MaxSize of 2 could never pass the rules.
+    assert min(int(v) for v in params["MaxSize"]["AllowedValues"]) == 3
     assert "DesiredCapacity" not in params
     group = props(tpl, "AutoScalingGroup")
     assert_partial(group, {"MinSize": {"Ref": "MinSize"}, "MaxSize": {"Ref": "MaxSize"}})
@@ -331,6 +369,9 @@ def test_group_tags_propagate_to_instances(tpl: dict[str, Any]) -> None:
 
 
 def test_service_linked_role_is_created_only_when_asked_and_the_group_uses_it(tpl: dict[str, Any]) -> None:
+    # The condition has a name of its own: a condition named like the parameter reads as the parameter.
+    assert CREATE_AUTOSCALING_ROLE not in tpl["Parameters"]
+    assert "CreateAutoScalingServiceLinkedRole" in tpl["Parameters"]
     role = tpl["Resources"]["AutoScalingServiceLinkedRole"]
     assert role["Condition"] == CREATE_AUTOSCALING_ROLE
     assert role["Properties"]["AWSServiceName"] == "autoscaling.amazonaws.com"
@@ -386,8 +427,12 @@ def test_request_count_resource_label_is_the_join_of_the_two_full_names(tpl: dic
         },
     }
     assert policy["Properties"]["TargetTrackingConfiguration"]["TargetValue"] == {"Ref": "RequestsPerTarget"}
-    # The label is only valid once the target group is attached to the load balancer.
-    assert policy["DependsOn"] == ["LoadBalancerListenersReady"]
+    # The label is only valid once the target group is attached to the load balancer: the policy references
+    # whichever listener forwards to the target group (DependsOn cannot name the conditional HTTPS one).
+    assert "DependsOn" not in policy
+    assert policy["Metadata"]["ForwardingListener"] == {
+        "Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
+    }
 
 
 def test_scaling_policies_use_only_properties_target_tracking_accepts(tpl: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import generate
+from cfnspec.limits import RETAINING_POLICIES
 from cfnspec.parameters import placeholders
 from generator import describe
 from generator.checks import (
@@ -89,7 +90,7 @@ def test_page_names_the_capabilities_the_stack_needs(name: str) -> None:
 def test_page_lists_retained_resources_and_what_happens_on_delete(name: str) -> None:
     t, text = stack_dict(name), page(name)
     section = text.split("## Tearing down", 1)[1].split("\n## ", 1)[0]
-    retained = [i for i, r in t["Resources"].items() if r.get("DeletionPolicy") == "Retain"]
+    retained = [i for i, r in t["Resources"].items() if r.get("DeletionPolicy") in RETAINING_POLICIES]
     assert retained, "the stack has stateful resources that must be retained"
     for logical_id in retained:
         assert f"`{logical_id}`" in section
@@ -261,10 +262,18 @@ def test_example_files_hold_exactly_the_templates_parameters(name: str) -> None:
 
 
 def test_production_example_requires_https_with_a_marked_certificate_placeholder() -> None:
+    """The placeholder must fail early wherever it is sent: CloudFormation checks AllowedPattern when the change
+    set is made (before any resource), so the pattern refuses it; deploy.py refuses it offline by its mark.
+    ACM certificate ARNs end in certificate/<id>, the id a lower-case hexadecimal UUID (ACM API Reference,
+    CertificateArn: arn:aws:acm:region:123456789012:certificate/12345678-1234-1234-1234-123456789012)."""
     t = stack_dict("tap-stack")
     prod = json.loads(parameter_files("tap-stack", t)["tap-stack.prod.parameters.json"])["Parameters"]
     assert placeholders(prod) == ["CertificateArn"]
-    assert check_value("CertificateArn", prod["CertificateArn"], t["Parameters"]["CertificateArn"]) == []
+    spec = t["Parameters"]["CertificateArn"]
+    (refused,) = check_value("CertificateArn", prod["CertificateArn"], spec)
+    assert "does not match AllowedPattern" in refused
+    real = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    assert check_value("CertificateArn", real, spec) == check_value("CertificateArn", "", spec) == []
     assert prod["RequireHttps"] == "true"
     text = page("tap-stack")
     assert (
@@ -297,7 +306,7 @@ def test_a_broken_parameter_file_fails_validation_with_a_clear_message(tmp_path:
     assert message.startswith(f"{broken} does not fit tap-stack.json:")
     assert "EnvironmentSuffix='Dev_Env' does not match AllowedPattern" in message
     assert t["Parameters"]["EnvironmentSuffix"]["ConstraintDescription"] in message
-    assert "MinSize='1' is less than MinValue 2" in message
+    assert "MinSize='1' is not one of the AllowedValues" in message
     assert "LogRetentionDays='8' is not one of the AllowedValues" in message
     assert "Typo is not a parameter of the template" in message
 
@@ -403,3 +412,24 @@ def test_committed_page_mentions_every_parameter_and_output_of_the_committed_tem
     assert [n for n in names if f"`{n}`" not in text] == []
     for file_name in sorted(OUTPUT.glob(f"{name}*.parameters.json")):
         check_parameter_file(OUTPUT / f"{name}.json", file_name)
+
+
+def test_page_says_which_resources_a_failed_create_deletes_and_why_the_others_stay() -> None:
+    """DeletionPolicy RetainExceptOnCreate: CloudFormation deletes the resource when the stack operation that
+    created it rolls back, and otherwise behaves like Retain (CloudFormation User Guide, DeletionPolicy
+    attribute). The log bucket stays Retain: ELB writes a test object to it as soon as access logging is
+    enabled, and a bucket that is not empty cannot be deleted."""
+    text = page("tap-stack")
+    teardown = text.split("## Tearing down", 1)[1].split("\n## ", 1)[0]
+    (line,) = [ln for ln in teardown.splitlines() if ln.startswith("A failed first create leaves none of")]
+    for logical_id in (
+        "KmsKey",
+        "FlowLogGroup",
+        "StaticContentBucket",
+        "ApplicationLogGroup",
+        "AccessLogGroup",
+    ):
+        assert f"`{logical_id}`" in line.split(" behind ")[0]
+    assert "`LogBucket` stays `Retain` even then" in line and "test object" in line
+    (failed,) = [ln for ln in text.splitlines() if ln.startswith("If the first create fails")]
+    assert "except the resources with a Retain policy (`LogBucket`, `AutoScalingServiceLinkedRole`)" in failed

@@ -172,6 +172,40 @@ def test_cost_figures_recompute_from_the_price_table_and_the_templates_defaults(
     assert costs.PRICES_READ in text and "https://aws.amazon.com/vpc/pricing/" in text
 
 
+def test_cost_table_counts_addresses_monitoring_alarms_dashboards_metrics_and_flow_logs() -> None:
+    """Charges the stack sets up besides compute and NAT (AWS pricing pages: VPC public IPv4 $0.005 an hour per
+    address, an internet-facing ALB holding one in each of its subnets; CloudWatch detailed monitoring, custom
+    metrics, alarms, dashboards, vended-log ingestion), each counted from the template itself."""
+    t = stack_dict("tap-stack")
+    rows = _cost_rows(page_of("tap-stack", t))
+    resources = t["Resources"]
+    alb = next(r for r in resources.values() if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    addresses = len(alb["Properties"]["Subnets"])
+    ipv4 = costs.PRICES["public-ipv4-hour"].usd * costs.HOURS_PER_MONTH * addresses
+    assert rows["Load balancer public IPv4 addresses (one per zone)"] == (str(addresses), f"${ipv4:,.2f}")
+    instances = int(t["Parameters"]["MinSize"]["Default"])
+    assert rows["EC2 detailed monitoring (instances)"] == (str(instances), f"${2.10 * instances:,.2f}")
+    # mem_used_percent and disk_used_percent, per instance and once per group (the aggregation dimension).
+    metrics = 2 * (instances + 1)
+    assert rows["CloudWatch agent metrics (memory, disk)"] == (str(metrics), f"${0.30 * metrics:,.2f}")
+    alarms = sum(1 for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    assert rows["CloudWatch alarms"] == (str(alarms), f"${0.10 * alarms:,.2f}")
+    assert rows["CloudWatch dashboards"] == ("1", "$3.00")
+    assert rows["VPC flow log ingestion (CloudWatch Logs)"] == ("by use", "by use")
+    assert rows["S3 gateway endpoints"] == ("1", "$0.00")
+
+
+def test_the_s3_gateway_endpoint_saving_is_the_nat_data_charge_it_avoids() -> None:
+    """Gateway endpoints carry no charge, and S3 traffic through them is not processed by a NAT gateway
+    ($0.045 per GB processed, VPC pricing); the AL2023 repositories are served from S3."""
+    text = page_of("tap-stack")
+    saving = costs.EXAMPLE_S3_GB_PER_MONTH * costs.PRICES["nat-gateway-gb"].usd
+    assert f"{costs.EXAMPLE_S3_GB_PER_MONTH} GB of S3 traffic a month saves ${saving:,.2f}" in text
+    t = copy.deepcopy(stack_dict("tap-stack"))
+    del t["Resources"]["S3GatewayEndpoint"]
+    assert "S3 gateway endpoints" not in _cost_rows(page_of("tap-stack", t))
+
+
 def test_the_single_nat_saving_follows_the_templates_nat_gateways() -> None:
     t = stack_dict("tap-stack")
     per_az, single = costs.drivers(t), costs.drivers(t, NatGatewayMode="single")
@@ -230,3 +264,11 @@ def test_a_custom_resource_type_adds_no_actions_and_breaks_nothing() -> None:
     assert permissions.handler_actions("Custom::Thing") == []
     assert permissions.policy(t) == before
     assert "## Tearing down" in page_of("tap-stack", t)
+
+
+def test_the_free_name_check_looks_for_the_dashboard_of_this_region() -> None:
+    """Dashboard names are account-wide (CloudWatch dashboards are global), so the page checks the name, which
+    carries the region, with list-dashboards before the stack is created."""
+    page = page_of("tap-stack")
+    (line,) = [ln for ln in page.splitlines() if "list-dashboards" in ln]
+    assert '--dashboard-name-prefix "tap-${ENVIRONMENT_SUFFIX}-${REGION}"' in line, line

@@ -6,6 +6,7 @@ settings and its dependency on the log bucket policy are checked against what st
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from templates import naming
@@ -141,14 +142,20 @@ def test_only_the_two_listeners_exist(tpl: dict[str, Any]) -> None:
     assert listeners == {"HttpListener", "HttpsListener"}
 
 
-def test_listeners_ready_waits_for_the_forwarding_listener(tpl: dict[str, Any], wired: TapStack) -> None:
-    lb = wired.load_balancer
-    ready = tpl["Resources"][lb.listeners_ready]
-    assert "Condition" not in ready, "DependsOn may only name a resource that always exists"
-    assert ready["Type"] == "AWS::CloudFormation::WaitConditionHandle"
-    assert ready["Metadata"]["ForwardingListener"] == {
+def test_forwarding_listener_is_the_https_one_with_a_certificate(wired: TapStack) -> None:
+    assert wired.load_balancer.forwarding_listener.to_dict() == {
         "Fn::If": [HAS_CERTIFICATE, {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
     }
+
+
+def test_no_wait_condition_handle_changes_with_a_parameter(tpl: dict[str, Any]) -> None:
+    """AWS::CloudFormation::WaitConditionHandle does not support updates (CloudFormation User Guide,
+    AWS::CloudFormation::WaitConditionHandle: "Updates aren't supported"), so nothing of one may follow a
+    parameter or condition: an update of CertificateArn would otherwise have to update it."""
+    for logical_id, resource in tpl["Resources"].items():
+        if resource["Type"] == "AWS::CloudFormation::WaitConditionHandle":
+            text = json.dumps({k: v for k, v in resource.items() if k != "Type"})
+            assert "Ref" not in text and "Fn::" not in text and "Condition" not in text, logical_id
 
 
 def test_url_scheme_follows_the_certificate(wired: TapStack) -> None:
@@ -171,7 +178,6 @@ def test_load_balancer_returns_references_for_scaling_and_alarms(
     assert lb.full_name.to_dict() == {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}
     assert lb.target_group.to_dict() == {"Ref": "TargetGroup"}
     assert lb.target_group_full_name.to_dict() == {"Fn::GetAtt": ["TargetGroup", "TargetGroupFullName"]}
-    assert lb.listeners_ready in tpl["Resources"]
 
 
 def test_taggable_load_balancer_resources_are_tagged(tpl: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ KEY_ARN = {"Fn::If": ["CreateKmsKey", {"Fn::GetAtt": ["KmsKey", "Arn"]}, {"Ref":
 
 ALARMS = {
     "HighCpuAlarm",
-    "UnhealthyHostsAlarm",
+    "HealthyHostsBelowMinimumAlarm",
     "LoadBalancer5xxAlarm",
     "Target5xxAlarm",
     "TargetResponseTimeAlarm",
@@ -49,7 +49,8 @@ def test_log_groups_have_retention_kms_and_survive_stack_deletion(tpl: dict[str,
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         assert group["Properties"]["KmsKeyId"] == KEY_ARN
-        assert group["DeletionPolicy"] == "Retain"
+        # Deleted only when the create that made it rolls back, so its fixed name is free for the retry.
+        assert group["DeletionPolicy"] == "RetainExceptOnCreate"
         assert group["UpdateReplacePolicy"] == "Retain"
 
 
@@ -126,16 +127,32 @@ def test_every_alarm_notifies_the_topic_and_explains_itself(tpl: dict[str, Any])
         assert p["TreatMissingData"] in {"missing", "notBreaching", "breaching", "ignore"}, name
 
 
-def test_unhealthy_hosts_alarm_watches_the_target_group(tpl: dict[str, Any]) -> None:
-    alarm = props(tpl, "UnhealthyHostsAlarm")
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", "UnHealthyHostCount")
+def test_availability_alarm_fires_when_healthy_hosts_drop_below_min_size(tpl: dict[str, Any]) -> None:
+    """HealthyHostCount (AWS/ApplicationELB, per TargetGroup and LoadBalancer: "the number of targets that are
+    considered healthy") below MinSize for 3 minutes is the availability signal. A scale-out never lowers it
+    and a rolling update keeps MinInstancesInService = MinSize in service, so neither pages, unlike the former
+    UnHealthyHostCount > 0 alarm, which new targets trip while they pass their first health checks."""
+    alarm = props(tpl, "HealthyHostsBelowMinimumAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApplicationELB", "HealthyHostCount")
     assert _dimensions(alarm) == {"TargetGroup": TARGET_GROUP, "LoadBalancer": ALB}
     assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
-        "Maximum",
-        "GreaterThanThreshold",
-        0,
+        "Minimum",
+        "LessThanThreshold",
+        {"Ref": "MinSize"},
     )
-    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (60, 3)
+    assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 3, 3)
+    assert alarm["TreatMissingData"] == "breaching"
+    rolling = tpl["Resources"]["AutoScalingGroup"]["UpdatePolicy"]["AutoScalingRollingUpdate"]
+    assert rolling["MinInstancesInService"] == alarm["Threshold"]
+    # Created after the group (whose creation waits for MinSize boot signals), so a first create does not page.
+    assert "Group" in alarm["AlarmDescription"]["Fn::Sub"][1]
+
+
+def test_no_alarm_pages_on_unhealthy_hosts_alone(tpl: dict[str, Any]) -> None:
+    metrics = {
+        a["Properties"]["MetricName"] for a in resources_of_type(tpl, "AWS::CloudWatch::Alarm").values()
+    }
+    assert "UnHealthyHostCount" not in metrics
 
 
 def test_5xx_alarms_count_load_balancer_and_web_server_errors(tpl: dict[str, Any]) -> None:
@@ -170,6 +187,17 @@ def test_dashboard_body_is_valid_json_after_substitution(tpl: dict[str, Any]) ->
     body = json.loads(cfn_substitute(pattern))
     assert body["widgets"]
     assert props(tpl, "Dashboard")["DashboardName"] == {"Fn::Sub": naming.DASHBOARD}
+
+
+def test_dashboard_name_differs_per_region_because_dashboard_names_are_account_wide(
+    tpl: dict[str, Any],
+) -> None:
+    """CloudWatch dashboards are global: PutDashboard in any region replaces the account's dashboard of that
+    name (CloudWatch User Guide, "Using Amazon CloudWatch dashboards": a dashboard is visible from every
+    region), so the same environment deployed in two regions must name its dashboards apart."""
+    name = props(tpl, "Dashboard")["DashboardName"]["Fn::Sub"]
+    assert "${AWS::Region}" in name and "${EnvironmentSuffix}" in name
+    assert naming.render(name, "prod", region="us-east-1") != naming.render(name, "prod", region="eu-west-1")
 
 
 def test_dashboard_shows_the_group_the_load_balancer_and_every_alarm(tpl: dict[str, Any]) -> None:

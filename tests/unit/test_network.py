@@ -264,7 +264,7 @@ def test_vpc_flow_logs_go_to_a_kms_encrypted_log_group_with_retention(tpl: dict[
             "KmsKeyId": KEY_ARN,
         },
     )
-    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 
 
 def test_flow_log_role_is_least_privilege(tpl: dict[str, Any]) -> None:
@@ -340,3 +340,14 @@ def test_network_resources_carry_a_name_tag_for_the_console(tpl: dict[str, Any])
     for logical_id, label in NAMED_NETWORK_RESOURCES.items():
         tags = {t["Key"]: t["Value"] for t in props(tpl, logical_id)["Tags"]}
         assert tags.get("Name") == {"Fn::Sub": "tap-${EnvironmentSuffix}-" + label}, logical_id
+
+
+def test_s3_gateway_endpoint_serves_both_private_route_tables(tpl: dict[str, Any]) -> None:
+    """A gateway endpoint (AWS::EC2::VPCEndpoint, VpcEndpointType Gateway, com.amazonaws.<region>.s3) adds a
+    route to S3's prefix list in the route tables it names, so the instances' S3 traffic (the Amazon Linux 2023
+    repositories among it) bypasses the NAT gateways and their per-GB charge."""
+    endpoint = props(tpl, "S3GatewayEndpoint")
+    assert endpoint["VpcEndpointType"] == "Gateway"
+    assert endpoint["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"}
+    assert endpoint["VpcId"] == {"Ref": "Vpc"}
+    assert endpoint["RouteTableIds"] == [{"Ref": "PrivateRouteTableA"}, {"Ref": "PrivateRouteTableB"}]

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from cfnspec.parameters import check_value, group_size_problems
 from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
 from templates.regions import CLOUDFRONT_LOGGING_SUPPORTED
 from templates.tags import TAG_KEYS
+from templates.tap_stack import compose_tap_stack
 from tests.template_helpers import refs_in, resources_of_type
 from tests.unit._fragment import tag_keys, taggable_types
 
@@ -98,12 +100,42 @@ def test_req11_parameters_have_console_groups_and_labels(tpl: dict[str, Any]) ->
     assert set(interface["ParameterLabels"]) == set(tpl["Parameters"])
 
 
-def test_req11_min_size_must_stay_below_max_size(tpl: dict[str, Any]) -> None:
-    rule = tpl["Rules"]["MinSizeBelowMaxSize"]["Assertions"][0]
-    assert rule["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "MinSize"}, {"Ref": "MaxSize"}]}]}
-    # What a rule cannot compare, the ranges settle: MinSize >= 2 means MaxSize must be at least 3.
-    params = tpl["Parameters"]
-    assert params["MaxSize"]["MinValue"] == params["MinSize"]["MinValue"] + 1
+def _size_pairs() -> list[tuple[str, str]]:
+    params = compose_tap_stack().template.to_dict()["Parameters"]
+    return [
+        (low, high)
+        for low in params["MinSize"]["AllowedValues"]
+        for high in params["MaxSize"]["AllowedValues"]
+    ]
+
+
+@pytest.mark.parametrize(("low", "high"), _size_pairs())
+def test_req11_rules_refuse_every_min_size_not_below_max_size(
+    tpl: dict[str, Any], low: str, high: str
+) -> None:
+    """CloudFormation requires a rolling update's MinInstancesInService (here MinSize) to be less than MaxSize
+    (UpdatePolicy attribute, AutoScalingRollingUpdate), and Auto Scaling refuses MinSize > MaxSize. Rules cannot
+    compare numbers, so per MinSize value one rule lists the MaxSize values above it; the template's Rules,
+    cfnspec's offline check (deploy.py's) and the numbers must agree on every pair the AllowedValues admit."""
+    values = {"MinSize": low, "MaxSize": high}
+    by_rules = all(
+        _rule_holds(rule, values) for rule in tpl["Rules"].values() if "MinSize" in json.dumps(rule)
+    )
+    offline = group_size_problems(tpl, values) == []
+    assert by_rules is offline is (int(low) < int(high))
+
+
+@pytest.mark.parametrize("name", ["MinSize", "MaxSize"])
+def test_req11_group_sizes_are_accepted_only_as_listed(tpl: dict[str, Any], name: str) -> None:
+    """AllowedValues compare the value's text, so a String parameter refuses "4.0" and "04" (a Number
+    parameter's MinValue/MaxValue would let them through to rules that compare text)."""
+    spec = tpl["Parameters"][name]
+    assert spec["Type"] == "String" and spec["Default"] in spec["AllowedValues"]
+    assert [int(v) for v in spec["AllowedValues"]] == list(
+        range(int(spec["AllowedValues"][0]), int(spec["AllowedValues"][-1]) + 1)
+    )
+    for spelling in ("4.0", "04", " 4", "4e0"):
+        assert check_value(name, spelling, spec), spelling
 
 
 def _rule_holds(rule: dict[str, Any], values: dict[str, str]) -> bool:
@@ -119,6 +151,8 @@ def _rule_holds(rule: dict[str, Any], values: dict[str, str]) -> bool:
             return value(arg[0]) == value(arg[1])
         if fn == "Fn::Not":
             return not value(arg[0])
+        if fn == "Fn::Contains":
+            return value(arg[1]) in [value(v) for v in arg[0]]
         raise AssertionError(f"unexpected {fn}")
 
     if "RuleCondition" in rule and not value(rule["RuleCondition"]):
@@ -170,9 +204,33 @@ def test_req13_stateful_resources_are_retained_on_delete_and_replacement(tpl: di
     not_retained = [
         k
         for k, v in stateful.items()
-        if (v.get("DeletionPolicy"), v.get("UpdateReplacePolicy")) != ("Retain", "Retain")
+        if v.get("DeletionPolicy") not in ("Retain", "RetainExceptOnCreate")
+        or v.get("UpdateReplacePolicy") != "Retain"
     ]
     assert not_retained == []
+
+
+def test_req13_a_failed_first_create_leaves_only_what_it_cannot_delete(tpl: dict[str, Any]) -> None:
+    """RetainExceptOnCreate (CloudFormation DeletionPolicy attribute): deleted when the operation that created
+    the resource rolls back, Retain otherwise; UpdateReplacePolicy has no such value. Only the log bucket (not
+    empty: ELB's test object) and the account-wide service-linked role stay Retain; the guard that refuses
+    data loss and the stack policy still count the others as stateful."""
+    from deployer.guard import stateful_resources
+
+    policies = {k: v.get("DeletionPolicy") for k, v in tpl["Resources"].items() if "DeletionPolicy" in v}
+    assert {k for k, v in policies.items() if v == "Retain"} == {"LogBucket", "AutoScalingServiceLinkedRole"}
+    except_on_create = {k for k, v in policies.items() if v == "RetainExceptOnCreate"}
+    assert except_on_create == {
+        "StaticContentBucket",
+        "KmsKey",
+        "FlowLogGroup",
+        "ApplicationLogGroup",
+        "AccessLogGroup",
+    }
+    assert except_on_create <= set(stateful_resources(tpl))
+    # Recognised by the policy, not only by the resource type.
+    doc = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "DeletionPolicy": "RetainExceptOnCreate"}}}
+    assert stateful_resources(doc) == {"Topic": "DeletionPolicy RetainExceptOnCreate"}
 
 
 def test_req14_outputs_are_exported_under_the_stack_name(tpl: dict[str, Any]) -> None:
@@ -330,9 +388,12 @@ def _named(tpl: dict[str, Any]) -> dict[str, set[str]]:
     for logical_id, res in tpl["Resources"].items():
         for path in _create_only(res["Type"]):
             value = _at(res.get("Properties", {}), path)
-            # A literal or a Sub pattern is a name of its own; a Ref or GetAtt names another resource.
-            if path[-1].endswith("Name") and (
-                isinstance(value, str) or (isinstance(value, dict) and "Fn::Sub" in value)
+            # A literal or a Sub pattern is a name of its own; a Ref or GetAtt names another resource. A
+            # ServiceName (a VPC endpoint's com.amazonaws.<region>.s3) names the AWS service, not the resource.
+            if (
+                path[-1].endswith("Name")
+                and path[-1] != "ServiceName"
+                and (isinstance(value, str) or (isinstance(value, dict) and "Fn::Sub" in value))
             ):
                 named[logical_id] = {r for r in refs_in(value) if r in tpl["Parameters"]}
     return named
