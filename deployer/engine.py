@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, review, validation
+from deployer import changeset, failure_modes, importing, review, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
@@ -62,6 +62,10 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
             _parameter_names(stack) if decision.action in {Action.UPDATE, Action.CONTINUE_ROLLBACK} else None
         )
         parameters = resolve_parameters(opts.template, opts.parameters, existing)
+        if opts.import_existing_resources and importing.adopt_retained(
+            ctx, opts, decision.action, parameters, stack
+        ):
+            continue  # the stack now holds the adopted resources: the next round updates it to the full template
         if (
             not preflight_done
         ):  # account checks before anything changes, a replace or continued rollback included

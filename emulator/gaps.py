@@ -22,6 +22,8 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 from moto.logs.models import LogGroup
 
+from emulator import import_gap
+
 
 def endpoint_for_template_url(port: int) -> str:
     """moto-notes "Works": TemplateURL is only fetched when the URL's host is `localhost` (not 127.0.0.1).
@@ -489,6 +491,7 @@ def patch_moto() -> None:
     ]
     for owner, name, value in patches:
         setattr(owner, name, value)
+    import_gap.patch()  # IMPORT change sets (emulator/import_gap.py)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _patched = True

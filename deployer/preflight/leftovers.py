@@ -7,7 +7,6 @@ Buckets are covered by the bucket-name check, the service-linked role by its own
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +20,6 @@ RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
 @dataclass(frozen=True)
 class Kind:
     name_property: str
-    identifier: str  # the ResourceIdentifier key for an IMPORT change set
     permission: str
     remove: str  # command template with {name}
 
@@ -29,13 +27,10 @@ class Kind:
 KINDS = {
     "AWS::Logs::LogGroup": Kind(
         "LogGroupName",
-        "LogGroupName",
         "logs:DescribeLogGroups",
         "aws logs delete-log-group --log-group-name {name}",
     ),
-    "AWS::KMS::Alias": Kind(
-        "AliasName", "AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"
-    ),
+    "AWS::KMS::Alias": Kind("AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"),
 }
 
 
@@ -77,7 +72,7 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
             findings.append(could_not_check(CHECK, f"{rtype} {name}", err, kind.permission))
             continue
         if exists:
-            findings.append(_leftover(facts_stack_name(ctx), logical_id, rtype, name, retained, kind))
+            findings.append(_leftover(logical_id, rtype, name, retained, kind))
     if not findings:
         findings.append(
             Finding(
@@ -89,29 +84,15 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
     return findings
 
 
-def facts_stack_name(ctx: PreflightContext) -> str:
-    return str((ctx.facts.stack or {}).get("StackName", "STACK"))
-
-
-def _leftover(stack: str, logical_id: str, rtype: str, name: str, retained: bool, kind: Kind) -> Finding:
+def _leftover(logical_id: str, rtype: str, name: str, retained: bool, kind: Kind) -> Finding:
     why = "retained by an earlier stack (DeletionPolicy Retain)" if retained else "left by an earlier stack"
-    resources = json.dumps(
-        [
-            {
-                "ResourceType": rtype,
-                "LogicalResourceId": logical_id,
-                "ResourceIdentifier": {kind.identifier: name},
-            }
-        ],
-        separators=(",", ":"),
-    )
     return Finding(
         CHECK,
         Status.FAIL,
         f"{rtype} {name} ({logical_id}) already exists, {why}: the create would fail",
         fix=f"remove it: {kind.remove.format(name=name)}\n"
-        f"or adopt it: aws cloudformation create-change-set --stack-name {stack} --change-set-type IMPORT "
-        f"--change-set-name adopt-{logical_id.lower()} --resources-to-import '{resources}' --template-body file://TEMPLATE",
+        "or keep it and its data: re-create with --import-existing-resources (deploy.py deploy adopts the "
+        "retained resources this template names into the new stack)",
     )
 
 

@@ -180,7 +180,7 @@ def _existing(name: str, logical_id: str, owned: bool, status: Any) -> Finding:
             f"bucket {name} ({logical_id}) already exists in this account (retained by an earlier "
             "stack of the same environment?): the create would fail",
             fix=f"empty and delete it: aws s3 rb s3://{name} --force (after keeping what you need), "
-            "or import it into the stack with an IMPORT change set",
+            "or keep it and its objects: re-create with --import-existing-resources",
         )
     return Finding(
         NAMES,
