@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import ChangeSet, CloudFormationBackend
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.kms.models import Alias, kms_backends
+from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
 IMPORT = "IMPORT"
+# ResourcesToImport of each IMPORT change set (moto's ChangeSet has no place for them).
+_TO_IMPORT: WeakKeyDictionary[ChangeSet, list[dict[str, Any]]] = WeakKeyDictionary()
 
 
 def _find_bucket(account: str, region: str, name: str) -> Any:
@@ -41,7 +44,7 @@ def _find_key(account: str, region: str, key_id: str) -> Any:
 def _find_alias(account: str, region: str, name: str) -> Any:
     for key in kms_backends[account][region].keys.values():
         if name in key.aliases:
-            return Alias(account, region, name, key)
+            return key.aliases[name]
     return None
 
 
@@ -98,7 +101,7 @@ def _create_change_set(original: Any) -> Any:
         result = original(self)  # a REVIEW_IN_PROGRESS stack and a change set that would create everything
         name = self._get_param("ChangeSetName")
         change_set = [c for c in backend.change_sets.values() if c.change_set_name == name][-1]
-        change_set.resources_to_import = to_import
+        _TO_IMPORT[change_set] = to_import
         for change in change_set.changes:
             change.action = "Import"
         problem = import_problem(change_set.template_dict, to_import, backend.account_id, backend.region_name)
@@ -122,7 +125,7 @@ def _execute_import(backend: CloudFormationBackend, change_set: ChangeSet) -> No
     resource_map.load_parameters()
     resource_map.load_conditions()
     resource_map._resource_json_map = template["Resources"]
-    for item in change_set.resources_to_import:
+    for item in _TO_IMPORT.get(change_set, []):
         found = _existing(item, backend.account_id, backend.region_name)
         found.logical_resource_id = item["LogicalResourceId"]
         found.cf_resource_type = item["ResourceType"]
@@ -151,5 +154,14 @@ def _execute_change_set(original: Any) -> Any:
 
 def patch() -> None:
     """Applied by emulator.gaps.patch_moto, after its own patches (it wraps what they left in place)."""
-    CloudFormationResponse.create_change_set = _create_change_set(CloudFormationResponse.create_change_set)
-    CloudFormationBackend.execute_change_set = _execute_change_set(CloudFormationBackend.execute_change_set)
+    # setattr: mypy refuses assigning to a method, ruff (B010) a constant setattr without this note.
+    setattr(  # noqa: B010
+        CloudFormationResponse,
+        "create_change_set",
+        _create_change_set(CloudFormationResponse.create_change_set),
+    )
+    setattr(  # noqa: B010
+        CloudFormationBackend,
+        "execute_change_set",
+        _execute_change_set(CloudFormationBackend.execute_change_set),
+    )

@@ -10,7 +10,14 @@ from tests.integration.conftest import Account
 STACK = "tap-it-again"
 SUFFIX = "it-again"
 PARAMETERS = (f"EnvironmentSuffix={SUFFIX}", "VpcCidr=10.40.0.0/16", "NatGatewayMode=single")
-RETAINED = ("StaticContentBucket", "LogBucket", "FlowLogGroup", "ApplicationLogGroup", "AccessLogGroup", "KmsKey")
+RETAINED = (
+    "StaticContentBucket",
+    "LogBucket",
+    "FlowLogGroup",
+    "ApplicationLogGroup",
+    "AccessLogGroup",
+    "KmsKey",
+)
 
 
 def _deploy(account: Account, *extra: str) -> int:
@@ -37,7 +44,9 @@ def test_re_create_adopts_the_retained_resources_and_keeps_their_contents(
     assert account.stack(STACK)["StackStatus"] == "UPDATE_COMPLETE"
     described = account.client("cloudformation").describe_stack_resources(StackName=STACK)["StackResources"]
     # moto also lists the resources whose Condition is false, without a logical id.
-    owned = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in described if "LogicalResourceId" in r}
+    owned = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in described if "LogicalResourceId" in r
+    }
     assert {logical_id: owned.get(logical_id) for logical_id in RETAINED} == torn_down
     body = account.client("s3").get_object(Bucket=torn_down["StaticContentBucket"], Key="index.html")["Body"]
     assert body.read() == b"kept"
@@ -52,5 +61,7 @@ def test_without_the_flag_preflight_names_it(
     assert _deploy(account) == 13
     out = capsys.readouterr().out
     assert "re-create with --import-existing-resources" in out
-    live = account.client("cloudformation").list_stacks(StackStatusFilter=["CREATE_COMPLETE", "REVIEW_IN_PROGRESS"])
+    live = account.client("cloudformation").list_stacks(
+        StackStatusFilter=["CREATE_COMPLETE", "REVIEW_IN_PROGRESS"]
+    )
     assert [s["StackName"] for s in live["StackSummaries"]] == []
