@@ -3,9 +3,16 @@ adopts the retained buckets, log groups and KMS key, and what they hold is still
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import boto3
 import pytest
 
-from tests.integration.conftest import Account
+from emulator.server import DUMMY_AWS_ENV, REGION, MotoServer
+from tests.handoff_blocks import shell_blocks
+from tests.integration.conftest import ROOT, Account
+from tests.integration.test_handoff_rehearsal import PAGE, _environment, _run
 
 STACK = "tap-it-again"
 SUFFIX = "it-again"
@@ -65,3 +72,42 @@ def test_without_the_flag_preflight_names_it(
         StackStatusFilter=["CREATE_COMPLETE", "REVIEW_IN_PROGRESS"]
     )
     assert [s["StackName"] for s in live["StackSummaries"]] == []
+
+
+def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
+    emulator: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-off page's blocks, with the AWS CLI as in the page rehearsal: create the stack, put an object in the
+    static bucket, record what is retained and delete the stack, then the re-create recipe (which the rehearsal
+    skips: it removes the retained resources instead)."""
+    emulator.reset()
+    for key, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    shutil.copytree(ROOT / "output", tmp_path / "output")
+    env = _environment(emulator.endpoint)
+    blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
+    first = blocks[0]
+
+    def run(marker: str) -> None:
+        (block,) = [b for b in blocks if marker in b.body]
+        result = _run(block, first, tmp_path, env)
+        assert result.returncode == 0, f"{block.body}\n--- stderr\n{result.stderr[-3000:]}"
+
+    run("--change-set-type CREATE")
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint)
+    cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=emulator.endpoint)
+    summaries = cfn.list_stack_resources(StackName="tap-stack-dev")["StackResourceSummaries"]
+    bucket = next(
+        r["PhysicalResourceId"] for r in summaries if r["LogicalResourceId"] == "StaticContentBucket"
+    )
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"kept")
+    run("> retained-resources.txt")
+    run("--change-set-type IMPORT")
+
+    assert cfn.describe_stacks(StackName="tap-stack-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    described = cfn.describe_stack_resources(StackName="tap-stack-dev")["StackResources"]
+    owned = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in described if "LogicalResourceId" in r
+    }
+    assert owned["StaticContentBucket"] == bucket
+    assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == b"kept"
