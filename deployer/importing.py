@@ -236,8 +236,8 @@ def _find_key(
             if adoption.resource_type == BUCKET
             else groups.get(adoption.logical_id, {}).get("kmsKeyId")
         )
-        if live:
-            used.add(str(live).rsplit("/", 1)[-1])  # an ARN ends in key/ID
+        if live:  # a key id, a key ARN (ends in key/ID) or an alias; DescribeKey takes each
+            used.add(str(live).split(":key/", 1)[-1])
     if len(used) != 1:
         why = (
             f"the adopted resources use different keys ({', '.join(sorted(used))})"
@@ -247,12 +247,10 @@ def _find_key(
         return [], f"{logical_id} ({KEY}) is not imported: {why}; the update creates a new key"
     (key_id,) = used
     meta = lookups.key(key_id)
-    if meta is None:
-        return (
-            [],
-            f"{logical_id}: key {key_id} used by the adopted resources no longer exists; a new key is created",
-        )
-    return _usable_key(logical_id, key_id, meta, "the adopted resources' encryption"), None
+    if meta is None or meta.get("KeyManager") != "CUSTOMER":
+        what = "no longer exists" if meta is None else "is managed by AWS, not by a stack"
+        return [], f"{logical_id}: key {key_id} used by the adopted resources {what}; a new key is created"
+    return _usable_key(logical_id, str(meta["KeyId"]), meta, "the adopted resources' encryption"), None
 
 
 def _usable_key(logical_id: str, key_id: str, meta: Mapping[str, Any], source: str) -> list[Adoption]:

@@ -97,6 +97,40 @@ def test_a_key_pending_deletion_stops_with_the_commands_that_bring_it_back(moto:
     assert f"aws kms cancel-key-deletion --key-id {key_id}" in (caught.value.hint or "")
 
 
+def test_a_bucket_encrypted_with_an_aws_managed_key_adopts_no_key() -> None:
+    # Stubbed: moto reports its default keys (alias/aws/s3) as KeyManager CUSTOMER.
+    doc = tap_stack()
+    clients = StubClients()
+    logs = clients.stub("logs")
+    for name in ("vpc-flow-logs", "web/application", "web/access"):
+        logs.add_response(
+            "describe_log_groups", {"logGroups": []}, {"logGroupNamePrefix": f"/tap/{SUFFIX}/{name}"}
+        )
+    s3 = clients.stub("s3")
+    s3.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": LOGS})
+    s3.add_response("head_bucket", {}, {"Bucket": STATIC})
+    rule = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/aws/s3"}
+    }
+    s3.add_response(
+        "get_bucket_encryption", {"ServerSideEncryptionConfiguration": {"Rules": [rule]}}, {"Bucket": STATIC}
+    )
+    kms = clients.stub("kms")
+    kms.add_client_error(
+        "describe_key", "NotFoundException", "no alias", 400, expected_params={"KeyId": "alias/tap-imp"}
+    )
+    kms.add_response(
+        "describe_key",
+        {"KeyMetadata": {"KeyId": "aws-s3-key", "KeyManager": "AWS", "KeyState": "Enabled"}},
+        {"KeyId": "alias/aws/s3"},
+    )
+    plan = plan_import(doc, _scope(doc), Lookups(clients))
+    for stub in clients.stubs.values():
+        stub.assert_no_pending_responses()
+    assert [a.logical_id for a in plan.adopted] == ["StaticContentBucket"]
+    assert any("managed by AWS" in note and "a new key is created" in note for note in plan.notes)
+
+
 def test_a_key_given_by_parameter_is_not_the_stacks_to_adopt(moto: MotoServer) -> None:
     doc = tap_stack()
     _retained_bucket_with_key(moto)
