@@ -21,13 +21,14 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import ClientError
 
+from cfnspec.limits import RETAIN
 from cfnspec.resolve import Scope, condition, parameter_values, resolve, url_suffix
 from cfnspec.schemas import resource_schema
 from deployer import changeset
 from deployer.clients import aws_call, error_code, http_status
 from deployer.errors import ChangeSetFailed, NeedsDecision
 from deployer.options import DeployOptions
-from deployer.preflight.leftovers import RETAIN
+from deployer.preflight import leftovers
 from deployer.runtime import Context
 from deployer.stack_ops import failure, operation
 from deployer.states import Action
@@ -155,7 +156,7 @@ def _retained(doc: Mapping[str, Any], scope: Scope) -> Iterator[tuple[str, Mappi
     for logical_id, resource in (doc.get("Resources") or {}).items():
         policies = {resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")}
         cond = resource.get("Condition")
-        if policies & RETAIN and (cond is None or condition(cond, scope) is True):
+        if policies & leftovers.RETAIN and (cond is None or condition(cond, scope) is True):
             yield logical_id, resource
 
 
@@ -276,7 +277,7 @@ def import_template(doc: Mapping[str, Any], adopted: Sequence[Adoption]) -> dict
     for logical_id in ids:
         resource = copy.deepcopy(dict(doc["Resources"][logical_id]))
         # AWS requires one on every imported resource; Retain: a failed import never deletes what it adopted.
-        resource.setdefault("DeletionPolicy", "Retain")
+        resource.setdefault("DeletionPolicy", RETAIN)
         props = resource.get("Properties") or {}
         resource["Properties"] = {k: v for k, v in props.items() if not set(_resource_names(v)) & others}
         depends = resource.pop("DependsOn", [])
