@@ -3,13 +3,16 @@ the emulator's IMPORT change sets (emulator/import_gap.py)."""
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from cfnspec.resolve import Scope, parameter_values
+from deployer import cli
 from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode, NeedsDecision
 from deployer.importing import Adoption, Lookups, import_template, plan_import
@@ -300,3 +303,73 @@ def test_the_emulator_imports_an_existing_bucket_without_touching_its_objects(mo
     resources = cfn.describe_stack_resources(StackName="imp")["StackResources"]
     assert [(r["LogicalResourceId"], r["PhysicalResourceId"]) for r in resources] == [("Site", "imp-site")]
     assert s3.get_object(Bucket="imp-site", Key="a.txt")["Body"].read() == b"data"
+
+
+# --- the whole command against the emulator, with a small template ----------------------------------------------
+
+SMALL = {
+    "Parameters": {"Env": {"Type": "String", "Default": "dev"}},
+    "Resources": {
+        "Site": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "Properties": {"BucketName": {"Fn::Sub": "imp-${Env}-site"}},
+        },
+        "Topic": {"Type": "AWS::SNS::Topic"},
+    },
+}
+
+
+def _run(moto: MotoServer, tmp_path: Path, answer: str | None) -> tuple[int, str]:
+    template = tmp_path / "small.json"
+    template.write_text(json.dumps(SMALL))
+    out = io.StringIO()
+    env = cli.Environment(
+        stdout=out, stderr=out, stdin_is_tty=answer is not None, confirm=lambda _: answer or ""
+    )
+    args = [
+        "deploy",
+        "--stack-name",
+        "imp-small",
+        "--template-file",
+        str(template),
+        "--endpoint-url",
+        moto.endpoint,
+    ]
+    code = cli.main(
+        [*args, "--poll-interval", "0", "--max-poll-interval", "0", "--import-existing-resources"], env
+    )
+    return code, out.getvalue()
+
+
+def test_answering_no_on_a_terminal_imports_and_creates_nothing(moto: MotoServer, tmp_path: Path) -> None:
+    _client(moto, "s3").create_bucket(Bucket="imp-dev-site")
+    code, out = _run(moto, tmp_path, "n")
+    assert code == ExitCode.NEEDS_DECISION, out
+    assert "nothing was imported or created" in out
+    assert _client(moto, "cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_with_nothing_retained_left_the_stack_is_created_as_usual(moto: MotoServer, tmp_path: Path) -> None:
+    code, out = _run(moto, tmp_path, None)
+    assert code == ExitCode.SUCCESS, out
+    assert "none of them exists: creating the stack as usual" in out and "IMPORT change set" not in out
+    assert _client(moto, "cloudformation").describe_stacks(StackName="imp-small")["Stacks"][0][
+        "StackStatus"
+    ] == ("CREATE_COMPLETE")
+
+
+def test_a_small_template_adopts_its_retained_bucket_then_creates_the_rest(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    s3 = _client(moto, "s3")
+    s3.create_bucket(Bucket="imp-dev-site")
+    s3.put_object(Bucket="imp-dev-site", Key="a.txt", Body=b"data")
+    code, out = _run(moto, tmp_path, "y")
+    assert code == ExitCode.SUCCESS, out
+    resources = _client(moto, "cloudformation").list_stack_resources(StackName="imp-small")[
+        "StackResourceSummaries"
+    ]
+    assert {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}["Site"] == "imp-dev-site"
+    assert {r["LogicalResourceId"] for r in resources} == {"Site", "Topic"}
+    assert s3.get_object(Bucket="imp-dev-site", Key="a.txt")["Body"].read() == b"data"
