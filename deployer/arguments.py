@@ -310,6 +310,13 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
             action="store_true",
             help="on a terminal, execute the change set without asking (off a terminal nothing is asked)",
         )
+        p.add_argument(
+            "--import-existing-resources",
+            action="store_true",
+            help="a stack being created first adopts, through an IMPORT change set, the retained buckets, log "
+            "groups and KMS key an earlier stack left under the names this template gives them (their contents "
+            "are kept), then is updated to the full template; on a stack that exists it does nothing",
+        )
 
 
 def deploy_options(args: argparse.Namespace) -> DeployOptions:
@@ -329,6 +336,13 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
     if args.skip_resources and not args.continue_update_rollback:
         raise BadInput("--skip-resources only applies with --continue-update-rollback")
     check_failure_flags(args.on_failure, args.disable_rollback, args.revert_drift)
+    import_existing = getattr(args, "import_existing_resources", False)  # deploy only
+    if import_existing and args.review:
+        raise BadInput(
+            "--import-existing-resources cannot be combined with --no-execute-changeset: the import must be "
+            "executed before the rest of the stack can be reviewed",
+            hint="run deploy with --import-existing-resources (it asks before importing on a terminal)",
+        )
     return DeployOptions(
         stack_name=args.stack_name,
         template=template,
@@ -356,6 +370,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         preflight=not args.skip_preflight,
         on_failure=args.on_failure,
         revert_drift=args.revert_drift,
+        import_existing_resources=import_existing,
     )
 
 

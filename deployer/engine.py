@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, identity, policy_steps, review, validation
+from deployer import changeset, failure_modes, identity, importing, policy_steps, review, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
@@ -67,6 +67,10 @@ def run_deploy(ctx: Context, opts: DeployOptions) -> ExitCode:
         )
         parameters = resolve_parameters(opts.template, opts.parameters, existing)
         identity.refuse_new_stack_changes(opts.template, stack if existing is not None else None, parameters)
+        if opts.import_existing_resources and importing.adopt_retained(
+            ctx, opts, decision.action, parameters, stack
+        ):
+            continue  # the stack now holds the adopted resources: the next round updates it to the full template
         if (
             not preflight_done
         ):  # account checks before anything changes, a replace or continued rollback included

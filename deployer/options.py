@@ -46,6 +46,8 @@ class DeployOptions:
     on_failure: str | None = None
     # --revert-drift: DeploymentMode=REVERT_DRIFT on an update change set.
     revert_drift: bool = False
+    # --import-existing-resources: a new stack first adopts the retained resources it names (deployer.importing).
+    import_existing_resources: bool = False
 
 
 @dataclass(frozen=True)

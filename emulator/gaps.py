@@ -25,7 +25,7 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 from moto.logs.models import LogGroup
 
-from emulator import api_gaps, changeset_gaps, drift_gaps
+from emulator import api_gaps, changeset_gaps, drift_gaps, import_gap
 
 
 def endpoint_for_template_url(port: int) -> str:
@@ -515,6 +515,7 @@ def patch_moto() -> None:
     patches += api_gaps.patches() + changeset_gaps.patches() + drift_gaps.patches()
     for owner, name, value in patches:
         setattr(owner, name, value)
+    import_gap.patch()  # IMPORT change sets (emulator/import_gap.py)
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     _patched = True

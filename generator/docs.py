@@ -16,6 +16,7 @@ from generator import (
     permissions,
     preflight_cli,
     prerequisites,
+    recreate,
     runbook,
     shell,
     teardown,
@@ -267,6 +268,7 @@ def render_page(
         *lifecycle.update_section(name, t, size),
         *lifecycle.recover_section(),
         *teardown.stateful_section(name, t),
+        *recreate.recreate_section(name, t, size),
         *_parameters_section(t),
         *_outputs_section(t),
     ]

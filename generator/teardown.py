@@ -169,10 +169,8 @@ def stateful_section(name: str, t: Mapping[str, Any]) -> list[str]:
         ]
     lines.append("")
     lines += [
-        "To keep a retained resource and its data in a new stack of the same environment instead, adopt it: "
-        "create the new stack with an `IMPORT` change set (`--change-set-type IMPORT "
-        "--resources-to-import`) that names the resource's logical id and physical id, then update the stack "
-        "as usual. A retained resource that is neither removed nor imported blocks the create.",
+        "To keep a retained resource and its data in a new stack of the same environment instead, adopt it "
+        "(below). A retained resource that is neither removed nor imported blocks the create.",
         "",
     ]
     return lines

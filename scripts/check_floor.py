@@ -35,8 +35,13 @@ import deployer.cli  # noqa: F401  (imports every deployer module)
 client = boto3.client("cloudformation", region_name="us-east-1")
 model = client.meta.service_model
 source = "\\n".join(p.read_text() for p in Path("deployer").glob("*.py"))
+# Paginators of the other services deploy.py reads (deployer/importing.py: log groups) count too.
+from botocore import xform_name
+others = [boto3.client(s, region_name="us-east-1") for s in ("logs",)]
+def paginates(c, n):  # can_paginate raises KeyError for an operation the service does not have
+    return n in {xform_name(o) for o in c.meta.service_model.operation_names} and c.can_paginate(n)
 problems = [f"no paginator {n}" for n in set(re.findall(r'get_paginator\\("(\\w+)"\\)', source))
-            if not client.can_paginate(n)]
+            if not any(paginates(c, n) for c in (client, *others))]
 for operation, member in (("DescribeChangeSet", "IncludePropertyValues"), ("CreateChangeSet", "ClientToken"),
                           ("ExecuteChangeSet", "DisableRollback"), ("DeleteStack", "RetainResources")):
     if member not in model.operation_model(operation).input_shape.members:

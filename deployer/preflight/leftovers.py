@@ -9,7 +9,6 @@ Buckets are covered by the bucket-name check, the service-linked role by its own
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,7 +23,6 @@ RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
 @dataclass(frozen=True)
 class Kind:
     name_property: str
-    identifier: str  # the ResourceIdentifier key for an IMPORT change set
     permission: str
     remove: str  # command template with {name}
 
@@ -32,13 +30,10 @@ class Kind:
 KINDS = {
     "AWS::Logs::LogGroup": Kind(
         "LogGroupName",
-        "LogGroupName",
         "logs:DescribeLogGroups",
         "aws logs delete-log-group --log-group-name {name}",
     ),
-    "AWS::KMS::Alias": Kind(
-        "AliasName", "AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"
-    ),
+    "AWS::KMS::Alias": Kind("AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"),
 }
 
 
@@ -92,10 +87,6 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
     return findings
 
 
-def facts_stack_name(ctx: PreflightContext) -> str:
-    return str((ctx.facts.stack or {}).get("StackName", "STACK"))
-
-
 def _held(
     ctx: PreflightContext, logical_id: str, rtype: str, name: str, retained: bool, kind: Kind
 ) -> Finding:
@@ -107,7 +98,7 @@ def _held(
         return ownership.owner_unknown(CHECK, f"{rtype} {name}", logical_id, err)
     if owner is not None:
         return ownership.owned(CHECK, f"{rtype} {name}", logical_id, owner, ownership.this_stack(ctx))
-    return _leftover(facts_stack_name(ctx), logical_id, rtype, name, retained, kind)
+    return _leftover(logical_id, rtype, name, retained, kind)
 
 
 def _log_group_tags(ctx: PreflightContext, name: str) -> Mapping[str, str]:
@@ -117,29 +108,19 @@ def _log_group_tags(ctx: PreflightContext, name: str) -> Mapping[str, str]:
     return tags
 
 
-def _leftover(stack: str, logical_id: str, rtype: str, name: str, retained: bool, kind: Kind) -> Finding:
+def _leftover(logical_id: str, rtype: str, name: str, retained: bool, kind: Kind) -> Finding:
     why = (
         "belongs to no stack: retained by an earlier one (DeletionPolicy Retain)"
         if retained
         else "belongs to no stack: left by an earlier one"
-    )
-    resources = json.dumps(
-        [
-            {
-                "ResourceType": rtype,
-                "LogicalResourceId": logical_id,
-                "ResourceIdentifier": {kind.identifier: name},
-            }
-        ],
-        separators=(",", ":"),
     )
     return Finding(
         CHECK,
         Status.FAIL,
         f"{rtype} {name} ({logical_id}) already exists, {why}: the create would fail",
         fix=f"remove it: {kind.remove.format(name=name)}\n"
-        f"or adopt it: aws cloudformation create-change-set --stack-name {stack} --change-set-type IMPORT "
-        f"--change-set-name adopt-{logical_id.lower()} --resources-to-import '{resources}' --template-body file://TEMPLATE",
+        "or keep it and its data: re-create with --import-existing-resources (deploy.py deploy adopts the "
+        "retained resources this template names into the new stack)",
     )
 
 

@@ -202,6 +202,7 @@ def _existing(ctx: PreflightContext, name: str, logical_id: str, owned: bool, st
         Status.FAIL,
         f"bucket {name} ({logical_id}) already exists in this account and belongs to no stack (retained by an "
         "earlier stack of the same environment?): the create would fail",
-        fix="adopt it: create the stack with the bucket imported (an IMPORT change set, ResourceIdentifier "
-        f"BucketName={name})\nor remove it, after keeping what you need: aws s3 rb s3://{name} --force",
+        fix="keep it and its objects: re-create with --import-existing-resources (deploy.py deploy adopts the "
+        f"retained resources this template names into the new stack)\nor remove it, after keeping what you need: "
+        f"aws s3 rb s3://{name} --force",
     )

@@ -1,0 +1,159 @@
+"""The hand-off page's recipe for creating the stack again with the data its predecessor retained (AWS CLI).
+
+A new stack adopts the retained resources through an IMPORT change set whose template holds only them, then is
+updated to the full template as usual. deploy.py does the same with `deploy --import-existing-resources`
+(deployer/importing.py); this is the procedure for the AWS CLI alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cfnspec.schemas import resource_schema
+from generator import describe
+from generator.markdown import code, fenced
+from generator.runbook import INLINE_LIMIT, capability_names, change_set_script
+
+# Shell lines that `continue` the loop when the retained resource whose physical id is in $ID no longer exists
+# (or, for a key, cannot be adopted). A type without lines here is never imported.
+STILL_THERE = {
+    "AWS::S3::Bucket": ['aws s3api head-bucket --bucket "$ID" 2>/dev/null || continue'],
+    "AWS::Logs::LogGroup": [
+        "# A prefix also matches longer names: count the exact one, on whichever page it comes.",
+        'FOUND=$(aws logs describe-log-groups --region "$REGION" --log-group-name-prefix "$ID" \\',
+        "  --query \"length(logGroups[?logGroupName=='$ID'])\" --output text)",
+        '[ "$FOUND" = 1 ] || continue',
+    ],
+    "AWS::KMS::Key": [
+        'STATE=$(aws kms describe-key --region "$REGION" --key-id "$ID" \\',
+        "  --query KeyMetadata.KeyState --output text 2>/dev/null || echo missing)",
+        '[ "$STATE" = Enabled ] || { echo "$LOGICAL_ID: key $ID is $STATE (cancel its deletion and enable it, '
+        'or the update creates a new key)" >&2; continue; }',
+    ],
+}
+# Template sections the import template keeps: what the imported resources' properties and conditions may use.
+KEPT_SECTIONS = ("AWSTemplateFormatVersion", "Description", "Parameters", "Rules", "Mappings", "Conditions")
+# jq: the names a value refers to (Ref, Fn::GetAtt, Fn::Sub), then the template of only the resources in
+# resources-to-import.json, without the properties that refer to a resource not being imported.
+IMPORT_TEMPLATE_JQ = [
+    "cat > import-template.jq <<'JQ'",
+    "def names: [.. | objects | (.Ref? | strings),",
+    '  (."Fn::GetAtt"? | if type == "array" then .[0] elif type == "string" then split(".")[0] else empty end),',
+    '  (."Fn::Sub"? | if type == "array" then .[0] else . end | strings | scan("\\\\$\\\\{([^}!.]+)") | .[0])];',
+    "($wanted[0] | map(.LogicalResourceId)) as $ids",
+    "| (.Resources | keys - $ids) as $others",
+    "| {" + ", ".join(KEPT_SECTIONS) + ",",
+    "   Resources: (.Resources | with_entries(select(.key | IN($ids[])))",
+    "     | map_values(.Properties |= ((. // {}) | with_entries(select([.value | names[] | IN($others[])] | any | not)))))}",
+    "| with_entries(select(.value != null))",
+    "JQ",
+    "jq --slurpfile wanted resources-to-import.json -f import-template.jq output/{name}.json > import-template.json",
+]
+
+
+def identifier_key(resource_type: str) -> str:
+    """The ResourceIdentifier key of a type: its schema's primary identifier (BucketName, KeyId, ...)."""
+    pointers = resource_schema(resource_type).get("primaryIdentifier") or []
+    return str(pointers[0]).rsplit("/", 1)[-1]
+
+
+def importable(t: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(logical id, type) of every retained resource the recipe imports, in template order."""
+    return [(i, str(r.get("Type"))) for i, r in describe.stateful(t) if str(r.get("Type")) in STILL_THERE]
+
+
+def _import_template_size(t: Mapping[str, Any]) -> int:
+    """An upper bound: every importable resource with all its properties, and the kept sections."""
+    ids = {i for i, _ in importable(t)}
+    doc = {k: t[k] for k in KEPT_SECTIONS if k in t}
+    doc["Resources"] = {i: r for i, r in t["Resources"].items() if i in ids}
+    return len(json.dumps(doc, indent=1).encode())
+
+
+def recreate_script(name: str, t: Mapping[str, Any], size: int) -> str:
+    cases = []
+    for rtype in dict.fromkeys(rt for _, rt in importable(t)):
+        cases += [f"    {rtype})", f"      KEY={identifier_key(rtype)}"]
+        cases += [f"      {line}" for line in STILL_THERE[rtype]]
+        cases[-1] += " ;;"
+    skipped = sorted({str(r.get("Type")) for _, r in describe.stateful(t)} - set(STILL_THERE))
+    caps = capability_names(t)
+    lines = [
+        "# 1. Which of the resources in retained-resources.txt (written before the stack was deleted) still exist.",
+        "echo '[]' > resources-to-import.json",
+        'for ROW in $(awk \'{print $1 "," $2 "," $3}\' retained-resources.txt); do',
+        "  LOGICAL_ID=${ROW%%,*}; REST=${ROW#*,}; TYPE=${REST%%,*}; ID=${REST#*,}",
+        '  case "$TYPE" in',
+        *cases,
+        "    *) continue ;;" + (f"  # {', '.join(skipped)}: not imported" if skipped else ""),
+        "  esac",
+        '  jq --arg type "$TYPE" --arg id "$LOGICAL_ID" --arg key "$KEY" --arg value "$ID" \\',
+        "    '. + [{ResourceType: $type, LogicalResourceId: $id, ResourceIdentifier: {($key): $value}}]' \\",
+        "    resources-to-import.json > resources-to-import.next",
+        "  mv resources-to-import.next resources-to-import.json",
+        "done",
+        "cat resources-to-import.json",
+        "",
+        "# 2. The import template: only those resources (each with its DeletionPolicy, which an import requires),",
+        "#    the parameters, rules, mappings and conditions; a property that refers to a resource not imported",
+        "#    is left out, and the update in step 4 sets it.",
+        *[line.replace("{name}", name) for line in IMPORT_TEMPLATE_JQ],
+        "",
+        "# 3. Import them into a new stack: one Import per resource, nothing else is created or changed.",
+    ]
+    if _import_template_size(t) > INLINE_LIMIT:
+        lines += [
+            'aws s3 cp import-template.json "s3://$BUCKET/import-template.json" --region "$REGION"',
+        ]
+        source = '--template-url "${TEMPLATE_URL%/*}/import-template.json"'
+    else:
+        source = "--template-body file://import-template.json"
+    lines += [
+        "jq '[.Parameters | to_entries[] | {ParameterKey: .key, ParameterValue: .value}]' \"$PARAMS\" "
+        "> parameters.cli.json",
+        "jq '[.Tags // {} | to_entries[] | {Key: .key, Value: .value}]' \"$PARAMS\" > tags.cli.json",
+        "IMPORT_SET=import-$(date -u +%Y%m%d-%H%M%S)",
+        'aws cloudformation create-change-set --region "$REGION" --stack-name "$STACK_NAME" \\',
+        '  --change-set-name "$IMPORT_SET" --change-set-type IMPORT \\',
+        f"  --resources-to-import file://resources-to-import.json {source} \\",
+        "  --parameters file://parameters.cli.json --tags file://tags.cli.json"
+        + (f" \\\n  --capabilities {' '.join(caps)}" if caps else ""),
+        'aws cloudformation wait change-set-create-complete --region "$REGION" \\',
+        '  --stack-name "$STACK_NAME" --change-set-name "$IMPORT_SET"',
+        'aws cloudformation execute-change-set --region "$REGION" \\',
+        '  --stack-name "$STACK_NAME" --change-set-name "$IMPORT_SET"',
+        'aws cloudformation wait stack-import-complete --region "$REGION" --stack-name "$STACK_NAME"',
+        "",
+        "# 4. Update the stack to the full template: everything else is created now.",
+        change_set_script(name, t, size, "UPDATE"),
+    ]
+    return "\n".join(lines)
+
+
+def recreate_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
+    kept = importable(t)
+    if not kept:
+        return []
+    return [
+        "### Creating the stack again with the retained data",
+        "",
+        "Instead of removing them, a new stack of the same environment can adopt the retained resources, "
+        "data and all: an `IMPORT` change set whose template holds only the resources being imported, then an "
+        "update to the full template"
+        + (
+            f" (over the {INLINE_LIMIT:,}-byte inline limit, so it goes through S3 as for a new stack)"
+            if size > INLINE_LIMIT
+            else ""
+        )
+        + ". The block reads `retained-resources.txt` (written above before the stack was deleted), keeps "
+        f"what still exists of {', '.join(code(i) for i, _ in kept)}, and creates the stack. With deploy.py "
+        "it is one command: `deploy.py deploy ... --import-existing-resources` (it finds the names and the key "
+        "itself).",
+        "",
+        "<!-- not-rehearsable: the rehearsal removes the retained resources instead (the block above); "
+        "tests/integration/test_import_existing.py runs this block against the emulator -->",
+        *fenced("sh", recreate_script(name, t, size)),
+        "",
+    ]

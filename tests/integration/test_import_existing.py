@@ -1,0 +1,113 @@
+"""Re-creating the stack after a teardown with --import-existing-resources, against the emulator: the new stack
+adopts the retained buckets, log groups and KMS key, and what they hold is still there."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from emulator.server import DUMMY_AWS_ENV, REGION, MotoServer
+from tests.handoff_blocks import shell_blocks
+from tests.integration.conftest import ROOT, Account
+from tests.integration.test_handoff_rehearsal import PAGE, _environment, _run
+
+STACK = "tap-it-again"
+SUFFIX = "it-again"
+PARAMETERS = (f"EnvironmentSuffix={SUFFIX}", "VpcCidr=10.40.0.0/16", "NatGatewayMode=single")
+RETAINED = (
+    "StaticContentBucket",
+    "LogBucket",
+    "FlowLogGroup",
+    "ApplicationLogGroup",
+    "AccessLogGroup",
+    "KmsKey",
+)
+
+
+def _deploy(account: Account, *extra: str) -> int:
+    return account.deploy_stack("deploy", STACK, PARAMETERS, *extra)
+
+
+@pytest.fixture
+def torn_down(account: Account) -> dict[str, str]:
+    """The stack deployed, an object put in its static bucket, the stack deleted: what it retained, by logical id."""
+    assert _deploy(account) == 0
+    resources = account.resources(STACK)
+    account.client("s3").put_object(Bucket=resources["StaticContentBucket"], Key="index.html", Body=b"kept")
+    assert account.deploy("delete", "--stack-name", STACK, "--yes") == 0
+    return {logical_id: resources[logical_id] for logical_id in RETAINED}
+
+
+def test_re_create_adopts_the_retained_resources_and_keeps_their_contents(
+    account: Account, torn_down: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert _deploy(account, "--import-existing-resources") == 0
+    out = capsys.readouterr().out
+    assert "Creating IMPORT change set" in out
+    assert account.stack(STACK)["StackStatus"] == "UPDATE_COMPLETE"
+    described = account.client("cloudformation").describe_stack_resources(StackName=STACK)["StackResources"]
+    # moto also lists the resources whose Condition is false, without a logical id.
+    owned = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in described if "LogicalResourceId" in r
+    }
+    assert {logical_id: owned.get(logical_id) for logical_id in RETAINED} == torn_down
+    body = account.client("s3").get_object(Bucket=torn_down["StaticContentBucket"], Key="index.html")["Body"]
+    assert body.read() == b"kept"
+    # The rest of the stack was created by the update that followed the import.
+    assert {"AutoScalingGroup", "LoadBalancer", "KmsKeyAlias"} <= set(owned)
+
+
+def test_without_the_flag_preflight_names_it(
+    account: Account, torn_down: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert _deploy(account) == 13
+    out = capsys.readouterr().out
+    assert "re-create with --import-existing-resources" in out
+    live = account.client("cloudformation").list_stacks(
+        StackStatusFilter=["CREATE_COMPLETE", "REVIEW_IN_PROGRESS"]
+    )
+    assert [s["StackName"] for s in live["StackSummaries"]] == []
+
+
+def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
+    emulator: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-off page's blocks, with the AWS CLI as in the page rehearsal: create the stack, put an object in the
+    static bucket, record what is retained and delete the stack, then the re-create recipe (which the rehearsal
+    skips: it removes the retained resources instead)."""
+    emulator.reset()
+    for key, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    shutil.copytree(ROOT / "output", tmp_path / "output")
+    env = _environment(emulator.endpoint)
+    blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
+    first = blocks[0]
+
+    def run(marker: str) -> None:
+        (block,) = [b for b in blocks if marker in b.body]
+        result = _run(block, first, tmp_path, env)
+        assert result.returncode == 0, f"{block.body}\n--- stderr\n{result.stderr[-3000:]}"
+
+    run("--change-set-type CREATE")
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint)
+    cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=emulator.endpoint)
+    summaries = cfn.list_stack_resources(StackName="tap-stack-dev")["StackResourceSummaries"]
+    bucket = next(
+        r["PhysicalResourceId"] for r in summaries if r["LogicalResourceId"] == "StaticContentBucket"
+    )
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"kept")
+    run("> retained-resources.txt")
+    run("--change-set-type IMPORT")
+
+    assert cfn.describe_stacks(StackName="tap-stack-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    described = cfn.describe_stack_resources(StackName="tap-stack-dev")["StackResources"]
+    owned = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in described if "LogicalResourceId" in r
+    }
+    assert owned["StaticContentBucket"] == bucket
+    assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == b"kept"
