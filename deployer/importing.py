@@ -276,8 +276,10 @@ def import_template(doc: Mapping[str, Any], adopted: Sequence[Adoption]) -> dict
     resources: dict[str, Any] = {}
     for logical_id in ids:
         resource = copy.deepcopy(dict(doc["Resources"][logical_id]))
-        # AWS requires one on every imported resource; Retain: a failed import never deletes what it adopted.
-        resource.setdefault("DeletionPolicy", RETAIN)
+        # AWS requires one on every imported resource. Retain, whatever the template says (RetainExceptOnCreate
+        # included): a failed or rolled-back import must never delete what it adopted; the update that follows
+        # sets the template's own policy.
+        resource["DeletionPolicy"] = RETAIN
         props = resource.get("Properties") or {}
         resource["Properties"] = {k: v for k, v in props.items() if not set(_resource_names(v)) & others}
         depends = resource.pop("DependsOn", [])

@@ -395,7 +395,8 @@ def test_a_stack_deployed_with_non_default_values_keeps_them_and_a_routine_updat
         harness.stub.add_response("describe_change_set", page, params)
         harness.expect_change_set_template(BUCKET_TEMPLATE)
         harness.expect_deployed_template(BUCKET_TEMPLATE)
-        harness.expect_successful_execution()
+        harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
+        harness.expect_successful_execution(policy_read=False)
         code = harness.run("execute", "--stack-name", STACK, "--change-set-name", "tap-deploy-update-x")
         assert code == ExitCode.SUCCESS, harness.errors
     assert "DANGER" not in harness.output

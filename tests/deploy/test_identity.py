@@ -34,6 +34,8 @@ def test_the_refused_parameters_are_the_ones_the_table_says_need_a_new_stack() -
 
 
 def _run(harness: Harness, command: str, overrides: list[str], *extra: str) -> int:
+    # The template is over the inline limit: its bucket is checked before anything else (deployer/upload.py).
+    harness.s3_stub.add_response("head_bucket", {}, {"Bucket": "templates"})
     return harness.run(
         command,
         "--stack-name",
@@ -59,7 +61,10 @@ def test_a_change_that_needs_a_new_stack_is_refused_before_any_change_set(
     harness.expect_stack("UPDATE_COMPLETE", Parameters=_deployed())
     code = _run(harness, command, [f"{parameter}={NEW_VALUES[parameter]}"])
     assert code == ExitCode.BAD_INPUT
-    assert harness.calls == ["DescribeStacks"], "refused before a change set, an upload or a preflight call"
+    # Only reads: the template bucket is checked (HeadBucket) and the stack is read, nothing else.
+    assert harness.calls == ["HeadBucket", "DescribeStacks"], (
+        "refused before a change set, an upload or a preflight call"
+    )
     error = harness.errors.strip()
     assert error.count("\n") == 0
     default = DOC["Parameters"][parameter]["Default"]

@@ -212,7 +212,10 @@ def test_the_import_template_keeps_references_among_the_adopted_resources() -> N
         Adoption("KmsKey", "AWS::KMS::Key", "k"),
     ]
     bucket = import_template(doc, adopted)["Resources"]["StaticContentBucket"]
-    assert bucket == doc["Resources"]["StaticContentBucket"]
+    # Everything but the deletion policy, which an import always sets to Retain (a rolled-back import of a
+    # RetainExceptOnCreate resource must not delete it); the update that follows sets the template's own.
+    assert bucket == {**doc["Resources"]["StaticContentBucket"], "DeletionPolicy": "Retain"}
+    assert doc["Resources"]["StaticContentBucket"]["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 # --- the flag on the command line -------------------------------------------------------------------------------

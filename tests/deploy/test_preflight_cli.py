@@ -59,7 +59,7 @@ def test_preflight_fails_with_exit_13_and_the_fix(
     captured = capsys.readouterr()
     assert code == ExitCode.PREFLIGHT_FAILED == 13
     # A bucket no stack holds (moto finds none): the fix adopts it, or removes it.
-    assert "fix: adopt it: create the stack with the bucket imported" in captured.out
+    assert "fix: keep it and its objects: re-create with --import-existing-resources" in captured.out
     assert f"or remove it, after keeping what you need: aws s3 rb s3://{TAKEN} --force" in captured.out
     assert captured.err.startswith("error: preflight: 1 check(s) failed, nothing was changed")
     assert stacks(moto) == []

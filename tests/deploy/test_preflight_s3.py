@@ -224,5 +224,5 @@ def test_a_bucket_retained_by_a_deleted_stack_can_be_adopted_or_removed() -> Non
         failure = one(check_bucket_names(ctx), Status.FAIL)
     adopt, remove = (failure.fix or "").splitlines()
     assert "belongs to no stack" in failure.message
-    assert adopt.startswith("adopt it:") and f"BucketName={STATIC}" in adopt
+    assert adopt.startswith("keep it and its objects: re-create with --import-existing-resources")
     assert remove.endswith(f"aws s3 rb s3://{STATIC} --force")
