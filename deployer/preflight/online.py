@@ -20,7 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deployer import changeset, features
 from deployer.clients import error_code, error_message, is_stack_missing
 from deployer.errors import DeployError
-from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
+from deployer.preflight.context import (
+    AWS_ERRORS,
+    PreflightContext,
+    could_not_check,
+    let_harness_errors_through,
+)
 from deployer.preflight.model import Finding, Status
 from deployer.waiting import Pacer
 
@@ -274,5 +279,6 @@ def _other_change_sets(cfn: Any, stack_id: str, ours: str) -> list[str]:
 
 
 def _left_behind(what: str, err: Exception, fix: str) -> Finding:
+    let_harness_errors_through(err)
     reason = f"{error_code(err)}: {error_message(err)}" if isinstance(err, ClientError) else str(err)
     return Finding(CHECK, Status.WARN, f"could not delete {what} ({' '.join(reason.split())[:200]})", fix=fix)
