@@ -23,7 +23,7 @@ from deployer.inputs import (
     validate_tags,
 )
 from deployer.options import DeployOptions
-from deployer.preflight.catalogue import help_text
+from deployer.preflight.catalogue import CHECKS, help_text
 from deployer.preflight.command import FORMATS
 from deployer.regions import check_region
 from deployer.states import Flags
@@ -84,9 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deploy_arguments(plan, review=True)
 
     preflight_help = (
-        "check the account before deploying (read-only): KMS key, service-linked role, EBS defaults, S3 public "
-        "access and bucket names, leftovers of earlier stacks, AZs, quotas, certificate, AMI, instance type, and "
-        "CloudFormation's own validation through a change set that is deleted unexecuted; exit 13 on a FAIL"
+        f"check the account before deploying (read-only): {', '.join(check.name for check in CHECKS)} (the "
+        "last through a change set that is deleted unexecuted); exit 13 on a FAIL"
     )
     preflight = sub.add_parser(
         "preflight",
