@@ -95,31 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"{help_text()}\n\n{_epilog()}",
         formatter_class=fmt,
     )
-    _add_stack_inputs(preflight)
+    # Deploy's own declaration (plan's: nothing is executed), so a deploy command line is checked as it is and a
+    # new deploy flag is preflight's too. The change-set settings (--on-failure, --revert-drift, ...) shape the
+    # change set the online validation sends; flags about executing or waiting change nothing here.
+    _add_deploy_arguments(preflight, review=True)
     preflight.add_argument(
         "--format",
         choices=FORMATS,
         default="table",
         help="table: one line per check with its fix, then a summary (default); json: one document for CI",
-    )
-    # deploy_options() reads the template and parameters exactly as deploy does; these deploy-only settings
-    # have no meaning for a check that changes nothing.
-    preflight.set_defaults(
-        review=True,
-        skip_preflight=False,
-        outputs_file=None,
-        changeset_file=None,
-        fail_on_empty_changeset=False,
-        disable_rollback=False,
-        termination_protection=False,
-        replace_failed_stack=False,
-        continue_update_rollback=False,
-        skip_resources=[],
-        on_failure=None,
-        revert_drift=False,
-        report_file=None,
-        allow_replacement=[],
-        allow_removal=[],
     )
 
     exec_help = "execute a change set made earlier by plan / --no-execute-changeset, and wait"
