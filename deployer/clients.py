@@ -28,13 +28,14 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    ProfileNotFound,
     SSOError,
     TokenRetrievalError,
 )
 from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
-from deployer.errors import AwsApiError
+from deployer.errors import AwsApiError, BadInput, DeployError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -84,6 +85,7 @@ ACCESS_DENIED_CODES = frozenset(
 CREDENTIAL_ERRORS: tuple[type[Exception], ...] = (
     NoCredentialsError,
     PartialCredentialsError,
+    ProfileNotFound,
     CredentialRetrievalError,
     TokenRetrievalError,
     SSOError,
@@ -252,6 +254,15 @@ def network_error(err: Exception, doing: str) -> AwsApiError:
     if isinstance(err, ResponseParserError):
         text = f"the answer was not AWS's ({text[:160]})"
     return AwsApiError(f"AWS client error while {doing}: {text}")
+
+
+def botocore_error(err: Exception, doing: str) -> DeployError:
+    """Any botocore error as the CLI reports it: a profile that does not exist is bad input (exit 2), the rest is
+    exit 5 (network_error). deploy.py's handler, StackSets and the manifest's per-stack runner all use it."""
+    if isinstance(err, ProfileNotFound):
+        hint = "list the profiles with `aws configure list-profiles`, or leave the profile out"
+        return BadInput(str(err), hint=hint)
+    return network_error(err, doing)
 
 
 @contextmanager

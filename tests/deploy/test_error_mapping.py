@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import io
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, StubAssertionError, UnStubbedResponseError
 
 from deployer import cli, validation
-from deployer.clients import ACCESS_DENIED_CODES, api_error, is_access_denied
+from deployer.clients import ACCESS_DENIED_CODES, ClientSettings, api_error, is_access_denied
 from deployer.errors import ExitCode
+from deployer.fleet.budget import Budgets
+from deployer.fleet.manifest import load_manifest
+from deployer.fleet.runner import StackRunner, Waiting
 from deployer.preflight.context import could_not_check
 from deployer.preflight.iam import check_service_linked_role
 from deployer.preflight.model import Status
+from tests.deploy._manifest import write_manifest
 from tests.deploy._preflight import stubbed_context
 
 pytestmark = pytest.mark.deploy
@@ -80,3 +88,48 @@ def test_manifest_and_stackset_end_in_the_cli_handlers(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: AWS error while running")
     assert "lack this permission" in err
+
+
+@pytest.fixture
+def no_profiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def test_a_missing_profile_is_bad_input_for_stacksets_as_for_deploy(
+    no_profiles: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["stackset", "status", "--stack-set-name", "alerts", "--profile", "no-such-profile"]
+    assert cli.main(argv) == ExitCode.BAD_INPUT
+    assert "aws configure list-profiles" in capsys.readouterr().err
+
+
+def test_a_missing_profile_in_a_manifest_is_that_stacks_bad_input_with_the_same_hint(
+    no_profiles: None, tmp_path: Path
+) -> None:
+    path = write_manifest(
+        tmp_path,
+        """
+[stacks.net]
+region = "us-east-1"
+account = "123456789012"
+profile = "no-such-profile"
+template = "network.json"
+""",
+    )
+    runner = StackRunner(
+        manifest=load_manifest(path),
+        action="status",
+        base=ClientSettings(),
+        waiting=Waiting(60, 0, 0),
+        budgets=Budgets(1.0, 1, time.monotonic, time.sleep),
+        stream=io.StringIO(),
+        stop=threading.Event(),
+        resume=lambda key: key,
+    )
+    result = runner("net")
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert "no-such-profile" in result.detail and "aws configure list-profiles" in result.detail
