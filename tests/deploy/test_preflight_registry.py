@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +93,10 @@ def test_preflight_help_lists_every_registered_check() -> None:
     text = sub.choices["preflight"].format_help()
     for check in CHECKS:
         assert f"  {check.name}  " in text
+
+
+def test_the_reference_lists_the_registered_checks_in_their_order() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    rows = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
+    names = [check.name for check in CHECKS]
+    assert [row for row in rows if row in names] == names
