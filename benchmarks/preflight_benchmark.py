@@ -17,9 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from deployer.changeset import request_for  # noqa: E402
 from deployer.clients import ClientFactory, ClientSettings  # noqa: E402
 from deployer.inputs import load_template  # noqa: E402
-from deployer.preflight.online import ChangeSetInputs  # noqa: E402
+from deployer.options import DeployOptions  # noqa: E402
+from deployer.preflight.online import ChangeSetInputs, new_name  # noqa: E402
 from deployer.preflight.runner import make_context, run_checks  # noqa: E402
 from deployer.upload import upload_template  # noqa: E402
 from deployer.waiting import Pacer  # noqa: E402
@@ -42,16 +44,10 @@ def main() -> int:
             inputs = None
             if online:
                 pacer = Pacer(time.sleep, time.monotonic, 60, 0.05, 0.2)
+                opts = DeployOptions("preflight-benchmark", template, capabilities=["CAPABILITY_IAM"])
                 inputs = ChangeSetInputs(
-                    stack_name="preflight-benchmark",
-                    parameters=[],
-                    capabilities=["CAPABILITY_IAM"],
-                    tags={},
-                    template_body=None,
+                    request_for(opts, "CREATE", [], new_name()),
                     template_url=lambda: upload_template(factory.s3(), template.body, BUCKET, None),
-                    role_arn=None,
-                    notification_arns=[],
-                    rollback_alarms=[],
                     pacer=pacer,
                 )
             start = time.perf_counter()

@@ -23,7 +23,7 @@ from deployer.inputs import (
     validate_tags,
 )
 from deployer.options import DeployOptions
-from deployer.preflight.catalogue import help_text
+from deployer.preflight.catalogue import CHECKS, help_text
 from deployer.preflight.command import FORMATS
 from deployer.regions import check_region
 from deployer.states import Flags
@@ -84,9 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deploy_arguments(plan, review=True)
 
     preflight_help = (
-        "check the account before deploying (read-only): KMS key, service-linked role, EBS defaults, S3 public "
-        "access and bucket names, leftovers of earlier stacks, AZs, quotas, certificate, AMI, instance type, and "
-        "CloudFormation's own validation through a change set that is deleted unexecuted; exit 13 on a FAIL"
+        f"check the account before deploying (read-only): {', '.join(check.name for check in CHECKS)} (the "
+        "last through a change set that is deleted unexecuted); exit 13 on a FAIL"
     )
     preflight = sub.add_parser(
         "preflight",
@@ -96,31 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"{help_text()}\n\n{_epilog()}",
         formatter_class=fmt,
     )
-    _add_stack_inputs(preflight)
+    # Deploy's own declaration (plan's: nothing is executed), so a deploy command line is checked as it is and a
+    # new deploy flag is preflight's too. The change-set settings (--on-failure, --revert-drift, ...) shape the
+    # change set the online validation sends; flags about executing or waiting change nothing here.
+    _add_deploy_arguments(preflight, review=True)
     preflight.add_argument(
         "--format",
         choices=FORMATS,
         default="table",
         help="table: one line per check with its fix, then a summary (default); json: one document for CI",
-    )
-    # deploy_options() reads the template and parameters exactly as deploy does; these deploy-only settings
-    # have no meaning for a check that changes nothing.
-    preflight.set_defaults(
-        review=True,
-        skip_preflight=False,
-        outputs_file=None,
-        changeset_file=None,
-        fail_on_empty_changeset=False,
-        disable_rollback=False,
-        termination_protection=False,
-        replace_failed_stack=False,
-        continue_update_rollback=False,
-        skip_resources=[],
-        on_failure=None,
-        revert_drift=False,
-        report_file=None,
-        allow_replacement=[],
-        allow_removal=[],
     )
 
     exec_help = "execute a change set made earlier by plan / --no-execute-changeset, and wait"

@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from deployer import failure_modes
 from deployer.clients import api_error, aws_call, error_code, error_message
 from deployer.errors import BadInput
 from deployer.waiting import POLL_ERRORS, Pacer
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+
+    from deployer.options import DeployOptions
 
 PREFIX = "tap-deploy"
 # An unexecuted change set of ours younger than this may belong to a run still in progress (a review waiting for
@@ -108,6 +111,34 @@ class ChangeSetRequest:
             }
         kwargs.update(self.extra)
         return kwargs
+
+    def uploaded(self, url: str) -> ChangeSetRequest:
+        """The same request with the template passed by its S3 URL (over the inline limit)."""
+        return replace(self, template_body=None, template_url=url)
+
+
+def request_for(
+    opts: DeployOptions, change_set_type: str, parameters: Sequence[Mapping[str, Any]], name: str = ""
+) -> ChangeSetRequest:
+    """The CreateChangeSet request a deploy run sends, built here only: deploy's, and the one preflight has
+    CloudFormation validate, are the same. BadInput when a flag cannot apply to this stack (CREATE or UPDATE), so
+    call it before anything is cleaned up or uploaded; `uploaded` then swaps the body for its URL."""
+    extra = failure_modes.change_set_kwargs(
+        change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
+    )
+    return ChangeSetRequest(
+        stack_name=opts.stack_name,
+        change_set_type=change_set_type,
+        parameters=parameters,
+        capabilities=opts.capabilities,
+        tags=opts.tags,
+        template_body=opts.template.body,
+        role_arn=opts.role_arn,
+        notification_arns=opts.notification_arns,
+        rollback_alarms=opts.rollback_alarms,
+        name=name or new_change_set_name(change_set_type),
+        extra=extra,
+    )
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from deployer.arguments import allowances, build_parser, check_common, connection_args, deploy_options
-from deployer.clients import ClientFactory, ClientSettings, network_error
+from deployer.clients import ClientFactory, ClientSettings, botocore_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
-from deployer.errors import AwsApiError, BadInput, DeployError, ExitCode
+from deployer.errors import AwsApiError, DeployError, ExitCode
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.stackset_command import run_stackset_command
 from deployer.options import DeployOptions, ExecuteOptions
@@ -129,12 +129,9 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         return int(_run(context, args, options))
     except DeployError as err:
         return _fail(env, context, err)
-    except ProfileNotFound as err:
-        hint = "list the profiles with `aws configure list-profiles`, or leave --profile out"
-        return _fail(env, context, BadInput(str(err), hint=hint))
-    # No credentials, endpoint unreachable, connection reset, a proxy's error page: never "a bug".
+    # A missing profile, no credentials, endpoint unreachable, connection reset, a proxy's error page: never "a bug".
     except (ClientError, BotoCoreError, ResponseParserError) as err:
-        return _fail(env, context, network_error(err, f"running {args.command}"))
+        return _fail(env, context, botocore_error(err, f"running {args.command}"))
     except KeyboardInterrupt:
         return _stopped(env, context, args, argv, "interrupted", ExitCode.INTERRUPTED)
     except Terminated:

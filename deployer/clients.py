@@ -28,13 +28,14 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    ProfileNotFound,
     SSOError,
     TokenRetrievalError,
 )
 from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
-from deployer.errors import AwsApiError
+from deployer.errors import AwsApiError, BadInput, DeployError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -74,10 +75,17 @@ CREDENTIAL_CODES = frozenset(
         "SignatureDoesNotMatch",
     }
 )
+# Refused for want of a permission, in each service's wording (IAM and S3 AccessDenied, KMS and ACM
+# AccessDeniedException, EC2 UnauthorizedOperation, SNS AuthorizationError). The CLI's hint, preflight's WARN and the
+# DescribeEvents read all ask is_access_denied, so a new wording is added here once.
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+)
 # Raised by botocore before any request when no usable credentials can be found or refreshed.
 CREDENTIAL_ERRORS: tuple[type[Exception], ...] = (
     NoCredentialsError,
     PartialCredentialsError,
+    ProfileNotFound,
     CredentialRetrievalError,
     TokenRetrievalError,
     SSOError,
@@ -175,6 +183,13 @@ def is_not_implemented(err: ClientError) -> bool:
     return error_code(err) in NOT_IMPLEMENTED_CODES or http_status(err) == 501
 
 
+def is_access_denied(err: ClientError) -> bool:
+    """The request was refused for want of a permission (expired or unknown credentials are not this)."""
+    if is_expired_credentials(err):
+        return False
+    return error_code(err) in ACCESS_DENIED_CODES or "not authorized" in error_message(err)
+
+
 def is_expired_credentials(err: ClientError) -> bool:
     return error_code(err) in CREDENTIAL_CODES
 
@@ -225,9 +240,8 @@ def api_error(err: ClientError, doing: str) -> AwsApiError:
         )
     if is_transient(err):
         return AwsApiError(message)
-    denied = code in {"AccessDenied", "AccessDeniedException"} or "not authorized" in error_message(err)
     hint = "the credentials in use lack this permission: check --profile / --role-arn and the IAM policy"
-    return AwsApiError(message, hint=hint if denied else None, rerun_helps=False)
+    return AwsApiError(message, hint=hint if is_access_denied(err) else None, rerun_helps=False)
 
 
 def network_error(err: Exception, doing: str) -> AwsApiError:
@@ -240,6 +254,15 @@ def network_error(err: Exception, doing: str) -> AwsApiError:
     if isinstance(err, ResponseParserError):
         text = f"the answer was not AWS's ({text[:160]})"
     return AwsApiError(f"AWS client error while {doing}: {text}")
+
+
+def botocore_error(err: Exception, doing: str) -> DeployError:
+    """Any botocore error as the CLI reports it: a profile that does not exist is bad input (exit 2), the rest is
+    exit 5 (network_error). deploy.py's handler, StackSets and the manifest's per-stack runner all use it."""
+    if isinstance(err, ProfileNotFound):
+        hint = "list the profiles with `aws configure list-profiles`, or leave the profile out"
+        return BadInput(str(err), hint=hint)
+    return network_error(err, doing)
 
 
 @contextmanager

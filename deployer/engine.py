@@ -133,29 +133,13 @@ def _deploy_change_set(
     stack: dict[str, Any] | None,
 ) -> ExitCode:
     # Flags that cannot apply to this stack are refused before anything is created, cleaned up or uploaded.
-    extra = failure_modes.change_set_kwargs(
-        change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
-    )
+    request = changeset.request_for(opts, change_set_type, parameters)
     if stack is not None:  # an UPDATE, or a CREATE again on a REVIEW_IN_PROGRESS stack
         changeset.clean_up_stale(ctx.cfn, opts.stack_name, ctx.say)
-    body, url = opts.template.body, None
-    if needs_upload(body):
-        url = upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
+    if needs_upload(opts.template.body):
+        url = upload_template(ctx.s3(), opts.template.body, opts.s3_bucket, opts.s3_prefix)
         ctx.say(f"Uploaded the template ({opts.template.size:,} bytes) to {url}")
-    request = changeset.ChangeSetRequest(
-        stack_name=opts.stack_name,
-        change_set_type=change_set_type,
-        parameters=parameters,
-        capabilities=opts.capabilities,
-        tags=opts.tags,
-        template_body=None if url else body,
-        template_url=url,
-        role_arn=opts.role_arn,
-        notification_arns=opts.notification_arns,
-        rollback_alarms=opts.rollback_alarms,
-        name=changeset.new_change_set_name(change_set_type),
-        extra=extra,
-    )
+        request = request.uploaded(url)
     ctx.say(f"Creating {change_set_type} change set {request.name}")
     created = changeset.create(ctx.cfn, request)
     # Without a policy file, the template's stateful resources are protected from replacement and deletion.

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deployer import features
-from deployer.clients import error_code, error_message
+from deployer.clients import error_code, error_message, is_access_denied
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mypy_boto3_cloudformation import CloudFormationClient
 
-_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 _UNKNOWN = frozenset(
     {
         "InvalidAction",
@@ -91,7 +90,7 @@ def read_findings(cfn: CloudFormationClient, **selector: Any) -> list[Finding]:
 def _why_unavailable(err: Exception) -> str:
     if isinstance(err, ClientError):
         code = error_code(err)
-        if code in _DENIED or "not authorized" in error_message(err):
+        if is_access_denied(err):
             return f"denied ({code}): add cloudformation:DescribeEvents to the deploying role"
         if code in _UNKNOWN or "unknown operation" in error_message(err).lower():
             return f"this endpoint does not know DescribeEvents ({code})"

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
-from deployer.clients import ClientFactory, ClientSettings, api_error
+from deployer.clients import ClientFactory, ClientSettings, botocore_error
 from deployer.drift import run_drift
 from deployer.engine import run_deploy
 from deployer.errors import BadInput, DeployError, DriftUnknown, ExitCode
@@ -125,15 +126,10 @@ class StackRunner:
                 err.exit_code,
                 " ".join(str(err).split()),
             )
-        except ClientError as err:
-            failed = api_error(err, f"{self.action} of {key}")
-            result.result, result.exit_code, result.detail = "failed", failed.exit_code, str(failed)
-        except BotoCoreError as err:
-            result.result, result.exit_code, result.detail = (
-                "failed",
-                ExitCode.AWS_ERROR,
-                f"AWS client error: {err}",
-            )
+        except (ClientError, BotoCoreError, ResponseParserError) as err:  # the CLI's own mapping, per stack
+            failed = botocore_error(err, f"{self.action} of {key}")
+            result.result, result.exit_code = "failed", failed.exit_code
+            result.detail = " ".join(str(failed).split())
         result.duration = self.clock() - started
         if result.detail:
             reporter.say(f"{result.result}: {result.detail}")

@@ -14,7 +14,7 @@ from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
 from deployer.capabilities import check_capabilities
-from deployer.clients import ClientFactory, ClientSettings, aws_call, network_error
+from deployer.clients import ClientFactory, ClientSettings, aws_call, botocore_error
 from deployer.errors import BadInput, DeployError, ExitCode, StackFailed
 from deployer.fleet import stacksets as ss
 from deployer.fleet.command import add_connection
@@ -63,7 +63,7 @@ def run_stackset_command(
         return _fail(stderr, err)
     # Signals and anything unexpected go on to deploy.py's one error path (deployer.cli).
     except (ClientError, BotoCoreError, ResponseParserError) as err:
-        return _fail(stderr, network_error(err, f"stackset {args.action}"))
+        return _fail(stderr, botocore_error(err, f"stackset {args.action}"))
 
 
 def _fail(stderr: TextIO, err: DeployError) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from deployer import changeset
 from deployer.errors import ExitCode, PreflightFailed
 from deployer.inputs import check_given_parameters, resolve_parameters
 from deployer.options import DeployOptions
 from deployer.preflight.model import Report, Status
-from deployer.preflight.online import ChangeSetInputs
+from deployer.preflight.online import ChangeSetInputs, new_name
 from deployer.preflight.runner import make_context, run_checks
 from deployer.runtime import Context
 from deployer.stack_ops import read_stack
@@ -23,9 +24,11 @@ def _creating(stack: Mapping[str, Any] | None) -> bool:
 
 
 def _inputs(ctx: Context, opts: DeployOptions, stack: Mapping[str, Any] | None) -> ChangeSetInputs:
-    existing = (
-        None if _creating(stack) else [p["ParameterKey"] for p in (stack or {}).get("Parameters") or []]
-    )
+    """Deploy's change-set request for this stack; BadInput (exit 2, before any check) when a flag cannot apply."""
+    creating = _creating(stack)
+    existing = None if creating else [p["ParameterKey"] for p in (stack or {}).get("Parameters") or []]
+    parameters = resolve_parameters(opts.template, opts.parameters, existing)
+    request = changeset.request_for(opts, "CREATE" if creating else "UPDATE", parameters, new_name())
     body = opts.template.body
 
     def url() -> str | None:
@@ -33,18 +36,7 @@ def _inputs(ctx: Context, opts: DeployOptions, stack: Mapping[str, Any] | None) 
             return None
         return upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
 
-    return ChangeSetInputs(
-        stack_name=opts.stack_name,
-        parameters=resolve_parameters(opts.template, opts.parameters, existing),
-        capabilities=opts.capabilities,
-        tags=opts.tags,
-        template_body=body,
-        template_url=url,
-        role_arn=opts.role_arn,
-        notification_arns=opts.notification_arns,
-        rollback_alarms=opts.rollback_alarms,
-        pacer=ctx.pacer,
-    )
+    return ChangeSetInputs(request, template_url=url, pacer=ctx.pacer)
 
 
 def _report(ctx: Context, report: Report, fmt: str) -> None:

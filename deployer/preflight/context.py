@@ -7,26 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, StubResponseError
 from botocore.parsers import ResponseParserError
 
 from deployer.clients import error_code, error_message
+from deployer.clients import is_access_denied as is_denied
 from deployer.preflight.facts import StackFacts
 from deployer.preflight.model import Finding, Status
 
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "AuthorizationError",
-        "UnrecognizedClientException",
-    }
-)
+__all__ = ["AWS_ERRORS", "PreflightContext", "could_not_check", "is_denied", "let_harness_errors_through"]
 
-
-def is_denied(err: ClientError) -> bool:
-    return error_code(err) in DENIED_CODES or "not authorized" in error_message(err)
+# botocore's Stubber reports a call the test did not expect, or one with other arguments, as a BotoCoreError
+# (UnStubbedResponseError, StubAssertionError and their base StubResponseError). They say the test is wrong, not
+# AWS: a check that turned them into a WARN would let an extra or misspelt call pass unnoticed.
+HARNESS_ERRORS = (StubResponseError,)
 
 
 @dataclass
@@ -52,6 +46,7 @@ class PreflightContext:
 
 def could_not_check(check: str, what: str, err: Exception, permission: str) -> Finding:
     """An AWS answer that is not a verdict: a WARN naming the permission when denied, never a pass."""
+    let_harness_errors_through(err)
     if isinstance(err, ClientError) and is_denied(err):
         return Finding(
             check,
@@ -66,6 +61,12 @@ def could_not_check(check: str, what: str, err: Exception, permission: str) -> F
     else:
         detail = str(err)
     return Finding(check, Status.WARN, f"cannot check {what}: {' '.join(detail.split())[:300]}")
+
+
+def let_harness_errors_through(err: Exception) -> None:
+    """Re-raise a test harness's error caught with AWS_ERRORS: it is a failing test, never a finding."""
+    if isinstance(err, HARNESS_ERRORS):
+        raise err
 
 
 # A response botocore cannot parse (an endpoint answering an unknown API with an HTML error page) is not a

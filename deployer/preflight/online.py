@@ -11,7 +11,7 @@ whether the client knows them, and an endpoint that does not answer them is repo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deployer import changeset, features
 from deployer.clients import error_code, error_message, is_stack_missing
 from deployer.errors import DeployError
-from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
+from deployer.preflight.context import (
+    AWS_ERRORS,
+    PreflightContext,
+    could_not_check,
+    let_harness_errors_through,
+)
 from deployer.preflight.model import Finding, Status
 from deployer.waiting import Pacer
 
@@ -32,38 +37,21 @@ CHANGE_SET_GONE = frozenset({"ChangeSetNotFound", "ChangeSetNotFoundException"})
 
 @dataclass(frozen=True)
 class ChangeSetInputs:
-    """What deploy would send with its change set, so that CloudFormation validates the very same request."""
+    """Deploy's own change-set request (changeset.request_for), so that CloudFormation validates the very same."""
 
-    stack_name: str
-    parameters: Sequence[Mapping[str, Any]]
-    capabilities: Sequence[str]
-    tags: Mapping[str, str]
-    template_body: str | None
+    request: changeset.ChangeSetRequest
     template_url: Callable[[], str | None]  # uploads when the template is over the inline limit
-    role_arn: str | None
-    notification_arns: Sequence[str]
-    rollback_alarms: Sequence[str]
     pacer: Pacer
 
 
+def new_name() -> str:
+    return f"{PREFIX}-{uuid.uuid4().hex}"
+
+
 def check_online(ctx: PreflightContext, inputs: ChangeSetInputs) -> list[Finding]:
-    facts = ctx.facts
     cfn = ctx.client("cloudformation")
-    kind = "CREATE" if facts.creating else "UPDATE"
     url = inputs.template_url()
-    request = changeset.ChangeSetRequest(
-        stack_name=inputs.stack_name,
-        change_set_type=kind,
-        parameters=inputs.parameters,
-        capabilities=inputs.capabilities,
-        tags=inputs.tags,
-        template_body=None if url else inputs.template_body,
-        template_url=url,
-        role_arn=inputs.role_arn,
-        notification_arns=inputs.notification_arns,
-        rollback_alarms=inputs.rollback_alarms,
-        name=f"{PREFIX}-{uuid.uuid4().hex}",
-    )
+    request = inputs.request.uploaded(url) if url else inputs.request
     created: tuple[str, str] | None = None
     findings: list[Finding] = []
     try:
@@ -76,10 +64,10 @@ def check_online(ctx: PreflightContext, inputs: ChangeSetInputs) -> list[Finding
         findings = [could_not_check(CHECK, "the template online", err, "cloudformation:CreateChangeSet")]
         if created is None and _answer_lost(err):
             # The request may have reached CloudFormation: remove the change set by its unique name.
-            created = (request.name, inputs.stack_name)
+            created = (request.name, request.stack_name)
     finally:
         if created is not None:
-            left = _clean_up(ctx, created, stack_was_new=_made_stack(facts.stack, created[1]))
+            left = _clean_up(ctx, created, stack_was_new=_made_stack(ctx.facts.stack, created[1]))
             if not any(f.status is Status.WARN for f in left):
                 findings = [_deleted(f) for f in findings]
             findings += left
@@ -274,5 +262,6 @@ def _other_change_sets(cfn: Any, stack_id: str, ours: str) -> list[str]:
 
 
 def _left_behind(what: str, err: Exception, fix: str) -> Finding:
+    let_harness_errors_through(err)
     reason = f"{error_code(err)}: {error_message(err)}" if isinstance(err, ClientError) else str(err)
     return Finding(CHECK, Status.WARN, f"could not delete {what} ({' '.join(reason.split())[:200]})", fix=fix)

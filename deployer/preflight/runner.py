@@ -1,4 +1,4 @@
-"""Run every check (concurrently: they are independent and read-only), print the table, decide the exit code."""
+"""Run every registered check (concurrently: they are independent and read-only) and order the findings."""
 
 from __future__ import annotations
 
@@ -9,42 +9,13 @@ from typing import Any, TypeVar
 
 import botocore.session
 
-from deployer.preflight import ebs, iam, kms, leftovers, lookups, online, region, s3
+from deployer.preflight import online, region
+from deployer.preflight.catalogue import order, runnable
 from deployer.preflight.context import PreflightContext
 from deployer.preflight.facts import StackFacts
-from deployer.preflight.model import Finding, Report, ordered
+from deployer.preflight.model import Report, ordered
 
 T = TypeVar("T")
-Check = Callable[[PreflightContext], list[Finding]]
-
-CHECKS: tuple[Check, ...] = (
-    kms.check_kms,
-    iam.check_service_linked_role,
-    ebs.check_ebs_defaults,
-    s3.check_public_access_block,
-    s3.check_bucket_names,
-    leftovers.check_leftovers,
-    region.check_availability_zones,
-    region.check_quotas,
-    lookups.check_certificate,
-    lookups.check_ssm_parameters,
-    region.check_instance_type,
-)
-ORDER = (
-    kms.KEY,
-    kms.POLICY,
-    iam.CHECK,
-    ebs.CHECK,
-    s3.BPA,
-    s3.NAMES,
-    leftovers.CHECK,
-    region.AZS,
-    region.QUOTAS,
-    lookups.CERTIFICATE,
-    lookups.SSM,
-    region.INSTANCE_TYPE,
-    online.CHECK,
-)
 MAX_THREADS = 8
 
 
@@ -133,10 +104,8 @@ def _stack_resources(ctx: PreflightContext) -> dict[str, str]:
 
 
 def run_checks(ctx: PreflightContext, online_inputs: online.ChangeSetInputs | None = None) -> Report:
-    checks: list[Check] = list(CHECKS)
-    if online_inputs is not None:
-        checks.append(lambda c: online.check_online(c, online_inputs))
+    checks = runnable(online_inputs)
     with ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="preflight") as pool:
         results = [pool.submit(check, ctx) for check in checks]
         findings = [finding for future in results for finding in future.result()]
-    return Report(ordered(findings, ORDER), api_calls=len(ctx.calls))
+    return Report(ordered(findings, order()), api_calls=len(ctx.calls))

@@ -4,7 +4,6 @@ CREATE change set made it."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ from botocore.exceptions import ConnectionClosedError
 from botocore.stub import ANY
 
 from deployer import features
+from deployer.changeset import ChangeSetRequest
 from deployer.preflight import online
 from deployer.preflight.model import Status
 from deployer.preflight.online import ChangeSetInputs, check_online
@@ -25,20 +25,10 @@ from tests.deploy.conftest import CS_ID, SMALL_TEMPLATE, STACK, STACK_ID, FakeCl
 EXISTING = {"StackName": STACK, "StackId": STACK_ID, "StackStatus": "UPDATE_COMPLETE", "Parameters": []}
 
 
-def inputs() -> ChangeSetInputs:
+def inputs(kind: str, body: str = "{}", stack_name: str = STACK) -> ChangeSetInputs:
     clock = FakeClock()
-    return ChangeSetInputs(
-        stack_name=STACK,
-        parameters=[],
-        capabilities=[],
-        tags={},
-        template_body="{}",
-        template_url=lambda: None,
-        role_arn=None,
-        notification_arns=[],
-        rollback_alarms=[],
-        pacer=Pacer(clock.sleep, clock.time, 60, 0, 0),
-    )
+    request = ChangeSetRequest(stack_name, kind, [], [], {}, template_body=body, name=online.new_name())
+    return ChangeSetInputs(request, template_url=lambda: None, pacer=Pacer(clock.sleep, clock.time, 60, 0, 0))
 
 
 def expect_change_set(cfn: Any, kind: str, status: str = "CREATE_COMPLETE", reason: str = "") -> None:
@@ -113,7 +103,7 @@ def test_a_clean_change_set_passes_and_is_deleted_with_the_stack_it_created() ->
         expect_events(cfn, [[]])
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=True)
-        finding = one(check_online(ctx, inputs()), Status.PASS)
+        finding = one(check_online(ctx, inputs("CREATE")), Status.PASS)
     assert "deleted unexecuted" in finding.message
 
 
@@ -132,7 +122,7 @@ def test_a_validation_finding_on_the_second_page_fails_and_the_change_set_is_sti
         expect_events(cfn, [[], [failed]])
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=True)
-        failure = one(check_online(ctx, inputs()), Status.FAIL)
+        failure = one(check_online(ctx, inputs("CREATE")), Status.FAIL)
     assert failure.message == "PropertyValidation on Topic: TopicName too long"
 
 
@@ -150,7 +140,7 @@ def test_a_failed_hook_fails_and_an_update_leaves_the_existing_stack_alone() -> 
         expect_events(cfn, [[]])
         expect_hooks(cfn, [hook])
         expect_clean_up(cfn, stack_too=False)
-        failure = one(check_online(ctx, inputs()), Status.FAIL)
+        failure = one(check_online(ctx, inputs("UPDATE")), Status.FAIL)
     assert "Org::Tags::Required" in failure.message and "missing tag Owner" in failure.message
 
 
@@ -163,7 +153,7 @@ def test_a_rejected_change_set_fails_with_cloudformations_reason() -> None:
         expect_events(cfn, [[]])
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=False)
-        failure = one(check_online(ctx, inputs()), Status.FAIL)
+        failure = one(check_online(ctx, inputs("UPDATE")), Status.FAIL)
     assert "Unresolved resource dependencies [X]" in failure.message
 
 
@@ -176,7 +166,7 @@ def test_an_endpoint_without_describe_events_is_a_warning() -> None:
         )
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=False)
-        warning = one(check_online(ctx, inputs()), Status.WARN)
+        warning = one(check_online(ctx, inputs("UPDATE")), Status.WARN)
     assert "DescribeEvents" in warning.message and "InvalidAction" in warning.message
 
 
@@ -187,7 +177,7 @@ def test_a_botocore_without_describe_events_is_a_warning(monkeypatch: pytest.Mon
         expect_change_set(cfn, "UPDATE")
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=False)
-        warning = one(check_online(ctx, inputs()), Status.WARN)
+        warning = one(check_online(ctx, inputs("UPDATE")), Status.WARN)
     assert "does not know DescribeEvents" in warning.message
 
 
@@ -199,7 +189,7 @@ def test_a_review_stack_holding_someone_elses_change_set_awaiting_review_is_kept
         expect_events(cfn, [[]])
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=True, others=["tap-deploy-create-0123"])
-        findings = check_online(ctx, inputs())
+        findings = check_online(ctx, inputs("CREATE"))
     kept = one(findings, Status.INFO)
     assert "left in REVIEW_IN_PROGRESS" in kept.message and "tap-deploy-create-0123" in kept.message
     assert "delete_stack" not in ctx.calls and "cloudformation:DeleteStack" not in ctx.calls
@@ -214,7 +204,7 @@ def test_a_review_stack_that_existed_before_preflight_is_never_deleted() -> None
         expect_events(cfn, [[]])
         expect_hooks(cfn, [])
         expect_clean_up(cfn, stack_too=False)
-        one(check_online(ctx, inputs()), Status.PASS)
+        one(check_online(ctx, inputs("CREATE")), Status.PASS)
     assert "cloudformation:DeleteStack" not in ctx.calls
 
 
@@ -226,7 +216,7 @@ def test_a_change_set_that_cannot_be_deleted_is_a_warning_with_the_command_that_
         expect_hooks(cfn, [])
         # Throttling that outlasted the retries.
         cfn.add_client_error("delete_change_set", "Throttling", "Rate exceeded", 400)
-        findings = check_online(ctx, inputs())
+        findings = check_online(ctx, inputs("UPDATE"))
     warning = one(findings, Status.WARN)
     assert "could not delete preflight's change set" in warning.message and "Throttling" in warning.message
     assert warning.fix == f"aws cloudformation delete-change-set --change-set-name {CS_ID}"
@@ -248,7 +238,7 @@ def test_a_change_set_whose_create_answer_was_lost_is_deleted_by_its_name(
         clients.stub("cloudformation").add_response(
             "delete_change_set", {}, {"ChangeSetName": ANY, "StackName": STACK}
         )
-        warning = one(check_online(ctx, inputs()), Status.WARN)
+        warning = one(check_online(ctx, inputs("UPDATE")), Status.WARN)
     assert "cannot check the template online" in warning.message
     assert names[0].startswith("tap-preflight-") and ctx.calls == ["cloudformation:DeleteChangeSet"]
 
@@ -263,11 +253,8 @@ def test_on_moto_a_plan_awaiting_review_survives_preflight_of_its_stack_and_of_a
         StackName="pf-review", ChangeSetName="their-plan", ChangeSetType="CREATE", TemplateBody=body
     )
     review = cfn.describe_stacks(StackName="pf-review")["Stacks"][0]
-    on_moto = dataclasses.replace(inputs(), template_body=body)
-    check_online(moto_context(moto, SMALL_TEMPLATE), dataclasses.replace(on_moto, stack_name="pf-new"))
-    check_online(
-        moto_context(moto, SMALL_TEMPLATE, stack=review), dataclasses.replace(on_moto, stack_name="pf-review")
-    )
+    check_online(moto_context(moto, SMALL_TEMPLATE), inputs("CREATE", body, "pf-new"))
+    check_online(moto_context(moto, SMALL_TEMPLATE, stack=review), inputs("CREATE", body, "pf-review"))
     live = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
     assert [(s["StackName"], s["StackId"]) for s in live] == [("pf-review", review["StackId"])]
     held = cfn.list_change_sets(StackName=review["StackId"])["Summaries"]
