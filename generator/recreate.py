@@ -15,6 +15,7 @@ from cfnspec.schemas import resource_schema
 from generator import describe
 from generator.markdown import code, fenced
 from generator.runbook import INLINE_LIMIT, capability_names, change_set_script
+from generator.shell import not_rehearsable
 
 # Shell lines that `continue` the loop when the retained resource whose physical id is in $ID no longer exists
 # (or, for a key, cannot be adopted). A type without lines here is never imported.
@@ -107,7 +108,7 @@ def recreate_script(name: str, t: Mapping[str, Any], size: int) -> str:
         lines += [
             'aws s3 cp import-template.json "s3://$BUCKET/import-template.json" --region "$REGION"',
         ]
-        source = '--template-url "${TEMPLATE_URL%/*}/import-template.json"'
+        source = '--template-url "https://$BUCKET.$S3_HOST/import-template.json"'
     else:
         source = "--template-body file://import-template.json"
     lines += [
@@ -152,8 +153,10 @@ def recreate_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
         "it is one command: `deploy.py deploy ... --import-existing-resources` (it finds the names and the key "
         "itself).",
         "",
-        "<!-- not-rehearsable: the rehearsal removes the retained resources instead (the block above); "
-        "tests/integration/test_import_existing.py runs this block against the emulator -->",
+        *not_rehearsable(
+            "the rehearsal removes the retained resources instead (the block above); "
+            "tests/integration/test_import_existing.py runs this block against the emulator"
+        ),
         *fenced("sh", recreate_script(name, t, size)),
         "",
     ]

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from emulator.server import DUMMY_AWS_ENV, REGION, MotoServer
-from tests.handoff_blocks import shell_blocks
+from tests.handoff_blocks import shell_blocks, variables_block
 from tests.integration.conftest import ROOT, Account
 from tests.integration.test_handoff_rehearsal import PAGE, _environment, _run
 
@@ -86,14 +86,15 @@ def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
     shutil.copytree(ROOT / "output", tmp_path / "output")
     env = _environment(emulator.endpoint)
     blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
-    first = blocks[0]
+    first = variables_block(blocks)
 
     def run(marker: str) -> None:
-        (block,) = [b for b in blocks if marker in b.body]
+        (block,) = [b for b in blocks if marker in b.body and not b.out_of_order]
         result = _run(block, first, tmp_path, env)
         assert result.returncode == 0, f"{block.body}\n--- stderr\n{result.stderr[-3000:]}"
 
     run("--change-set-type CREATE")
+    run("wait stack-create-complete")
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint)
     cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=emulator.endpoint)
     summaries = cfn.list_stack_resources(StackName="tap-stack-dev")["StackResourceSummaries"]
@@ -101,7 +102,7 @@ def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
         r["PhysicalResourceId"] for r in summaries if r["LogicalResourceId"] == "StaticContentBucket"
     )
     s3.put_object(Bucket=bucket, Key="index.html", Body=b"kept")
-    run("> retained-resources.txt")
+    run("list-stack-resources")
     run("--change-set-type IMPORT")
 
     assert cfn.describe_stacks(StackName="tap-stack-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
