@@ -104,7 +104,7 @@ def save_block() -> str:
             '  --output json > "$SAVED/parameters.json"',
             'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
             '  --query \'Stacks[0].Tags || `[]`\' --output json > "$SAVED/tags.json"',
-            'aws s3api head-bucket --bucket "$BUCKET" 2>/dev/null || aws s3 mb "s3://$BUCKET" --region "$REGION"',
+            'aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 || aws s3 mb "s3://$BUCKET" --region "$REGION"',
             'aws s3 cp --recursive "$SAVED" "s3://$BUCKET/$SAVED" --region "$REGION" --only-show-errors',
             'echo "saved the deployed version: s3://$BUCKET/$SAVED (and ./$SAVED)"',
         ]

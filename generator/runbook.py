@@ -54,7 +54,7 @@ def upload_lines(name: str, size: int, path: str | None = None) -> list[str]:
         f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body: upload it",
         "# under its sha256, so that every version stays in the bucket. The first upload makes the bucket.",
         *sha256_lines(path),
-        'aws s3api head-bucket --bucket "$BUCKET" 2>/dev/null || aws s3 mb "s3://$BUCKET" --region "$REGION"',
+        'aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 || aws s3 mb "s3://$BUCKET" --region "$REGION"',
         f'aws s3 cp {path} "s3://$BUCKET/{template_key(name)}" --region "$REGION" --only-show-errors',
         f'TEMPLATE_URL="https://$BUCKET.$S3_HOST/{template_key(name)}"',
     ]
