@@ -278,7 +278,7 @@ def render_page(
     # The commands use the first sample environment (dev) as their worked example.
     example = environments[0] if environments else Environment(name="dev", purpose="", parameters={})
     quick = [
-        *incident.incident_section(name, t),
+        *incident.incident_section(name, t, size),
         *_before_first_command(name, t, size, example),
         "## Checking the account",
         "",

@@ -14,7 +14,7 @@ from typing import Any
 
 from generator import runbook
 from generator.markdown import fenced, table
-from generator.shell import guarded, not_rehearsable, sha256_lines
+from generator.shell import guarded, not_rehearsable
 
 Template = Mapping[str, Any]
 OUT_OF_ORDER = "<!-- out-of-order: {reason} -->"
@@ -111,7 +111,7 @@ def save_block() -> str:
     )
 
 
-def back_block(name: str, t: Template) -> str:
+def back_block(name: str, t: Template, size: int) -> str:
     """The newest saved version, redeployed through a change set that is shown, not executed."""
     lines = [
         "# The newest version saved before an update, from the bucket (whoever saved it).",
@@ -122,20 +122,21 @@ def back_block(name: str, t: Template) -> str:
         'rm -rf last-good && mkdir last-good',
         f'aws s3 cp --recursive "s3://$BUCKET/{SAVED}/$LAST" last-good --region "$REGION" --only-show-errors',
         'echo "going back to the version saved at ${LAST%/}"',
-        *sha256_lines("last-good/template.json"),
-        f'aws s3 cp last-good/template.json "s3://$BUCKET/{runbook.template_key(name)}" --region "$REGION" '
-        "--only-show-errors",
-        f'TEMPLATE_URL="https://$BUCKET.$S3_HOST/{runbook.template_key(name)}"',
+        *runbook.upload_lines(name, size, "last-good/template.json"),
         "CHANGE_SET=back-$(date -u +%Y%m%d-%H%M%S)",
         *runbook.create_lines(
-            t, "UPDATE", '--template-url "$TEMPLATE_URL"', "last-good/parameters.json", "last-good/tags.json"
+            t,
+            "UPDATE",
+            '--template-url "$TEMPLATE_URL"' if runbook.needs_upload(size) else "--template-body file://last-good/template.json",
+            "last-good/parameters.json",
+            "last-good/tags.json",
         ),
         *runbook.review_lines("UPDATE"),
     ]
     return guarded(lines)
 
 
-def incident_section(name: str, t: Template) -> list[str]:
+def incident_section(name: str, t: Template, size: int) -> list[str]:
     return [
         "## In an incident",
         "",
@@ -191,7 +192,7 @@ def incident_section(name: str, t: Template) -> list[str]:
         "changes yet. Then run the execute block after it.",
         "",
         *out_of_order("rehearsed by tests/integration/test_handoff_incident.py"),
-        *fenced("sh", back_block(name, t)),
+        *fenced("sh", back_block(name, t, size)),
         "",
         *out_of_order("rehearsed by tests/integration/test_handoff_incident.py"),
         *fenced("sh", runbook.execute_block("UPDATE")),

@@ -13,7 +13,7 @@ from typing import Any
 from generator import describe
 from generator.key_policy import brought_key_policy, placeholders_used
 from generator.markdown import code, fenced
-from generator.shell import not_rehearsable
+from generator.shell import guarded, not_rehearsable
 
 
 def _key_parameters(t: Mapping[str, Any]) -> list[str]:
@@ -100,7 +100,7 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
                 "It must exist in the region you deploy to (public AWS parameters do in every "
                 "commercial region):",
                 "",
-                *fenced("sh", f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'),
+                *fenced("sh", guarded([f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'])),
                 "",
             ]
     return lines

@@ -91,10 +91,11 @@ SHOW_LINES = [
 def review_lines(kind: str) -> list[str]:
     """Record the change set for the execute block, and print how to abandon it instead."""
     abandon = (
-        'aws cloudformation delete-change-set --region $REGION --stack-name $STACK_NAME --change-set-name $CHANGE_SET'
+        'aws cloudformation delete-change-set --region \\"$REGION\\" --stack-name \\"$STACK_NAME\\" '
+        '--change-set-name \\"$CHANGE_SET\\"'
     )
     if kind == "CREATE":
-        abandon += " && aws cloudformation delete-stack --region $REGION --stack-name $STACK_NAME"
+        abandon += ' && aws cloudformation delete-stack --region \\"$REGION\\" --stack-name \\"$STACK_NAME\\"'
     return [
         *SHOW_LINES,
         "echo \"$CHANGE_SET\" > change-set.txt",
