@@ -96,7 +96,11 @@ def patches() -> list[tuple[Any, str, Any]]:
         (Stack, "stack_resources", _built_resources(vars(Stack)["stack_resources"])),
         (KmsResponse, "schedule_key_deletion", schedule_key_deletion),
         (KmsResponse, "cancel_key_deletion", cancel_key_deletion),
-        (CloudFormationResponse, "cancel_update_stack", _refused_outside("CancelUpdateStack", "UPDATE_IN_PROGRESS")),
+        (
+            CloudFormationResponse,
+            "cancel_update_stack",
+            _refused_outside("CancelUpdateStack", "UPDATE_IN_PROGRESS"),
+        ),
         (
             CloudFormationResponse,
             "continue_update_rollback",

@@ -103,7 +103,7 @@ def save_block() -> str:
             "  --query 'Stacks[0].Parameters[].{ParameterKey: ParameterKey, ParameterValue: ParameterValue}' \\",
             '  --output json > "$SAVED/parameters.json"',
             'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
-            '  --query \'Stacks[0].Tags || `[]`\' --output json > "$SAVED/tags.json"',
+            "  --query 'Stacks[0].Tags || `[]`' --output json > \"$SAVED/tags.json\"",
             'aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 || aws s3 mb "s3://$BUCKET" --region "$REGION"',
             'aws s3 cp --recursive "$SAVED" "s3://$BUCKET/$SAVED" --region "$REGION" --only-show-errors',
             'echo "saved the deployed version: s3://$BUCKET/$SAVED (and ./$SAVED)"',
@@ -119,7 +119,7 @@ def back_block(name: str, t: Template, size: int) -> str:
         "  | awk '$1 == \"PRE\" {print $2}' | sort | tail -n 1)",
         f'[ -n "$LAST" ] || {{ echo "nothing saved under s3://$BUCKET/{SAVED}/: no version to go back to" >&2; '
         "exit 1; }",
-        'rm -rf last-good && mkdir last-good',
+        "rm -rf last-good && mkdir last-good",
         f'aws s3 cp --recursive "s3://$BUCKET/{SAVED}/$LAST" last-good --region "$REGION" --only-show-errors',
         'echo "going back to the version saved at ${LAST%/}"',
         *runbook.upload_lines(name, size, "last-good/template.json"),
@@ -127,7 +127,9 @@ def back_block(name: str, t: Template, size: int) -> str:
         *runbook.create_lines(
             t,
             "UPDATE",
-            '--template-url "$TEMPLATE_URL"' if runbook.needs_upload(size) else "--template-body file://last-good/template.json",
+            '--template-url "$TEMPLATE_URL"'
+            if runbook.needs_upload(size)
+            else "--template-body file://last-good/template.json",
             "last-good/parameters.json",
             "last-good/tags.json",
         ),

@@ -11,8 +11,8 @@ from typing import Any
 
 from cfnspec import update_outcomes as uo
 from generator import incident, runbook
-from generator.shell import guarded, not_rehearsable
 from generator.markdown import code, fenced, table
+from generator.shell import guarded, not_rehearsable
 
 Template = Mapping[str, Any]
 # UPDATED effects are listed by name up to this many; beyond it, counted (every tag reaches most resources).
@@ -153,7 +153,7 @@ def update_section(name: str, t: Template, size: int) -> list[str]:
         "",
         "If `wait change-set-create-complete` fails, the change set ended `FAILED`; the block printed "
         "`Waiter ChangeSetCreateComplete failed` with the reason. \"The submitted information didn't "
-        "contain changes\" means the file and template match the stack: nothing to do (abandon it with "
+        'contain changes" means the file and template match the stack: nothing to do (abandon it with '
         "`aws cloudformation delete-change-set`). Otherwise execute it and wait:",
         "",
         *fenced("sh", runbook.execute_block("UPDATE")),
@@ -228,7 +228,9 @@ def _ami_lines(t: Template) -> list[str]:
         "launches a new launch template version and the rolling update replaces every instance. `deploy.py` "
         "compares the two AMIs and shows a change as a `DANGER` line of its review. To see it yourself:",
         "",
-        *not_rehearsable("the emulator keeps the resolved AMI id as the parameter value and has no ResolvedValue"),
+        *not_rehearsable(
+            "the emulator keeps the resolved AMI id as the parameter value and has no ResolvedValue"
+        ),
         *fenced("sh", script),
         "",
         "To stay on one AMI, pass the name of an SSM parameter of your own that holds it (`aws ssm "

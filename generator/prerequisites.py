@@ -100,7 +100,9 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
                 "It must exist in the region you deploy to (public AWS parameters do in every "
                 "commercial region):",
                 "",
-                *fenced("sh", guarded([f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'])),
+                *fenced(
+                    "sh", guarded([f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'])
+                ),
                 "",
             ]
     return lines

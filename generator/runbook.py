@@ -94,11 +94,11 @@ def review_lines(kind: str) -> list[str]:
         'aws cloudformation delete-change-set --region \\"$REGION\\" --stack-name \\"$STACK_NAME\\" '
         '--change-set-name \\"$CHANGE_SET\\"'
     )
-    if kind == "CREATE":
+    if kind in ("CREATE", "IMPORT"):  # the stack is new: abandoning it leaves an empty stack to delete
         abandon += ' && aws cloudformation delete-stack --region \\"$REGION\\" --stack-name \\"$STACK_NAME\\"'
     return [
         *SHOW_LINES,
-        "echo \"$CHANGE_SET\" > change-set.txt",
+        'echo "$CHANGE_SET" > change-set.txt',
         'echo "Nothing has changed yet. To apply it: the execute block. To abandon it:"',
         f'echo "  {abandon}"',
     ]
@@ -119,7 +119,9 @@ def review_block(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
 def execute_block(kind: str) -> str:
     """Execute the change set the review block recorded, and wait for the stack (the waiter polls every 30
     seconds and gives up after an hour)."""
-    waiter = "stack-create-complete" if kind == "CREATE" else "stack-update-complete"
+    waiter = {"CREATE": "stack-create-complete", "IMPORT": "stack-import-complete"}.get(
+        kind, "stack-update-complete"
+    )
     return guarded(
         [
             '[ -s change-set.txt ] || { echo "change-set.txt not found: create and review a change set first" >&2; '
@@ -226,11 +228,7 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
         "",
         "Two blocks, so that you see what CloudFormation will do before anything is made. The first converts "
         "your parameter file to the list format `create-change-set` takes"
-        + (
-            ", uploads the template (the first upload makes the bucket)"
-            if needs_upload(size)
-            else ""
-        )
+        + (", uploads the template (the first upload makes the bucket)" if needs_upload(size) else "")
         + ", creates the change set and shows it; it changes nothing and prints the line that abandons it.",
         "",
         *fenced("sh", review_block(name, t, size, "CREATE")),

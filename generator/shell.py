@@ -58,7 +58,9 @@ def named_parameters(t: Template) -> list[str]:
 # The placeholders the sample parameter files carry (see each environment's to_fill_in): the variables block
 # refuses a working copy that still holds one.
 PLACEHOLDER_PATTERN = "replace-with|REPLACE-WITH|example\\.com|111122223333"
-NEEDS_VARIABLES = ': "${REGION:?run the variables block first}" "${STACK_NAME:?run the variables block first}"'
+NEEDS_VARIABLES = (
+    ': "${REGION:?run the variables block first}" "${STACK_NAME:?run the variables block first}"'
+)
 
 
 def not_rehearsable(reason: str) -> list[str]:
@@ -69,16 +71,24 @@ def not_rehearsable(reason: str) -> list[str]:
 def guarded(lines: list[str]) -> str:
     """A block safe to paste: a subshell that stops at its first failure without closing the reader's shell,
     and refuses to start without the variables block."""
-    return "\n".join(["(", "  set -e", f"  {NEEDS_VARIABLES}", *(f"  {x}" if x else "" for x in lines), ")"])
+    body, heredoc_end = [], None
+    for line in lines:
+        # A here-document's lines and its terminator stay as written: the shell reads them verbatim.
+        body.append(line if heredoc_end or not line else f"  {line}")
+        if heredoc_end and line == heredoc_end:
+            heredoc_end = None
+        elif match := re.search(r"<<-?'?(\w+)'?\s*$", line):
+            heredoc_end = match.group(1)
+    return "\n".join(["(", "  set -e", f"  {NEEDS_VARIABLES}", *body, ")"])
 
 
 def variables_block(name: str, t: Template, env: str, size: int) -> str:
     checked = [
-        f"  [ -f \"$PARAMS\" ] || cp output/{name}.{env}.parameters.json \"$PARAMS\"",
-        f'  if grep -Eq \'{PLACEHOLDER_PATTERN}\' "$PARAMS"; then',
+        f'  [ -f "$PARAMS" ] || cp output/{name}.{env}.parameters.json "$PARAMS"',
+        f"  if grep -Eq '{PLACEHOLDER_PATTERN}' \"$PARAMS\"; then",
         '    echo "$PARAMS still holds a placeholder: replace it, then run this block again:" >&2',
-        f'    grep -En \'{PLACEHOLDER_PATTERN}\' "$PARAMS" >&2',
-        '  elif ! ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text); then',
+        f"    grep -En '{PLACEHOLDER_PATTERN}' \"$PARAMS\" >&2",
+        "  elif ! ACCOUNT_ID=$(aws sts get-caller-identity --query Account --output text); then",
         '    echo "no AWS credentials for $REGION: log in (aws configure / aws sso login), then run this block again" >&2',
         "  else",
         "    VARIABLES_OK=yes",

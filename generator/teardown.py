@@ -59,7 +59,10 @@ RECORD_MISSING = (
 
 
 def cleanup_script(types: list[str]) -> str:
-    lines = ["# Reads retained-resources.txt, written by the block above before the stack was deleted.", RECORD_MISSING]
+    lines = [
+        "# Reads retained-resources.txt, written by the block above before the stack was deleted.",
+        RECORD_MISSING,
+    ]
     for rtype in REMOVE_ORDER:
         if rtype in types:
             lines.append(f"for ID in $(awk '$2 == \"{rtype}\" {{print $3}}' retained-resources.txt); do")

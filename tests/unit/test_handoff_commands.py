@@ -169,7 +169,9 @@ def test_a_template_over_the_inline_limit_is_uploaded_and_read_by_url(name: str)
     for words in commands:
         assert "--template-url" in words and "--template-body" not in words, words
     # Content-addressed: every version of the template stays in the bucket under its sha256.
-    assert f'aws s3 cp output/{name}.json "s3://$BUCKET/templates/{name}-$SHA.json" --region "$REGION"' in text
+    assert (
+        f'aws s3 cp output/{name}.json "s3://$BUCKET/templates/{name}-$SHA.json" --region "$REGION"' in text
+    )
     deploy = next(c for c in aws_commands(text) if c[1:3] == ["cloudformation", "deploy"])
     assert "--s3-bucket" in deploy
 
@@ -195,7 +197,9 @@ def test_template_url_is_the_uploaded_objects_https_url_in_each_region(region: s
     blocks = sh_blocks(page("tap-stack", INLINE_LIMIT + 1))
     (setup,) = [b for b in blocks if "VARIABLES_OK=" in b]
     case = setup[setup.index('case "$REGION" in') : setup.index("esac") + len("esac")]
-    (url,) = {line.strip() for b in blocks for line in b.split("\n") if line.strip().startswith("TEMPLATE_URL=")}
+    (url,) = {
+        line.strip() for b in blocks for line in b.split("\n") if line.strip().startswith("TEMPLATE_URL=")
+    }
     script = f'REGION={region}\nBUCKET=ops-artifacts\nSHA=0a1b\n{case}\n{url}\necho "$TEMPLATE_URL"\n'
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"https://{host}/templates/tap-stack-0a1b.json"

@@ -112,7 +112,9 @@ def test_every_update_saves_the_deployed_version_first(text: str, shells: list[B
     (block,) = [b for b in shells if "get-template" in b.body]
     assert "describe-stacks" in block.body and "$(date -u +%Y%m%dT%H%M%SZ)" in block.body
     # Each upload is content-addressed, so a later upload never overwrites a saved version.
-    uploads = [line for b in shells for line in b.body.split("\n") if "aws s3 cp " in line and "templates/" in line]
+    uploads = [
+        line for b in shells for line in b.body.split("\n") if "aws s3 cp " in line and "templates/" in line
+    ]
     assert uploads and all("templates/tap-stack-$SHA.json" in line for line in uploads)
 
 
@@ -129,8 +131,15 @@ def folder(tmp_path: Path) -> Path:
 
 def _variables(shells: list[Block], cwd: Path, prefix: str = "") -> subprocess.CompletedProcess[str]:
     script = prefix + variables_block(shells).body + '\necho "REGION=${REGION:-unset}"'
-    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
-    return subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "HOME": str(cwd),
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+    }
+    return subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_variables_block_refuses_a_parameter_file_with_a_placeholder(
@@ -173,7 +182,9 @@ def test_the_update_table_is_update_outcomes(text: str) -> None:
 
 
 def test_quota_blocks_label_what_they_print(shells: list[Block]) -> None:
-    quota = [b for b in shells if "service-quotas get-service-quota" in b.body or "length(Addresses)" in b.body]
+    quota = [
+        b for b in shells if "service-quotas get-service-quota" in b.body or "length(Addresses)" in b.body
+    ]
     assert len(quota) == 2
     for block in quota:
         lines = [line.strip() for line in block.body.split("\n")]
