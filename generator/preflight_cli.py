@@ -243,8 +243,12 @@ def checks_section(name: str, t: Template) -> list[str]:
             ),
             *fenced(
                 "sh",
-                'aws s3control get-public-access-block --region "$REGION" --account-id "$ACCOUNT_ID" '
-                "--query PublicAccessBlockConfiguration --output text",
+                guarded(
+                    [
+                        'aws s3control get-public-access-block --region "$REGION" --account-id "$ACCOUNT_ID" '
+                        "--query PublicAccessBlockConfiguration --output text"
+                    ]
+                ),
             ),
             "",
         ]
@@ -262,7 +266,10 @@ def checks_section(name: str, t: Template) -> list[str]:
         "The key EBS uses by default, when encryption by default is on (`alias/aws/ebs` or a key of yours):",
         "",
         *not_rehearsable("the emulator does not implement GetEbsDefaultKmsKeyId"),
-        *fenced("sh", 'aws ec2 get-ebs-default-kms-key-id --region "$REGION" --query KmsKeyId --output text'),
+        *fenced(
+            "sh",
+            guarded(['aws ec2 get-ebs-default-kms-key-id --region "$REGION" --query KmsKeyId --output text']),
+        ),
         "",
         *public_access,
         "The values in your parameter file:",

@@ -47,11 +47,15 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
             *not_rehearsable("needs a KMS key of yours and your edited key-policy.json"),
             *fenced(
                 "sh",
-                "KEY_ID=replace-with-your-key-id-or-arn\n"
-                'aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
-                "--query Policy --output text > current-key-policy.json\n"
-                'aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
-                "--policy file://key-policy.json",
+                guarded(
+                    [
+                        "KEY_ID=replace-with-your-key-id-or-arn",
+                        'aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
+                        "--query Policy --output text > current-key-policy.json",
+                        'aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
+                        "--policy file://key-policy.json",
+                    ]
+                ),
             ),
             "",
         ]

@@ -265,7 +265,7 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
         "leaves out keeps the stack's previous value.",
         "",
         *not_rehearsable("AWS CLI v2 only (v1 reads no template-configuration file)"),
-        *fenced("sh", _deploy_script(name, t, size, env)),
+        *fenced("sh", guarded(_deploy_script(name, t, size, env).split("\n"))),
         "",
         "### In CodePipeline",
         "",
