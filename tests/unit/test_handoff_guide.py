@@ -72,7 +72,7 @@ def test_the_variables_block_opens_the_quick_path_and_only_incident_blocks_come_
     assert first.not_rehearsable is None and first.out_of_order is None
     assert {"REGION", "STACK_NAME", "PARAMS", "BUCKET", "ACCOUNT_ID"} <= assigned(first.body)
     assert section(text, "Before the first command").count("```sh") == 1
-    assert all(b.out_of_order for b in shells[: shells.index(first)])
+    assert all(b.out_of_order or b.not_rehearsable for b in shells[: shells.index(first)])
     # The prerequisites are stated before the first command of the page.
     assert text.index("AWS CLI (v1 or v2) and jq") < text.index("```sh")
 
@@ -110,8 +110,9 @@ def test_no_command_names_a_region_other_than_region_variable(name: str) -> None
     text = page_of(name)
     assert "--region us-east-1" not in text
     regions = re.findall(r"--region (\"?[^\s\"`]*\"?)", text)
-    # The printed line that abandons a change set quotes it inside an echo.
-    assert regions and set(regions) <= {'"$REGION"', '\\"$REGION\\"'}
+    # The printed line that abandons a change set quotes it inside an echo (\"$REGION\", read as \").
+    assert regions and set(regions) <= {'"$REGION"', '\\"'}
+    assert 'delete-change-set --region \\"$REGION\\"' in text
 
 
 @pytest.mark.parametrize("name", NAMES)
