@@ -89,7 +89,9 @@ def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
         if "cloudformation" in block.body:
             states.append(_stack_status(first, workdir, env))
     with capsys.disabled():
-        print(f"\n{PAGE.name}: {len(ran)} blocks ran, {len(skipped)} not rehearsable:")
+        print(
+            f"\n{PAGE.name}: {len(ran)} blocks ran in order, {len(skipped)} skipped (not rehearsable, or out of order):"
+        )
         for line in skipped:
             print(f"  {line}")
 
