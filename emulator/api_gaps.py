@@ -6,6 +6,9 @@
   (a false Condition, a type it skips): moto keeps None for it in the stack's resource map.
 - ScheduleKeyDeletion and CancelKeyDeletion took a key id only: a key ARN answered HTTP 500. AWS takes either and
   answers with the key's ARN.
+- CancelUpdateStack and ContinueUpdateRollback were not implemented (HTTP 500). moto never leaves a stack in
+  UPDATE_IN_PROGRESS or UPDATE_ROLLBACK_FAILED, so every stack it has is in a status from which AWS refuses both
+  with a ValidationError, as answered here; a missing stack is refused as AWS does.
 """
 
 from __future__ import annotations
@@ -77,10 +80,30 @@ def cancel_key_deletion(self: KmsResponse) -> str:
     return json.dumps({"KeyId": arn})
 
 
+def _refused_outside(action: str, status: str) -> Any:
+    def call(self: CloudFormationResponse) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        if stack.status == status:  # never reached in moto; kept so the answer cannot be wrong if it is
+            raise NotImplementedError(f"{action} of a stack in {status}")
+        raise ValidationError(stack.name, message=f"{action} cannot be called from current stack status")
+
+    return call
+
+
 def patches() -> list[tuple[Any, str, Any]]:
     return [
         (CloudFormationResponse, "get_template", get_template),
         (Stack, "stack_resources", _built_resources(vars(Stack)["stack_resources"])),
         (KmsResponse, "schedule_key_deletion", schedule_key_deletion),
         (KmsResponse, "cancel_key_deletion", cancel_key_deletion),
+        (
+            CloudFormationResponse,
+            "cancel_update_stack",
+            _refused_outside("CancelUpdateStack", "UPDATE_IN_PROGRESS"),
+        ),
+        (
+            CloudFormationResponse,
+            "continue_update_rollback",
+            _refused_outside("ContinueUpdateRollback", "UPDATE_ROLLBACK_FAILED"),
+        ),
     ]

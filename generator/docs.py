@@ -5,6 +5,7 @@ Every section is read from the template dict, so the page cannot drift from the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from cfnspec.limits import RESOURCE_LIMIT
 from generator import (
     costs,
     describe,
+    incident,
     lifecycle,
     permissions,
     preflight_cli,
@@ -54,7 +56,7 @@ def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[En
         ],
     ]
     rows += [[code(parameter_file_name(name, env.name)), env.purpose] for env in envs]
-    lines = ["## Files", "", *table(["File", "Contents"], rows), ""]
+    lines = ["## Appendix A: Files", "", *table(["File", "Contents"], rows), ""]
     lines += [
         "Parameter files use the CodePipeline template-configuration format, "
         '`{"Parameters": {"Name": "value"}, "Tags": {"Key": "value"}}` with every value a string. '
@@ -74,7 +76,7 @@ def _resources_section(t: Mapping[str, Any]) -> list[str]:
     res = describe.resources(t)
     groups = describe.components(t)
     lines = [
-        "## What the stack creates",
+        "## Appendix B: What the stack creates",
         "",
         f"{len(res)} resources in {len(groups)} components, grouped by each resource's `Component` tag; a "
         "resource that cannot carry tags (a policy, a route, a service-linked role) is listed with the "
@@ -133,7 +135,7 @@ def _parameter_block(name: str, spec: Mapping[str, Any], label: str | None, grou
 def _parameters_section(t: Mapping[str, Any]) -> list[str]:
     params: Mapping[str, Any] = t.get("Parameters", {})
     if not params:
-        return ["## Parameters", "", "The template has no parameters.", ""]
+        return ["## Appendix D: Parameters", "", "The template has no parameters.", ""]
     groups, labels = describe.interface(t)
     grouped = {p for _, names in groups for p in names}
     ungrouped = [p for p in params if p not in grouped]
@@ -151,7 +153,7 @@ def _parameters_section(t: Mapping[str, Any]) -> list[str]:
         for p in names
     ]
     lines = [
-        "## Parameters",
+        "## Appendix D: Parameters",
         "",
         f"{len(params)} parameters, in the console's groups and order. Every one with a default can "
         "be left out.",
@@ -197,7 +199,7 @@ def _rules_block(t: Mapping[str, Any]) -> list[str]:
 def _outputs_section(t: Mapping[str, Any]) -> list[str]:
     outputs: Mapping[str, Any] = t.get("Outputs", {})
     if not outputs:
-        return ["## Outputs", "", "The template has no outputs.", ""]
+        return ["## Appendix E: Outputs", "", "The template has no outputs.", ""]
     rows = [
         [
             code(n),
@@ -208,7 +210,7 @@ def _outputs_section(t: Mapping[str, Any]) -> list[str]:
         for n, o in outputs.items()
     ]
     return [
-        "## Outputs",
+        "## Appendix E: Outputs",
         "",
         *table(["Output", "Description", "Export name", "Present when"], rows),
         "",
@@ -231,9 +233,80 @@ def _capabilities_section(t: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def contents(lines: Sequence[str]) -> list[str]:
+    """The table of contents: every section, and the subsections of those that are not appendices."""
+    found, in_appendix, fenced_code = [], False, False
+    for line in lines:
+        if line.startswith("```"):
+            fenced_code = not fenced_code
+        if fenced_code:
+            continue
+        if line.startswith("## "):
+            title = line[3:]
+            in_appendix = title.startswith("Appendix")
+            found.append(f"- [{title}](#{anchor(title)})")
+        elif line.startswith("### ") and not in_appendix:
+            title = line[4:]
+            found.append(f"  - [{title}](#{anchor(title)})")
+    return ["## Contents", "", *found, ""]
+
+
+def _before_first_command(name: str, t: Mapping[str, Any], size: int, example: Environment) -> list[str]:
+    return [
+        "## Before the first command",
+        "",
+        "Every block runs with the AWS CLI (v1 or v2) and jq, from the folder that holds `output/`. Run this "
+        "block once in each new shell: it checks for jq, the AWS CLI, the folder, credentials and "
+        "placeholders left in your parameter file, and sets the variables every other block uses. When a "
+        "check fails it says what to fix and leaves `REGION` unset, and every other block then refuses to "
+        "start.",
+        "",
+        *fenced("sh", shell.variables_block(name, t, example.name, size)),
+        "",
+    ]
+
+
 def render_page(
     name: str, t: Mapping[str, Any], size: int, environments: Sequence[Environment] = ENVIRONMENTS
 ) -> str:
+    # The commands use the first sample environment (dev) as their worked example.
+    example = environments[0] if environments else Environment(name="dev", purpose="", parameters={})
+    quick = [
+        *incident.incident_section(name, t, size),
+        *_before_first_command(name, t, size, example),
+        "## Checking the account",
+        "",
+        *preflight_cli.checks_section(name, t),
+        *runbook.deployment_section(name, t, size, example),
+        *lifecycle.verify_section(t),
+        *lifecycle.update_section(name, t, size),
+        *teardown.stateful_section(name, t),
+        *recreate.recreate_section(name, t, size),
+    ]
+    more = [
+        *runbook.console_section(name, t, example),
+        "## Validating before you deploy",
+        "",
+        *runbook.validation_section(name, t, size),
+        *costs.cost_section(t),
+        *_capabilities_section(t),
+    ]
+    appendices = [
+        *_files_section(name, t, size, environments),
+        *_resources_section(t),
+        "## Appendix C: Account prerequisites",
+        "",
+        *prerequisites.prerequisites_section(t),
+        *_parameters_section(t),
+        *_outputs_section(t),
+    ]
+    body = [*quick, *more, *appendices]
     lines = [
         f"# {name}",
         "",
@@ -243,33 +316,12 @@ def render_page(
     ]
     if t.get("Description"):
         lines += [str(t["Description"]), ""]
-    # The commands use the first sample environment (dev) as their worked example.
-    example = environments[0] if environments else Environment(name="dev", purpose="", parameters={})
     lines += [
-        *_files_section(name, t, size, environments),
-        *_resources_section(t),
-        *costs.cost_section(t),
-        "## Account prerequisites",
+        "**Prerequisites:** the AWS CLI (v1 or v2) and jq, run from the folder that holds `output/`, after "
+        "the variables block of [Before the first command](#before-the-first-command). In an incident, start "
+        "at [In an incident](#in-an-incident).",
         "",
-        "Before any command: run the first block once per shell. Every later block uses only the variables "
-        "it sets (or sets its own), so any block can be run again on its own.",
-        "",
-        "### Shell variables",
-        "",
-        *fenced("sh", shell.variables_block(name, t, example.name, size)),
-        "",
-        *preflight_cli.checks_section(name, t),
-        *prerequisites.prerequisites_section(t),
-        *_capabilities_section(t),
-        *runbook.console_section(name, t, example),
-        *runbook.deployment_section(name, t, size, example),
-        *runbook.validation_section(name, t, size),
-        *lifecycle.verify_section(t),
-        *lifecycle.update_section(name, t, size),
-        *lifecycle.recover_section(),
-        *teardown.stateful_section(name, t),
-        *recreate.recreate_section(name, t, size),
-        *_parameters_section(t),
-        *_outputs_section(t),
+        *contents(body),
+        *body,
     ]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cfnspec import update_outcomes as uo
-from generator import runbook
+from generator import incident, runbook
 from generator.markdown import code, fenced, table
+from generator.shell import guarded, not_rehearsable
 
 Template = Mapping[str, Any]
 # UPDATED effects are listed by name up to this many; beyond it, counted (every tag reaches most resources).
@@ -87,7 +88,7 @@ def verify_section(t: Template) -> list[str]:
         'aws cloudwatch describe-alarms --region "$REGION" --alarm-name-prefix "$STACK_NAME" \\',
         "  --query 'MetricAlarms[].[AlarmName,StateValue]' --output text",
     ]
-    lines += [*fenced("sh", "\n".join(script)), ""]
+    lines += [*fenced("sh", guarded(script)), ""]
     smoke = []
     if "LoadBalancerUrl" in outputs:
         smoke += [
@@ -112,8 +113,8 @@ def verify_section(t: Template) -> list[str]:
             "Smoke test: the load balancer answers and CloudFront serves an object from the static bucket "
             "(the outputs named in the commands):",
             "",
-            "<!-- not-rehearsable: needs the real load balancer and CloudFront distribution on the internet -->",
-            *fenced("sh", "\n".join(smoke)),
+            *not_rehearsable("needs the real load balancer and CloudFront distribution on the internet"),
+            *fenced("sh", guarded(smoke)),
             "",
         ]
     return lines
@@ -133,19 +134,29 @@ def update_section(name: str, t: Template, size: int) -> list[str]:
         "",
         *table(["Parameter", "Change", "What happens"], rows),
         "",
-        "Edit your copy of the parameter file (`$PARAMS`), then run this block whole: it converts the file "
-        "again (a converted file from before would still hold the old values), uploads the template and "
-        "creates the change set. Review it before you execute it: `Replacement` `True` means the resource is "
-        "recreated, `Conditional` that it depends on a value known only during the update.",
+        "Four blocks, in order. First save the deployed version, so that *Go back to the last good version* "
+        "(In an incident) can return to it: the template, parameters and tags as CloudFormation has them, in "
+        "the template bucket under a dated name.",
+        "",
+        *fenced("sh", incident.save_block()),
+        "",
+        "Then edit your copy of the parameter file (`$PARAMS`).",
         "",
         *_edit_lines(t, outcomes),
-        *fenced("sh", runbook.change_set_script(name, t, size, "UPDATE")),
+        "Create the change set and look at it: the block converts the file again (a converted file from "
+        "before would still hold the old values), uploads the template under its sha256 and shows what the "
+        "change set would do, without executing it. `Replacement` `True` means the resource is recreated, "
+        "`Conditional` that it depends on a value known only during the update. It prints the line that "
+        "abandons the change set.",
         "",
-        "If `wait change-set-create-complete` fails, the change set ended `FAILED`; see why with "
-        '`aws cloudformation describe-change-set --region "$REGION" --stack-name "$STACK_NAME" '
-        '--change-set-name "$CHANGE_SET" --query StatusReason --output text` (run in the same shell). '
-        '"The submitted information didn\'t contain changes" means the file and template match the stack: '
-        "nothing to do; remove it with `aws cloudformation delete-change-set` and the same arguments.",
+        *fenced("sh", runbook.review_block(name, t, size, "UPDATE")),
+        "",
+        "If `wait change-set-create-complete` fails, the change set ended `FAILED`; the block printed "
+        "`Waiter ChangeSetCreateComplete failed` with the reason. \"The submitted information didn't "
+        'contain changes" means the file and template match the stack: nothing to do (abandon it with '
+        "`aws cloudformation delete-change-set`). Otherwise execute it and wait:",
+        "",
+        *fenced("sh", runbook.execute_block("UPDATE")),
         "",
         *_ami_lines(t),
         *new_stack_section(t, outcomes),
@@ -198,7 +209,7 @@ def _ami_lines(t: Template) -> list[str]:
         return []
     parameter = image[0]
     query = f"Stacks[0].Parameters[?ParameterKey=='{parameter}']"
-    script = "\n".join(
+    script = guarded(
         [
             f"# The SSM parameter {parameter} names, and the AMI the running instances were launched from.",
             'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
@@ -217,8 +228,9 @@ def _ami_lines(t: Template) -> list[str]:
         "launches a new launch template version and the rolling update replaces every instance. `deploy.py` "
         "compares the two AMIs and shows a change as a `DANGER` line of its review. To see it yourself:",
         "",
-        "<!-- not-rehearsable: the emulator keeps the resolved AMI id as the parameter value and has no "
-        "ResolvedValue -->",
+        *not_rehearsable(
+            "the emulator keeps the resolved AMI id as the parameter value and has no ResolvedValue"
+        ),
         *fenced("sh", script),
         "",
         "To stay on one AMI, pass the name of an SSM parameter of your own that holds it (`aws ssm "
@@ -238,67 +250,12 @@ def _edit_lines(t: Template, outcomes: Mapping[str, uo.ParameterOutcome]) -> lis
         "",
         *fenced(
             "sh",
-            f'jq \'.Parameters.{parameter} = ((.Parameters.{parameter} // "{default}") | tonumber + 1 '
-            '| tostring)\' "$PARAMS" > "$PARAMS.new" && mv "$PARAMS.new" "$PARAMS"',
+            guarded(
+                [
+                    f'jq \'.Parameters.{parameter} = ((.Parameters.{parameter} // "{default}") | tonumber + 1 '
+                    '| tostring)\' "$PARAMS" > "$PARAMS.new" && mv "$PARAMS.new" "$PARAMS"'
+                ]
+            ),
         ),
-        "",
-        "Then:",
-        "",
-    ]
-
-
-def recover_section() -> list[str]:
-    status = (
-        'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" '
-        "--query 'Stacks[0].[StackStatus,StackStatusReason]' --output text\n"
-        'aws cloudformation describe-stack-events --region "$REGION" --stack-name "$STACK_NAME" \\\n'
-        "  --query \"StackEvents[?contains(ResourceStatus, 'FAILED')].[LogicalResourceId,ResourceStatusReason]\" "
-        "\\\n  --output text"
-    )
-    reason = "the emulator never reaches this stack state"
-    return [
-        "## Rolling back and recovering",
-        "",
-        "Start from the stack's status and the reasons of its failed resources:",
-        "",
-        *fenced("sh", status),
-        "",
-        "- `UPDATE_IN_PROGRESS` taking too long (an instance that never turns healthy): cancel the update; "
-        "the stack rolls back to where it was (`UPDATE_ROLLBACK_COMPLETE`).",
-        "",
-        f"<!-- not-rehearsable: {reason} (UPDATE_IN_PROGRESS) -->",
-        *fenced(
-            "sh",
-            'aws cloudformation cancel-update-stack --region "$REGION" --stack-name "$STACK_NAME"\n'
-            'aws cloudformation wait stack-rollback-complete --region "$REGION" --stack-name "$STACK_NAME"',
-        ),
-        "",
-        "- `UPDATE_ROLLBACK_FAILED`: a resource could not go back (often one changed or deleted outside "
-        "CloudFormation). Fix it if you can and continue; otherwise skip it (its logical id from the events "
-        "above; the stack then no longer matches it, so check it afterwards).",
-        "",
-        f"<!-- not-rehearsable: {reason} (UPDATE_ROLLBACK_FAILED) -->",
-        *fenced(
-            "sh",
-            'aws cloudformation continue-update-rollback --region "$REGION" --stack-name "$STACK_NAME"\n'
-            "# or, when one resource cannot be brought back:\n"
-            "SKIP=replace-with-the-logical-id\n"
-            'aws cloudformation continue-update-rollback --region "$REGION" --stack-name "$STACK_NAME" '
-            '--resources-to-skip "$SKIP"\n'
-            'aws cloudformation wait stack-rollback-complete --region "$REGION" --stack-name "$STACK_NAME"',
-        ),
-        "",
-        "- `ROLLBACK_COMPLETE` (the first create failed): the stack cannot be updated, only deleted. Delete "
-        "it, remove what it retained (see Tearing down: a failed create keeps the resources with a "
-        "Retain policy, fixed names included), fix the cause and create it again.",
-        "",
-        f"<!-- not-rehearsable: {reason} (ROLLBACK_COMPLETE) -->",
-        *fenced(
-            "sh",
-            'aws cloudformation delete-stack --region "$REGION" --stack-name "$STACK_NAME"\n'
-            'aws cloudformation wait stack-delete-complete --region "$REGION" --stack-name "$STACK_NAME"',
-        ),
-        "",
-        "- `UPDATE_ROLLBACK_COMPLETE`: the stack is back as it was and can be updated again.",
         "",
     ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from generator import defaults, describe, permissions
 from generator.markdown import code, fenced, table
-from generator.shell import as_shell
+from generator.shell import as_shell, guarded, not_rehearsable
 
 Template = Mapping[str, Any]
 MANAGED_POLICY_LIMIT = 6144
@@ -117,11 +117,11 @@ def _quota_section(t: Template) -> list[str]:
             continue
         rows.append([q.name, code(q.resource_type), str(n), code(f"{q.service} {q.code}")])
         quotas += [
-            f"# {q.name}: the stack adds {n}.",
+            f"printf '%s' '{q.name} quota (the stack adds {n}): '",
             f'aws service-quotas get-service-quota --region "$REGION" --service-code {q.service} '
-            f"--quota-code {q.code} --query 'Quota.Value'",
+            f"--quota-code {q.code} --query 'Quota.Value' --output text",
         ]
-        usage += [f"# {q.name} in use", q.usage]
+        usage += [f"printf '%s' '{q.name} in use: '", q.usage]
     if not rows:
         return []
     return [
@@ -136,10 +136,10 @@ def _quota_section(t: Template) -> list[str]:
         "NoSuchResourceException: `get-aws-default-service-quota` with the same arguments gives the default "
         "(5 for each of these). Raise one with `aws service-quotas request-service-quota-increase`.",
         "",
-        "<!-- not-rehearsable: the emulator has no EC2 or VPC service quotas -->",
-        *fenced("sh", "\n".join(quotas)),
+        *not_rehearsable("the emulator has no EC2 or VPC service quotas"),
+        *fenced("sh", guarded(quotas)),
         "",
-        *fenced("sh", "\n".join(usage)),
+        *fenced("sh", guarded(usage)),
         "",
     ]
 
@@ -162,7 +162,7 @@ def _permissions_section(name: str, t: Template) -> list[str]:
         "CloudFormation and S3 calls of the commands on this page. It is "
         f"{fits}. Narrow `Resource` to your account's ARNs if your policies require it.",
         "",
-        "<!-- not-rehearsable: names a role of yours that the emulator does not have -->",
+        *not_rehearsable("names a role of yours that the emulator does not have"),
         *fenced(
             "sh",
             "DEPLOY_ROLE=replace-with-your-deploy-role-name\n"
@@ -228,8 +228,8 @@ def checks_section(name: str, t: Template) -> list[str]:
     ]
     if describe.service_linked_roles(t) or describe.has_type(t, "AWS::AutoScaling::AutoScalingGroup"):
         account += [
-            "# The Auto Scaling service-linked role: its name printed means it exists (leave",
-            "# CreateAutoScalingServiceLinkedRole false); nothing printed means set it true, or create the role.",
+            "# The Auto Scaling service-linked role: its name printed means it exists. Either way leave",
+            "# CreateAutoScalingServiceLinkedRole false: a missing role is created by Auto Scaling on first use.",
             "aws iam list-roles --path-prefix /aws-service-role/autoscaling.amazonaws.com/ "
             "--query 'Roles[].RoleName' --output text",
         ]
@@ -238,12 +238,17 @@ def checks_section(name: str, t: Template) -> list[str]:
             "Account S3 Block Public Access: the stack's buckets are private and served through CloudFront, so "
             "all four settings `True`, or the error NoSuchPublicAccessBlockConfiguration (none set), is fine:",
             "",
-            "<!-- not-rehearsable: S3 Control puts the account id in the host name, which a loopback "
-            "endpoint does not serve -->",
+            *not_rehearsable(
+                "S3 Control puts the account id in the host name, which a loopback endpoint does not serve"
+            ),
             *fenced(
                 "sh",
-                'aws s3control get-public-access-block --region "$REGION" --account-id "$ACCOUNT_ID" '
-                "--query PublicAccessBlockConfiguration --output text",
+                guarded(
+                    [
+                        'aws s3control get-public-access-block --region "$REGION" --account-id "$ACCOUNT_ID" '
+                        "--query PublicAccessBlockConfiguration --output text"
+                    ]
+                ),
             ),
             "",
         ]
@@ -256,22 +261,25 @@ def checks_section(name: str, t: Template) -> list[str]:
         "The checks `deploy.py preflight` makes, one command each, with the answer that means go in the "
         "comment above it:",
         "",
-        *fenced("sh", "\n".join(account)),
+        *fenced("sh", guarded(account)),
         "",
         "The key EBS uses by default, when encryption by default is on (`alias/aws/ebs` or a key of yours):",
         "",
-        "<!-- not-rehearsable: the emulator does not implement GetEbsDefaultKmsKeyId -->",
-        *fenced("sh", 'aws ec2 get-ebs-default-kms-key-id --region "$REGION" --query KmsKeyId --output text'),
+        *not_rehearsable("the emulator does not implement GetEbsDefaultKmsKeyId"),
+        *fenced(
+            "sh",
+            guarded(['aws ec2 get-ebs-default-kms-key-id --region "$REGION" --query KmsKeyId --output text']),
+        ),
         "",
         *public_access,
         "The values in your parameter file:",
         "",
-        *fenced("sh", _parameter_checks(t)),
+        *fenced("sh", guarded(_parameter_checks(t).split("\n"))),
         "",
         "Names the stack fixes must be free: an earlier stack of the same environment, or a failed first "
         "create, leaves retained resources that keep them (see Tearing down for how to remove or adopt them):",
         "",
-        *fenced("sh", leftover_script(t)),
+        *fenced("sh", guarded(leftover_script(t).split("\n"))),
         "",
         *_quota_section(t),
         *_permissions_section(name, t),

@@ -13,6 +13,7 @@ from typing import Any
 from generator import describe
 from generator.key_policy import brought_key_policy, placeholders_used
 from generator.markdown import code, fenced
+from generator.shell import guarded, not_rehearsable
 
 
 def _key_parameters(t: Mapping[str, Any]) -> list[str]:
@@ -43,14 +44,18 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
             "Save it as `key-policy.json`, merge in the statements your key already has (a key has exactly "
             "one policy, named `default`, and this replaces it), then apply it:",
             "",
-            "<!-- not-rehearsable: needs a KMS key of yours and your edited key-policy.json -->",
+            *not_rehearsable("needs a KMS key of yours and your edited key-policy.json"),
             *fenced(
                 "sh",
-                "KEY_ID=replace-with-your-key-id-or-arn\n"
-                'aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
-                "--query Policy --output text > current-key-policy.json\n"
-                'aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
-                "--policy file://key-policy.json",
+                guarded(
+                    [
+                        "KEY_ID=replace-with-your-key-id-or-arn",
+                        'aws kms get-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
+                        "--query Policy --output text > current-key-policy.json",
+                        'aws kms put-key-policy --region "$REGION" --key-id "$KEY_ID" --policy-name default '
+                        "--policy file://key-policy.json",
+                    ]
+                ),
             ),
             "",
         ]
@@ -63,19 +68,21 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
         )
         condition = resource.get("Condition")
         parameter = describe.condition_parameter(t, condition) if condition else None
+        # The same advice as deploy.py preflight (deployer/preflight/iam.py): leave the parameter false; the
+        # service creates its role on first use, so only an account that must create it itself sets it.
         switch = (
-            f"Set {code(parameter)} to `true` only when the role does not exist yet; the stack then "
-            "creates it "
-            f"({code(logical_id)})."
+            f"Leave {code(parameter)} `false`: when the role does not exist yet, the service creates it the "
+            "first time the stack creates the group (the deploying identity needs "
+            f"`iam:CreateServiceLinkedRole`). Set it `true` only to have the stack create the role "
+            f"({code(logical_id)}), and only when the role does not exist: creating it twice fails."
             if parameter
             else f"The stack creates it ({code(logical_id)})."
         )
         lines += [
             f"### The {role} service-linked role",
             "",
-            f"The service {service} acts through {role}. Every account that has used the service has it already, "
-            "and creating "
-            f"it twice fails. {switch} Check first (its name printed: it exists):",
+            f"The service {service} acts through {role}. Every account that has used the service has it "
+            f"already. {switch} Check (its name printed: it exists):",
             "",
             *fenced(
                 "sh",
@@ -83,9 +90,9 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
                 "--query 'Roles[].RoleName' --output text",
             ),
             "",
-            "Or create it once for the account yourself:",
+            "Or create it now, once for the account (what `deploy.py preflight` suggests when it is missing):",
             "",
-            "<!-- not-rehearsable: changes the account; run it only when the role does not exist -->",
+            *not_rehearsable("changes the account; run it only when the role does not exist"),
             *fenced("sh", f"aws iam create-service-linked-role --aws-service-name {service}"),
             "",
         ]
@@ -97,7 +104,9 @@ def prerequisites_section(t: Mapping[str, Any]) -> list[str]:
                 "It must exist in the region you deploy to (public AWS parameters do in every "
                 "commercial region):",
                 "",
-                *fenced("sh", f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'),
+                *fenced(
+                    "sh", guarded([f'aws ssm get-parameters --region "$REGION" --names {spec["Default"]}'])
+                ),
                 "",
             ]
     return lines

@@ -14,7 +14,9 @@ from typing import Any
 from cfnspec.schemas import resource_schema
 from generator import describe
 from generator.markdown import code, fenced
-from generator.runbook import INLINE_LIMIT, capability_names, change_set_script
+from generator.runbook import INLINE_LIMIT, create_lines, execute_block, review_block, review_lines
+from generator.shell import convert_parameters, guarded, not_rehearsable
+from generator.teardown import RECORD_MISSING
 
 # Shell lines that `continue` the loop when the retained resource whose physical id is in $ID no longer exists
 # (or, for a key, cannot be adopted). A type without lines here is never imported.
@@ -72,15 +74,15 @@ def _import_template_size(t: Mapping[str, Any]) -> int:
     return len(json.dumps(doc, indent=1).encode())
 
 
-def recreate_script(name: str, t: Mapping[str, Any], size: int) -> str:
+def _import_lines(name: str, t: Mapping[str, Any], size: int) -> list[str]:
     cases = []
     for rtype in dict.fromkeys(rt for _, rt in importable(t)):
         cases += [f"    {rtype})", f"      KEY={identifier_key(rtype)}"]
         cases += [f"      {line}" for line in STILL_THERE[rtype]]
         cases[-1] += " ;;"
     skipped = sorted({str(r.get("Type")) for _, r in describe.stateful(t)} - set(STILL_THERE))
-    caps = capability_names(t)
     lines = [
+        RECORD_MISSING,
         "# 1. Which of the resources in retained-resources.txt (written before the stack was deleted) still exist.",
         "echo '[]' > resources-to-import.json",
         'for ROW in $(awk \'{print $1 "," $2 "," $3}\' retained-resources.txt); do',
@@ -107,35 +109,50 @@ def recreate_script(name: str, t: Mapping[str, Any], size: int) -> str:
         lines += [
             'aws s3 cp import-template.json "s3://$BUCKET/import-template.json" --region "$REGION"',
         ]
-        source = '--template-url "${TEMPLATE_URL%/*}/import-template.json"'
+        source = '--template-url "https://$BUCKET.$S3_HOST/import-template.json"'
     else:
         source = "--template-body file://import-template.json"
     lines += [
-        "jq '[.Parameters | to_entries[] | {ParameterKey: .key, ParameterValue: .value}]' \"$PARAMS\" "
-        "> parameters.cli.json",
-        "jq '[.Tags // {} | to_entries[] | {Key: .key, Value: .value}]' \"$PARAMS\" > tags.cli.json",
-        "IMPORT_SET=import-$(date -u +%Y%m%d-%H%M%S)",
-        'aws cloudformation create-change-set --region "$REGION" --stack-name "$STACK_NAME" \\',
-        '  --change-set-name "$IMPORT_SET" --change-set-type IMPORT \\',
-        f"  --resources-to-import file://resources-to-import.json {source} \\",
-        "  --parameters file://parameters.cli.json --tags file://tags.cli.json"
-        + (f" \\\n  --capabilities {' '.join(caps)}" if caps else ""),
-        'aws cloudformation wait change-set-create-complete --region "$REGION" \\',
-        '  --stack-name "$STACK_NAME" --change-set-name "$IMPORT_SET"',
-        'aws cloudformation execute-change-set --region "$REGION" \\',
-        '  --stack-name "$STACK_NAME" --change-set-name "$IMPORT_SET"',
-        'aws cloudformation wait stack-import-complete --region "$REGION" --stack-name "$STACK_NAME"',
-        "",
-        "# 4. Update the stack to the full template: everything else is created now.",
-        change_set_script(name, t, size, "UPDATE"),
+        *convert_parameters(),
+        "CHANGE_SET=import-$(date -u +%Y%m%d-%H%M%S)",
+        *create_lines(
+            t,
+            "IMPORT",
+            f"--resources-to-import file://resources-to-import.json {source}",
+            "parameters.cli.json",
+            "tags.cli.json",
+        ),
+        *review_lines("IMPORT"),
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def recreate_blocks(name: str, t: Mapping[str, Any], size: int) -> list[str]:
+    """Import what is left (reviewed, then executed), then the update to the full template (the same)."""
+    return [
+        guarded(_import_lines(name, t, size)),
+        execute_block("IMPORT"),
+        review_block(name, t, size, "UPDATE"),
+        execute_block("UPDATE"),
+    ]
+
+
+def recreate_script(name: str, t: Mapping[str, Any], size: int) -> str:
+    importing, executing, updating, _ = recreate_blocks(name, t, size)
+    return "\n".join([importing, executing, "# 4. Update the stack to the full template.", updating])
 
 
 def recreate_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
     kept = importable(t)
     if not kept:
         return []
+    reason = (
+        "the rehearsal removes the retained resources instead (the block above); "
+        "tests/integration/test_import_existing.py runs this block against the emulator"
+    )
+    blocks: list[str] = []
+    for body in recreate_blocks(name, t, size):
+        blocks += [*not_rehearsable(reason), *fenced("sh", body), ""]
     return [
         "### Creating the stack again with the retained data",
         "",
@@ -147,13 +164,11 @@ def recreate_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
             if size > INLINE_LIMIT
             else ""
         )
-        + ". The block reads `retained-resources.txt` (written above before the stack was deleted), keeps "
-        f"what still exists of {', '.join(code(i) for i, _ in kept)}, and creates the stack. With deploy.py "
-        "it is one command: `deploy.py deploy ... --import-existing-resources` (it finds the names and the key "
-        "itself).",
+        + ". Four blocks, each reviewed before the next: the first reads `retained-resources.txt` (written "
+        f"above before the stack was deleted), keeps what still exists of {', '.join(code(i) for i, _ in kept)}"
+        ", and creates and shows the import change set; the second executes it; the last two are the update's "
+        "review and execute. With deploy.py it is one command: `deploy.py deploy ... "
+        "--import-existing-resources` (it finds the names and the key itself).",
         "",
-        "<!-- not-rehearsable: the rehearsal removes the retained resources instead (the block above); "
-        "tests/integration/test_import_existing.py runs this block against the emulator -->",
-        *fenced("sh", recreate_script(name, t, size)),
-        "",
+        *blocks,
     ]

@@ -15,9 +15,16 @@ from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_LIMIT
 from generator import describe
 from generator.environments import Environment
 from generator.markdown import code, fenced
-from generator.shell import convert_parameters
+from generator.shell import convert_parameters, guarded, not_rehearsable, sha256_lines
 
 SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value"
+
+
+FAILED_EVENTS = [
+    'aws cloudformation describe-stack-events --region "$REGION" --stack-name "$STACK_NAME" \\',
+    "  --query \"StackEvents[?contains(ResourceStatus, 'FAILED')].[Timestamp,LogicalResourceId,ResourceStatusReason]\" \\",
+    "  --output text",
+]
 
 
 def needs_upload(size: int) -> bool:
@@ -32,15 +39,24 @@ def _template_source(size: int, name: str) -> str:
     )
 
 
-def upload_lines(name: str, size: int) -> list[str]:
-    """Make sure the template bucket exists, and upload a template too large for --template-body to it."""
+def template_key(name: str) -> str:
+    """The template's S3 key: named by its sha256, so an upload never overwrites another version."""
+    return f"templates/{name}-$SHA.json"
+
+
+def upload_lines(name: str, size: int, path: str | None = None) -> list[str]:
+    """Make sure the template bucket exists, and upload a template too large for --template-body to it under
+    a content-addressed key (every version stays in the bucket); sets TEMPLATE_URL."""
     if not needs_upload(size):
         return []
+    path = path or f"output/{name}.json"
     return [
-        f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body: upload it.",
-        "# Creates the bucket the first time (head-bucket fails when it does not exist yet).",
-        'aws s3api head-bucket --bucket "$BUCKET" 2>/dev/null || aws s3 mb "s3://$BUCKET" --region "$REGION"',
-        f'aws s3 cp output/{name}.json "s3://$BUCKET/{name}.json" --region "$REGION"',
+        f"# The template is {size:,} bytes, over the {INLINE_LIMIT:,}-byte limit for --template-body: upload it",
+        "# under its sha256, so that every version stays in the bucket. The first upload makes the bucket.",
+        *sha256_lines(path),
+        'aws s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 || aws s3 mb "s3://$BUCKET" --region "$REGION"',
+        f'aws s3 cp {path} "s3://$BUCKET/{template_key(name)}" --region "$REGION" --only-show-errors',
+        f'TEMPLATE_URL="https://$BUCKET.$S3_HOST/{template_key(name)}"',
     ]
 
 
@@ -48,38 +64,92 @@ def capability_names(t: Mapping[str, Any]) -> list[str]:
     return [cap for cap, _ in describe.capabilities(t)]
 
 
-def change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
-    """A whole change-set run: convert the parameter file, upload, create, review, execute, wait."""
-    waiter = "stack-create-complete" if kind == "CREATE" else "stack-update-complete"
+def create_lines(t: Mapping[str, Any], kind: str, source: str, parameters: str, tags: str) -> list[str]:
     caps = capability_names(t)
+    return [
+        "# Create the change set: CloudFormation checks every parameter value and rule now, and changes nothing.",
+        'aws cloudformation create-change-set --region "$REGION" --stack-name "$STACK_NAME" \\',
+        f'  --change-set-name "$CHANGE_SET" --change-set-type {kind} \\',
+        f"  {source} \\",
+        f"  --parameters file://{parameters} --tags file://{tags}"
+        + (f" \\\n  --capabilities {' '.join(caps)}" if caps else ""),
+        'aws cloudformation wait change-set-create-complete --region "$REGION" \\',
+        '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET"',
+    ]
+
+
+SHOW_LINES = [
+    "# What it will do: Replacement True means the resource is deleted and made again.",
+    'aws cloudformation describe-change-set --region "$REGION" \\',
+    '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET" \\',
+    "  --query 'Changes[].ResourceChange.{Action:Action,LogicalId:LogicalResourceId,"
+    "Type:ResourceType,Replacement:Replacement}' \\",
+    "  --output table",
+]
+
+
+def review_lines(kind: str) -> list[str]:
+    """Record the change set for the execute block, and print how to abandon it instead."""
+    abandon = (
+        'aws cloudformation delete-change-set --region \\"$REGION\\" --stack-name \\"$STACK_NAME\\" '
+        '--change-set-name \\"$CHANGE_SET\\"'
+    )
+    if kind in ("CREATE", "IMPORT"):  # the stack is new: abandoning it leaves an empty stack to delete
+        abandon += ' && aws cloudformation delete-stack --region \\"$REGION\\" --stack-name \\"$STACK_NAME\\"'
+    return [
+        *SHOW_LINES,
+        'echo "$CHANGE_SET" > change-set.txt',
+        'echo "Nothing has changed yet. To apply it: the execute block. To abandon it:"',
+        f'echo "  {abandon}"',
+    ]
+
+
+def review_block(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
+    """Convert the parameter file, upload, create the change set and show it: nothing is executed."""
     lines = [
         *convert_parameters(),
         *upload_lines(name, size),
         f"CHANGE_SET={kind.lower()}-$(date -u +%Y%m%d-%H%M%S)",
-        "",
-        "# 1. Create the change set: CloudFormation checks every parameter value and rule now, and changes "
-        "nothing yet.",
-        'aws cloudformation create-change-set --region "$REGION" --stack-name "$STACK_NAME" \\',
-        f'  --change-set-name "$CHANGE_SET" --change-set-type {kind} \\',
-        f"  {_template_source(size, name)} \\",
-        "  --parameters file://parameters.cli.json --tags file://tags.cli.json"
-        + (f" \\\n  --capabilities {' '.join(caps)}" if caps else ""),
-        'aws cloudformation wait change-set-create-complete --region "$REGION" \\',
-        '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET"',
-        "",
-        "# 2. Review what it will do (Replacement True means the resource is recreated).",
-        'aws cloudformation describe-change-set --region "$REGION" \\',
-        '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET" \\',
-        "  --query 'Changes[].ResourceChange.{Action:Action,LogicalId:LogicalResourceId,"
-        "Type:ResourceType,Replacement:Replacement}' \\",
-        "  --output table",
-        "",
-        "# 3. Execute it and wait until the stack is done.",
+        *create_lines(t, kind, _template_source(size, name), "parameters.cli.json", "tags.cli.json"),
+        *review_lines(kind),
+    ]
+    return guarded(lines)
+
+
+def execute_block(kind: str) -> str:
+    """Execute the change set the review block recorded, and wait for the stack (the waiter polls every 30
+    seconds and gives up after an hour)."""
+    waiter = {"CREATE": "stack-create-complete", "IMPORT": "stack-import-complete"}.get(
+        kind, "stack-update-complete"
+    )
+    return guarded(
+        [
+            '[ -s change-set.txt ] || { echo "change-set.txt not found: create and review a change set first" >&2; '
+            "exit 1; }",
+            "CHANGE_SET=$(cat change-set.txt)",
+            'aws cloudformation execute-change-set --region "$REGION" \\',
+            '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET"',
+            "rm change-set.txt  # executed: it cannot be executed twice",
+            "# The waiter polls every 30 seconds and gives up after an hour.",
+            f'aws cloudformation wait {waiter} --region "$REGION" --stack-name "$STACK_NAME"',
+            'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
+            "  --query 'Stacks[0].[StackStatus,Outputs]' --output text",
+        ]
+    )
+
+
+def change_set_script(name: str, t: Mapping[str, Any], size: int, kind: str) -> str:
+    """A whole change-set run in one script, for a recipe that is itself one reviewed step (recreate)."""
+    waiter = "stack-create-complete" if kind == "CREATE" else "stack-update-complete"
+    lines = [
+        *convert_parameters(),
+        *upload_lines(name, size),
+        f"CHANGE_SET={kind.lower()}-$(date -u +%Y%m%d-%H%M%S)",
+        *create_lines(t, kind, _template_source(size, name), "parameters.cli.json", "tags.cli.json"),
+        *SHOW_LINES,
         'aws cloudformation execute-change-set --region "$REGION" \\',
         '  --stack-name "$STACK_NAME" --change-set-name "$CHANGE_SET"',
         f'aws cloudformation wait {waiter} --region "$REGION" --stack-name "$STACK_NAME"',
-        'aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" \\',
-        "  --query 'Stacks[0].Outputs' --output table",
     ]
     return "\n".join(lines)
 
@@ -148,23 +218,24 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
     kept = describe.kept_after_failed_create(t)
     deleted = [i for i, _ in describe.stateful(t) if i not in kept]
     return [
-        "## Deploying with the AWS CLI",
+        "## Creating the stack",
         "",
         "Every command works with AWS CLI v1 and v2 except `aws cloudformation deploy` with a parameter "
         "file (v2 only, said where it is used); `jq` converts the parameter file. Run them from the directory "
-        "that contains `output/`, in a shell where the first block (Shell variables) has run.",
+        "that contains `output/`, in a shell where the variables block (*Before the first command*) has run.",
         "",
         "### A new stack",
         "",
-        "This block is whole: it converts your parameter file to the list format `create-change-set` takes"
-        + (
-            ", creates the template bucket if it does not exist yet, uploads the template"
-            if needs_upload(size)
-            else ""
-        )
-        + ", then creates, shows, executes and waits for the change set.",
+        "Two blocks, so that you see what CloudFormation will do before anything is made. The first converts "
+        "your parameter file to the list format `create-change-set` takes"
+        + (", uploads the template (the first upload makes the bucket)" if needs_upload(size) else "")
+        + ", creates the change set and shows it; it changes nothing and prints the line that abandons it.",
         "",
-        *fenced("sh", change_set_script(name, t, size, "CREATE")),
+        *fenced("sh", review_block(name, t, size, "CREATE")),
+        "",
+        "Then execute it and wait for the stack:",
+        "",
+        *fenced("sh", execute_block("CREATE")),
         "",
         "If the first create fails, the stack ends in `ROLLBACK_COMPLETE` and CloudFormation deletes what it "
         "made"
@@ -183,13 +254,7 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
         "leftover check of Account checks again and remove what it prints (Tearing down, step 3) before you "
         "delete the stack and retry:",
         "",
-        *fenced(
-            "sh",
-            'aws cloudformation describe-stack-events --region "$REGION" --stack-name "$STACK_NAME" \\\n'
-            '  --query "StackEvents[?contains(ResourceStatus, '
-            "'FAILED')].[LogicalResourceId,ResourceStatusReason]\""
-            " \\\n  --output table",
-        ),
+        *fenced("sh", guarded(FAILED_EVENTS)),
         "",
         "### One command instead (`aws cloudformation deploy`, AWS CLI v2 only)",
         "",
@@ -199,8 +264,8 @@ def deployment_section(name: str, t: Mapping[str, Any], size: int, env: Environm
         + ". It ignores the file's `Tags`: pass them with `--tags`. On an update, a parameter the file "
         "leaves out keeps the stack's previous value.",
         "",
-        "<!-- not-rehearsable: AWS CLI v2 only (v1 reads no template-configuration file) -->",
-        *fenced("sh", _deploy_script(name, t, size, env)),
+        *not_rehearsable("AWS CLI v2 only (v1 reads no template-configuration file)"),
+        *fenced("sh", guarded(_deploy_script(name, t, size, env).split("\n"))),
         "",
         "### In CodePipeline",
         "",
@@ -235,15 +300,14 @@ def validation_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
         if ssm
         else []
     )
-    validate = "\n".join(
+    validate = guarded(
         [
             *upload_lines(name, size),
-            f'aws cloudformation validate-template --region "$REGION" {_template_source(size, name)}',
+            f'aws cloudformation validate-template --region "$REGION" {_template_source(size, name)} \\',
+            "  --query '{Parameters: Parameters[].ParameterKey, Capabilities: Capabilities}' --output json",
         ]
     )
     return [
-        "### Validating before you deploy",
-        "",
         "Optional, before the first create: each block is whole and uses the variables of the first block.",
         "",
         "- Lint the template offline (no AWS account needed; `pip install cfn-lint`):",
@@ -254,21 +318,23 @@ def validation_section(name: str, t: Mapping[str, Any], size: int) -> list[str]:
         "example the bucket names derived from the environment suffix); it does not check the values "
         "against the parameters' own constraints or the rules:",
         "",
-        *fenced(
-            "sh", "\n".join([*with_values, f"cfn-lint output/{name}.json --parameter-files {lint_file}"])
-        ),
+        *fenced("sh", guarded([*with_values, f"cfn-lint output/{name}.json --parameter-files {lint_file}"])),
         "",
         "- Check that every name in your parameter file is a parameter of the template (prints `[]` "
         "when so):",
         "",
         *fenced(
             "sh",
-            f'jq -n --slurpfile t output/{name}.json --slurpfile p "$PARAMS" \\\n'
-            "  '($p[0].Parameters | keys) - ($t[0].Parameters | keys)'",
+            guarded(
+                [
+                    f'jq -n --slurpfile t output/{name}.json --slurpfile p "$PARAMS" \\',
+                    "  '($p[0].Parameters | keys) - ($t[0].Parameters | keys)'",
+                ]
+            ),
         ),
         "",
-        "- Have CloudFormation parse the template (needs credentials; creates nothing; prints its parameters "
-        "and the capabilities it needs)"
+        "- Have CloudFormation parse the template (needs credentials; creates nothing; prints the names of "
+        "its parameters and the capabilities it needs)"
         + (
             f": over {INLINE_LIMIT:,} bytes it must be read from S3, like the change set"
             if needs_upload(size)

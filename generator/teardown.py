@@ -8,6 +8,7 @@ from typing import Any
 from cfnspec.limits import RETAIN, RETAIN_EXCEPT_ON_CREATE
 from generator import describe
 from generator.markdown import code, fenced, table
+from generator.shell import guarded
 
 # How each kind of retained resource is described, and removed once its data is no longer needed.
 CLEANUP = {
@@ -51,14 +52,24 @@ WHY_RETAIN = {
 REMOVE_ORDER = ("AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::KMS::Key")
 
 
+RECORD_MISSING = (
+    '[ -s retained-resources.txt ] || { echo "retained-resources.txt is missing or empty: run the block that '
+    'records what is retained (and deletes the stack) first" >&2; exit 1; }'
+)
+
+
 def cleanup_script(types: list[str]) -> str:
-    lines = ["# Reads retained-resources.txt, written by the block above before the stack was deleted."]
+    lines = [
+        "# Reads retained-resources.txt, written by the block above before the stack was deleted.",
+        RECORD_MISSING,
+    ]
     for rtype in REMOVE_ORDER:
         if rtype in types:
             lines.append(f"for ID in $(awk '$2 == \"{rtype}\" {{print $3}}' retained-resources.txt); do")
             lines += [f"  {line}" for line in REMOVE[rtype]]
             lines.append("done")
-    return "\n".join(lines)
+    lines.append('echo "removed what retained-resources.txt lists"')
+    return guarded(lines)
 
 
 def _retained_rows(kept: list[tuple[str, Mapping[str, Any]]]) -> list[list[str]]:
@@ -98,17 +109,26 @@ def _failed_create_lines(kept: list[tuple[str, Mapping[str, Any]]]) -> list[str]
 
 
 def _delete_script(kept_ids: list[str]) -> str:
-    # The JMESPath literal lists the retained logical ids: the table then shows only what stays behind.
+    # The JMESPath literal lists the retained logical ids: the file then holds only what stays behind. It is
+    # written to a new file first, so that a rerun after the stack is gone keeps the record it made before.
     literal = "[" + ",".join(f'"{i}"' for i in kept_ids) + "]"
-    return "\n".join(
+    return guarded(
         [
+            'if ! aws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" >/dev/null; then',
+            '  echo "$STACK_NAME: no such stack in $REGION (already deleted?): nothing deleted" >&2',
+            "  exit 1",
+            "fi",
             'aws cloudformation list-stack-resources --region "$REGION" --stack-name "$STACK_NAME" \\',
             f"  --query 'StackResourceSummaries[?contains(`{literal}`, LogicalResourceId)]"
             ".[LogicalResourceId,ResourceType,PhysicalResourceId]' \\",
-            "  --output text > retained-resources.txt",
+            "  --output text > retained-resources.new",
+            '[ -s retained-resources.new ] || { echo "no retained resource recorded: not deleting" >&2; exit 1; }',
+            "mv retained-resources.new retained-resources.txt",
             "cat retained-resources.txt",
             'aws cloudformation delete-stack --region "$REGION" --stack-name "$STACK_NAME"',
+            "# The waiter polls every 30 seconds and gives up after an hour.",
             'aws cloudformation wait stack-delete-complete --region "$REGION" --stack-name "$STACK_NAME"',
+            'echo "$STACK_NAME deleted; what stays is listed in retained-resources.txt"',
         ]
     )
 

@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass
 
 MARK = re.compile(r"^<!-- not-rehearsable: (?P<reason>.+?) -->$")
+# A block for when it is needed (the incident section): a separate test runs it, not the in-order rehearsal.
+OUT_OF_ORDER = re.compile(r"^<!-- out-of-order: (?P<reason>.+?) -->$")
+VARIABLES_MARKER = "VARIABLES_OK="
 FENCE = re.compile(r"^```(?P<language>\w*)$")
 ASSIGNMENT = re.compile(r"(?:^|[;\s(])(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=")
 LOOP = re.compile(r"\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b")
@@ -23,6 +26,7 @@ class Block:
     language: str
     body: str
     not_rehearsable: str | None  # the reason, when the page marks the block
+    out_of_order: str | None = None  # the reason, when the page keeps it out of the top-to-bottom path
 
     @property
     def is_shell(self) -> bool:
@@ -43,6 +47,7 @@ def blocks(page: str) -> list[Block]:
                 body.append(lines[i])
                 i += 1
             mark = MARK.match(lines[start - 1]) if start else None
+            aside = OUT_OF_ORDER.match(lines[start - 1]) if start else None
             found.append(
                 Block(
                     len(found),
@@ -50,6 +55,7 @@ def blocks(page: str) -> list[Block]:
                     opening.group("language"),
                     "\n".join(body),
                     mark.group("reason") if mark else None,
+                    aside.group("reason") if aside else None,
                 )
             )
         i += 1
@@ -58,6 +64,12 @@ def blocks(page: str) -> list[Block]:
 
 def shell_blocks(page: str) -> list[Block]:
     return [b for b in blocks(page) if b.is_shell]
+
+
+def variables_block(found: list[Block]) -> Block:
+    """The block every other one runs after: the one that sets the shell variables."""
+    (block,) = [b for b in found if VARIABLES_MARKER in b.body]
+    return block
 
 
 def _code(body: str) -> str:

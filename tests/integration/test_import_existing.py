@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from emulator.server import DUMMY_AWS_ENV, REGION, MotoServer
-from tests.handoff_blocks import shell_blocks
+from tests.handoff_blocks import shell_blocks, variables_block
 from tests.integration.conftest import ROOT, Account
 from tests.integration.test_handoff_rehearsal import PAGE, _environment, _run
 
@@ -86,14 +86,21 @@ def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
     shutil.copytree(ROOT / "output", tmp_path / "output")
     env = _environment(emulator.endpoint)
     blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
-    first = blocks[0]
+    first = variables_block(blocks)
 
-    def run(marker: str) -> None:
-        (block,) = [b for b in blocks if marker in b.body]
+    def run(marker: str, recipe: bool = False) -> None:
+        # The recipe's blocks are marked not rehearsable (the in-order rehearsal removes the resources instead);
+        # its update blocks repeat the update section's, so the recipe's own (the last) is taken.
+        found = [
+            b for b in blocks if marker in b.body and not b.out_of_order and bool(b.not_rehearsable) == recipe
+        ]
+        block = found[-1] if recipe else found[0]
+        assert recipe or len(found) == 1, marker
         result = _run(block, first, tmp_path, env)
         assert result.returncode == 0, f"{block.body}\n--- stderr\n{result.stderr[-3000:]}"
 
     run("--change-set-type CREATE")
+    run("wait stack-create-complete")
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint)
     cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=emulator.endpoint)
     summaries = cfn.list_stack_resources(StackName="tap-stack-dev")["StackResourceSummaries"]
@@ -101,8 +108,11 @@ def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
         r["PhysicalResourceId"] for r in summaries if r["LogicalResourceId"] == "StaticContentBucket"
     )
     s3.put_object(Bucket=bucket, Key="index.html", Body=b"kept")
-    run("> retained-resources.txt")
-    run("--change-set-type IMPORT")
+    run("list-stack-resources")
+    run("--change-set-type IMPORT", recipe=True)
+    run("wait stack-import-complete", recipe=True)
+    run("--change-set-type UPDATE", recipe=True)
+    run("wait stack-update-complete", recipe=True)
 
     assert cfn.describe_stacks(StackName="tap-stack-dev")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
     described = cfn.describe_stack_resources(StackName="tap-stack-dev")["StackResources"]

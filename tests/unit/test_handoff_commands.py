@@ -48,7 +48,8 @@ CUSTOM_COMMANDS = {
         "--no-fail-on-empty-changeset",
         "--tags",
     },
-    ("s3", "cp"): {"--recursive", "--sse", "--sse-kms-key-id"},
+    ("s3", "cp"): {"--recursive", "--sse", "--sse-kms-key-id", "--only-show-errors"},
+    ("s3", "ls"): set(),
     ("s3", "rm"): {"--recursive"},
     ("s3", "mb"): set(),
 }
@@ -163,10 +164,14 @@ def test_a_template_over_the_inline_limit_is_uploaded_and_read_by_url(name: str)
         if c[1:3] in (["cloudformation", "create-change-set"], ["cloudformation", "validate-template"])
         and "IMPORT" not in c  # the import template holds only the retained resources: small, passed inline
     ]
-    assert len(commands) == 4  # a new stack, an existing stack, validation, the update after an import
+    # a new stack, an existing stack, validation, the update after an import, back to the last good version
+    assert len(commands) == 5
     for words in commands:
         assert "--template-url" in words and "--template-body" not in words, words
-    assert f'aws s3 cp output/{name}.json "s3://$BUCKET/{name}.json" --region "$REGION"' in text
+    # Content-addressed: every version of the template stays in the bucket under its sha256.
+    assert (
+        f'aws s3 cp output/{name}.json "s3://$BUCKET/templates/{name}-$SHA.json" --region "$REGION"' in text
+    )
     deploy = next(c for c in aws_commands(text) if c[1:3] == ["cloudformation", "deploy"])
     assert "--s3-bucket" in deploy
 
@@ -189,11 +194,15 @@ def test_a_template_within_the_inline_limit_is_passed_as_a_body(name: str) -> No
     ],
 )
 def test_template_url_is_the_uploaded_objects_https_url_in_each_region(region: str, host: str) -> None:
-    (setup,) = [b for b in sh_blocks(page("tap-stack", INLINE_LIMIT + 1)) if "TEMPLATE_URL=" in b]
-    url_lines = setup[setup.index('case "$REGION" in') :]
-    script = f'REGION={region}\nBUCKET=ops-artifacts\n{url_lines}\necho "$TEMPLATE_URL"\n'
+    blocks = sh_blocks(page("tap-stack", INLINE_LIMIT + 1))
+    (setup,) = [b for b in blocks if "VARIABLES_OK=" in b]
+    case = setup[setup.index('case "$REGION" in') : setup.index("esac") + len("esac")]
+    (url,) = {
+        line.strip() for b in blocks for line in b.split("\n") if line.strip().startswith("TEMPLATE_URL=")
+    }
+    script = f'REGION={region}\nBUCKET=ops-artifacts\nSHA=0a1b\n{case}\n{url}\necho "$TEMPLATE_URL"\n'
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == f"https://{host}/tap-stack.json"
+    assert done.stdout.strip() == f"https://{host}/templates/tap-stack-0a1b.json"
 
 
 @pytest.mark.parametrize("name", NAMES)

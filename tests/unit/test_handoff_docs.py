@@ -114,7 +114,7 @@ def test_page_says_which_parameter_blocks_deleting_the_stack() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_page_states_every_rule_across_parameters(name: str) -> None:
     t, text = stack_dict(name), page(name)
-    section = text.split("## Parameters", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## Appendix D: Parameters", 1)[1].split("\n## ", 1)[0]
     for rule_name, rule in t.get("Rules", {}).items():
         row = next(line for line in section.splitlines() if line.startswith(f"| `{rule_name}` |"))
         for assertion in rule["Assertions"]:

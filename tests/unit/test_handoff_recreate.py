@@ -33,7 +33,10 @@ def test_the_import_template_is_passed_inline_and_the_full_template_through_s3()
         "--change-set-type IMPORT" in importing and "--template-body file://import-template.json" in importing
     )
     assert "--change-set-type UPDATE" in updating and '--template-url "$TEMPLATE_URL"' in updating
-    assert 'aws s3 cp output/tap-stack.json "s3://$BUCKET/tap-stack.json"' in updating
+    # Reviewed before it is executed: the import is created and shown, executed only by the next block.
+    created, executed = importing.split("execute-change-set", 1)
+    assert "describe-change-set" in created and "wait stack-import-complete" in executed
+    assert 'aws s3 cp output/tap-stack.json "s3://$BUCKET/templates/tap-stack-$SHA.json"' in updating
 
 
 def test_the_jq_import_template_keeps_only_the_imported_resources_and_drops_references_to_others(
