@@ -21,7 +21,12 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 def dry_run(target: str, venv: Path) -> list[str]:
     done = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "-n", target, f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return done.stdout.splitlines()
 
@@ -77,5 +82,7 @@ def test_generate_and_deploy_import_nothing_from_the_development_tools() -> None
     files = [ROOT / "generate.py", ROOT / "deploy.py"]
     for package in ("templates", "generator", "cfnspec", "deployer"):
         files.extend(sorted((ROOT / package).rglob("*.py")))
-    found = {f"{path.relative_to(ROOT)}: {name}" for path in files for name in runtime_imports(path) & DEV_ONLY}
+    found = {
+        f"{path.relative_to(ROOT)}: {name}" for path in files for name in runtime_imports(path) & DEV_ONLY
+    }
     assert not found, sorted(found)
