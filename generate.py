@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -186,6 +187,18 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader gone before the last buffered line shows here, not in Python's exit
+        return code
+    except BrokenPipeError:
+        # `generate.py --diff REF | head`: the reader has what it wanted. Python would print a traceback, and
+        # then another when it flushes stdout at exit; point stdout at devnull and end as a success instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
     from templates import REGISTRY  # looked up at call time, so tests can substitute the registry
 
     args = _parser(list(REGISTRY)).parse_args(argv)

@@ -14,6 +14,7 @@ they cannot compare numbers.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -24,6 +25,9 @@ NUMBER_TYPES = frozenset({"Number", "List<Number>"})
 # Example files mark a value the user must replace with this text inside the value. The example check lists such
 # a value instead of checking it, so a template's pattern may refuse it (CertificateArn's does).
 PLACEHOLDER_MARK = "REPLACE-WITH-"
+# A message quotes at most this much of an AllowedPattern (VpcCidr's is over 1,000 characters): the
+# ConstraintDescription it follows is what a user acts on.
+PATTERN_SHOWN = 80
 
 # Java's POSIX character classes (\p{Alpha} ...) and their US-ASCII members, which Python's re lacks.
 _JAVA_CLASSES = {
@@ -109,62 +113,80 @@ def _as_number(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _hint(spec: Mapping[str, Any]) -> str:
-    hint = spec.get("ConstraintDescription")
-    return f" ({hint})" if hint else ""
-
-
-def _allowed_problem(name: str, item: str, allowed: list[Any], ptype: str) -> str | None:
+def _allowed_problem(item: str, allowed: list[Any], ptype: str) -> str | None:
     listed = [str(a) for a in allowed]
     if item in listed:
         return None
-    message = f"{name}={item!r} is not one of the AllowedValues [{', '.join(listed)}]"
+    message = f"is not one of the AllowedValues [{', '.join(listed)}]"
     number = _as_number(item) if ptype in NUMBER_TYPES else None
     same = [a for a in listed if number is not None and _as_number(a) == number]
-    return message + (f"; write it as {same[0]!r}" if same else "")
+    if same:
+        return f"{message}; write it as {same[0]!r}"
+    # A spelling suggestion helps with names (t3.smal); for numbers a near spelling is a different amount.
+    close = difflib.get_close_matches(item, listed, n=1) if _as_number(item) is None else []
+    return f"{message}; did you mean {close[0]!r}?" if close else message
 
 
-def _number_problems(name: str, item: str, spec: Mapping[str, Any]) -> list[str]:
+def _number_problems(item: str, spec: Mapping[str, Any]) -> list[str]:
     number = _as_number(item)
     if number is None:
-        return [f"{name}={item!r} is not a number"]
+        return ["is not a number"]
     problems = []
     if "MinValue" in spec and number < float(spec["MinValue"]):
-        problems.append(f"{name}={item!r} is less than MinValue {spec['MinValue']}")
+        problems.append(f"is less than MinValue {spec['MinValue']}")
     if "MaxValue" in spec and number > float(spec["MaxValue"]):
-        problems.append(f"{name}={item!r} is greater than MaxValue {spec['MaxValue']}")
+        problems.append(f"is greater than MaxValue {spec['MaxValue']}")
     return problems
 
 
-def _length_problems(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
+def _length_problems(value: str, spec: Mapping[str, Any]) -> list[str]:
     problems = []
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
-        problems.append(f"{name}={value!r} is shorter than MinLength {spec['MinLength']}")
+        problems.append(f"is shorter than MinLength {spec['MinLength']}")
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
-        problems.append(f"{name}={value!r} is longer than MaxLength {spec['MaxLength']}")
+        problems.append(f"is longer than MaxLength {spec['MaxLength']}")
     return problems
 
 
 def check_value(name: str, value: str, spec: Mapping[str, Any]) -> list[str]:
-    """Every constraint of the parameter's spec the value breaks; empty when CloudFormation would accept it."""
+    """Every constraint of the parameter's spec the value breaks; empty when CloudFormation would accept it.
+
+    One message per offending value (each item of a list), leading with the fix: the template's
+    ConstraintDescription when it has one, then what the value breaks.
+    """
     ptype = str(spec.get("Type", "String"))
     items = [item.strip() for item in value.split(",")] if is_list_type(ptype) else [value]
-    problems: list[str] = []
+    broken: dict[str, list[str]] = {}
     if ptype == "String":
-        problems += _length_problems(name, value, spec)
+        broken.setdefault(value, []).extend(_length_problems(value, spec))
     if "AllowedPattern" in spec and ptype in ("String", "CommaDelimitedList"):
         pattern = python_pattern(str(spec["AllowedPattern"]))
         # An unreadable pattern is left to CloudFormation rather than used to reject a valid value.
-        if pattern is not None and any(pattern.fullmatch(item) is None for item in items):
-            problems.append(f"{name}={value!r} does not match AllowedPattern {spec['AllowedPattern']!r}")
+        for item in items:
+            if pattern is not None and pattern.fullmatch(item) is None:
+                broken.setdefault(item, []).append(
+                    f"does not match AllowedPattern {_shown(spec['AllowedPattern'])}"
+                )
     for item in items:
         if spec.get("AllowedValues") is not None:
-            found = _allowed_problem(name, item, list(spec["AllowedValues"]), ptype)
-            problems += [found] if found else []
+            found = _allowed_problem(item, list(spec["AllowedValues"]), ptype)
+            broken.setdefault(item, []).extend([found] if found else [])
         if ptype in NUMBER_TYPES:
-            problems += _number_problems(name, item, spec)
-    hint = _hint(spec)
-    return [problem + hint for problem in problems]
+            broken.setdefault(item, []).extend(_number_problems(item, spec))
+    fix = str(spec.get("ConstraintDescription") or "").rstrip(".")
+    return [
+        f"{name}={item!r}: {fix}; {'; '.join(details)}" if fix else f"{name}={item!r} {'; '.join(details)}"
+        for item, details in broken.items()
+        if details
+    ]
+
+
+def _shown(pattern: Any, limit: int = PATTERN_SHOWN) -> str:
+    """A pattern as a message quotes it: whole when short, else its start (the template holds all of it)."""
+    text = str(pattern)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 3]!r}... ({len(text):,} characters, shortened)"
 
 
 # ---- example placeholders -------------------------------------------------------------------------------------

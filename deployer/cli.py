@@ -28,7 +28,7 @@ from deployer.fleet.stackset_command import run_stackset_command
 from deployer.options import DeployOptions, ExecuteOptions
 from deployer.output import make_reporter
 from deployer.preflight.command import run_preflight_command
-from deployer.runtime import Context
+from deployer.runtime import Context, invocation
 from deployer.stack_ops import run_delete, run_status
 from deployer.upload import check_template_bucket
 from deployer.waiting import Pacer
@@ -199,7 +199,7 @@ def _stopped(
 ) -> int:
     if ctx:
         ctx.reporter.finish()
-    rerun = shlex.join(["deploy.py", *argv])
+    rerun = shlex.join([*invocation(), *argv])
     if args.command == "stackset":
         lines = [
             f"{what}: stopped waiting (a stack set operation already started keeps running in CloudFormation)",

@@ -29,7 +29,7 @@ class ExitCode(IntEnum):
 
 
 EXIT_CODE_HELP: dict[ExitCode, str] = {
-    ExitCode.SUCCESS: "success; also review mode or deploy with no changes",
+    ExitCode.SUCCESS: "success, or nothing to change (a review that finds changes exits 8)",
     ExitCode.INTERNAL_ERROR: "unexpected internal error (a bug: please report it with the traceback)",
     ExitCode.BAD_INPUT: "bad input: arguments, region, template, parameters, tags or a missing --s3-bucket "
     "rejected, or a parameter change that needs a new stack; nothing was changed",
@@ -44,13 +44,13 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.CHANGES_PRESENT: "review mode (plan / --no-execute-changeset), or execution declined at the "
     "prompt: changes are ready to execute",
     ExitCode.EMPTY_CHANGE_SET: "no changes and --fail-on-empty-changeset was given",
+    ExitCode.DATA_LOSS_REFUSED: "refused: a stateful resource would be replaced or removed; the change set is "
+    "kept, the resource and the --allow-replacement / --allow-removal flag are printed",
     ExitCode.DRIFTED: "drift: at least one resource differs from the template (the differences are printed)",
     ExitCode.DRIFT_UNKNOWN: "drift: detection failed or did not finish, or the endpoint does not implement it, so "
     "whether the stack drifted is unknown",
     ExitCode.PREFLIGHT_FAILED: "a preflight check failed (preflight, or deploy/plan before the change set); "
     "nothing was changed, the fix is printed",
-    ExitCode.DATA_LOSS_REFUSED: "refused: a stateful resource would be replaced or removed; the change set is "
-    "kept, the resource and the --allow-replacement / --allow-removal flag are printed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
     ExitCode.TERMINATED: "terminated (SIGTERM, e.g. a cancelled CI job); the stack was left alone, the state it "
     "was left in and the command that resumes are printed",

@@ -5,6 +5,7 @@ All of it is pure (files in, values or BadInput out), so a bad input can never l
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -283,16 +284,29 @@ def _given_problems(template: Template, given: Mapping[str, str | None]) -> list
     """Unknown names and constraint violations among the values given: needs no AWS call."""
     declared = template.parameters
     problems = []
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        problems.append(
-            f"unknown parameter(s) {', '.join(unknown)}; the template declares {', '.join(declared)}"
-        )
+    problems += _unknown_names(sorted(set(given) - set(declared)), list(declared))
     for name, spec in declared.items():
         value = given.get(name)
         if value is not None:
             problems += check_value(name, value, spec)
     return problems + _across_problems(template, given)
+
+
+def _unknown_names(unknown: list[str], declared: list[str]) -> list[str]:
+    """A typo is answered with the name it most likely meant; other unknown names with the declared list."""
+    problems = []
+    strangers = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, declared, n=1)
+        if close:
+            problems.append(f"unknown parameter {name}: did you mean {close[0]}?")
+        else:
+            strangers.append(name)
+    if strangers:
+        problems.append(
+            f"unknown parameter(s) {', '.join(strangers)}; the template declares {', '.join(declared)}"
+        )
+    return problems
 
 
 def _across_problems(template: Template, known: Mapping[str, str | None]) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +40,35 @@ class Progress:
         return None
 
 
+SCRIPT = "deploy.py"
+CONSOLE_SCRIPT = "tap-deploy"  # pyproject.toml [project.scripts]
+
+
+def _as_typed(path: str) -> str:
+    """A path as short as it can be pasted from the working directory: relative inside it, absolute outside."""
+    full = os.path.abspath(path)
+    inside = os.path.commonpath([full, os.getcwd()]) == os.getcwd()
+    return os.path.relpath(full) if inside else path
+
+
+def invocation(argv0: str | None = None, executable: str | None = None) -> list[str]:
+    """How this run was started, so a printed command can be pasted as it is.
+
+    `python deploy.py` names the interpreter that ran it (`.venv/bin/python` holds the dependencies; a bare
+    `deploy.py` is not executable and the `python` on PATH may lack them); the installed `tap-deploy` script is
+    named as the shell finds it. Called any other way (deploy.main from Python), the plain script name.
+    """
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    name = os.path.basename(argv0)
+    if name == SCRIPT:
+        return [_as_typed(sys.executable if executable is None else executable), _as_typed(argv0)]
+    if name == CONSOLE_SCRIPT:
+        found = shutil.which(name)
+        same = found is not None and os.path.abspath(found) == os.path.abspath(argv0)
+        return [name if same else _as_typed(argv0)]
+    return [SCRIPT]
+
+
 @dataclass
 class Context:
     cfn: CloudFormationClient
@@ -50,15 +82,18 @@ class Context:
     progress: Progress = field(default_factory=Progress)
     client: Callable[[str], Any] = field(default=lambda service: _no_client(service))  # any other AWS client
     region: str = DEFAULT_REGION
+    program: list[str] = field(
+        default_factory=invocation
+    )  # how the user ran this tool, first in every command
 
     def say(self, text: str) -> None:
         self.reporter.say(text)
 
     def rerun(self, *extra: str) -> str:
-        return shlex.join(["deploy.py", *self.command, *extra])
+        return shlex.join([*self.program, *self.command, *extra])
 
     def command_for(self, *args: str) -> str:
-        return shlex.join(["deploy.py", *args, *self.connection])
+        return shlex.join([*self.program, *args, *self.connection])
 
     def resume_lines(self) -> list[str]:
         """The state a stopped run left behind and the command that carries on from there."""

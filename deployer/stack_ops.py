@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from deployer import validation
+from cfnspec.limits import RETAIN, RETAIN_EXCEPT_ON_CREATE
+from deployer import review, validation
 from deployer.clients import aws_call, http_status
 from deployer.errors import AwsApiError, BadInput, DeployError, ExitCode, NeedsDecision, StackFailed
 from deployer.events import Event, EventReader, operation_events, root_cause
@@ -203,7 +206,7 @@ def run_status(ctx: Context, stack_name: str, outputs_file: Path | None) -> Exit
         f"Status: {stack['StackStatus']}"
         + (f" ({stack['StackStatusReason']})" if stack.get("StackStatusReason") else "")
     )
-    ctx.say(f"Last change: {stack.get('LastUpdatedTime') or stack.get('CreationTime')}")
+    ctx.say(last_updated(stack))
     ctx.say(f"Termination protection: {'on' if stack.get('EnableTerminationProtection') else 'off'}")
     for param in stack.get("Parameters") or []:
         ctx.say(f"  parameter {param['ParameterKey']} = {param.get('ParameterValue', '')}")
@@ -220,7 +223,81 @@ def run_status(ctx: Context, stack_name: str, outputs_file: Path | None) -> Exit
     return ExitCode.SUCCESS
 
 
+def _when(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def last_updated(stack: Mapping[str, Any]) -> str:
+    """When the stack last changed: LastUpdatedTime, else CreationTime for a stack never updated since."""
+    created = stack.get("CreationTime")
+    if stack.get("LastUpdatedTime"):
+        return f"Last updated: {_when(stack['LastUpdatedTime'])} (created {_when(created)})"
+    return f"Last updated: {_when(created)} (created then, not updated since)"
+
+
 # ---- delete ---------------------------------------------------------------------------------------------------
+
+KEEPING_POLICIES = frozenset({RETAIN, RETAIN_EXCEPT_ON_CREATE})
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A resource that deleting the stack leaves in the account."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    why: str
+
+    def line(self) -> str:
+        return f"  {self.logical_id} ({self.resource_type}): {self.physical_id} [{self.why}]"
+
+
+def kept_resources(ctx: Context, stack_id: str, retain: Sequence[str]) -> list[Kept]:
+    """What deleting the stack will leave behind, read before the delete: once the stack is gone its resources
+    can no longer be listed. DeletionPolicy Retain and RetainExceptOnCreate keep a resource when its stack is
+    deleted (the latter deletes it only when the create that made it rolls back); --retain-resources keeps the
+    ones it names. ListStackResources rather than DescribeStackResources: the latter stops at 100 resources."""
+    live: list[Mapping[str, Any]] = []
+    with aws_call(f"listing the resources of {stack_name_of(stack_id)}"):
+        for page in ctx.cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id):
+            live += [
+                summary
+                for summary in page.get("StackResourceSummaries", [])
+                if summary.get("PhysicalResourceId") and summary.get("ResourceStatus") != "DELETE_COMPLETE"
+            ]
+    if not live:  # nothing exists (a stack still in review, say): no template to read
+        return []
+    resources = review.deployed_template(ctx, stack_id).get("Resources") or {}
+    kept = []
+    for summary in live:
+        logical_id = str(summary["LogicalResourceId"])
+        policy = (resources.get(logical_id) or {}).get("DeletionPolicy")
+        if logical_id in retain:
+            why = "--retain-resources"
+        elif isinstance(policy, str) and policy in KEEPING_POLICIES:
+            why = f"DeletionPolicy {policy}"
+        else:
+            continue
+        kept.append(
+            Kept(logical_id, str(summary.get("ResourceType")), str(summary["PhysicalResourceId"]), why)
+        )
+    return kept
+
+
+def _say_left_behind(ctx: Context, kept: Sequence[Kept]) -> None:
+    if not kept:
+        ctx.say("Nothing was left behind: no resource of the stack is retained on delete")
+        return
+    ctx.say(
+        f"Left in the account ({len(kept)}): delete them yourself when they are no longer needed (a new stack "
+        "of the same template adopts retained buckets, log groups and KMS keys with deploy "
+        "--import-existing-resources)"
+    )
+    for item in kept:
+        ctx.say(item.line())
 
 
 def run_delete(
@@ -255,6 +332,7 @@ def run_delete(
         kwargs["RetainResources"] = list(retain)
     if role_arn:
         kwargs["RoleARN"] = role_arn
+    kept = kept_resources(ctx, stack["StackId"], retain)
     ctx.say(f"Deleting stack {stack_name}")
     result = operation(ctx, stack["StackId"], lambda: ctx.cfn.delete_stack(**kwargs))
     if result.stack["StackStatus"] != "DELETE_COMPLETE":
@@ -265,4 +343,5 @@ def run_delete(
         )
         raise err
     ctx.say(f"Stack {stack_name} deleted")
+    _say_left_behind(ctx, kept)
     return ExitCode.SUCCESS

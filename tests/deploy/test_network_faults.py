@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -402,5 +403,8 @@ def test_a_real_sigterm_to_deploy_py_exits_143_with_the_resume_command(aws_env: 
         server.close()
     assert process.returncode == ExitCode.TERMINATED, stderr
     assert stderr.startswith("terminated (SIGTERM): the stack was left alone"), stderr
-    assert f"to resume, run the same command again: deploy.py deploy --stack-name {STACK}" in stderr
+    resume = stderr.split("to resume, run the same command again: ", 1)[1].splitlines()[0]
+    argv = shlex.split(resume)  # pasteable: the interpreter that ran it, then the user's arguments
+    assert Path(ROOT, argv[0]).absolute() == Path(sys.executable).absolute(), resume
+    assert argv[1:] == ["deploy.py", *args], resume
     assert "Traceback" not in stderr

@@ -304,10 +304,12 @@ def test_a_broken_parameter_file_fails_validation_with_a_clear_message(tmp_path:
         check_parameter_file(tmp_path / "tap-stack.json", broken)
     message = str(error.value)
     assert message.startswith(f"{broken} does not fit tap-stack.json:")
-    assert "EnvironmentSuffix='Dev_Env' does not match AllowedPattern" in message
-    assert t["Parameters"]["EnvironmentSuffix"]["ConstraintDescription"] in message
-    assert "MinSize='1' is not one of the AllowedValues" in message
-    assert "LogRetentionDays='8' is not one of the AllowedValues" in message
+    # Each leads with the fix (the ConstraintDescription), then says what the value breaks.
+    suffix_fix = t["Parameters"]["EnvironmentSuffix"]["ConstraintDescription"].rstrip(".")
+    assert f"EnvironmentSuffix='Dev_Env': {suffix_fix}; does not match AllowedPattern" in message
+    assert "MinSize='1': must be a whole number" in message
+    assert "LogRetentionDays='8': must be one of the retention periods" in message
+    assert "is not one of the AllowedValues" in message
     assert "Typo is not a parameter of the template" in message
 
 
@@ -324,7 +326,7 @@ SPEC: dict[str, Any] = {
     ("spec", "value", "problem"),
     [
         ("pattern", "abc", None),
-        ("pattern", "abc1", "does not match AllowedPattern '[a-z]+' (lower-case letters)"),
+        ("pattern", "abc1", "P='abc1': lower-case letters; does not match AllowedPattern '[a-z]+'"),
         ("values", "b", None),
         ("values", "c", "is not one of the AllowedValues [a, b]"),
         ("length", "ab", None),
