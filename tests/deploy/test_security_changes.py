@@ -4,13 +4,17 @@ through the CLI, with and without a terminal."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deployer import cli
+from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
 from deployer.prediction import Scope, parameter_values, pseudo_parameters
 from deployer.security_changes import Approval, SecurityChange, needs_approval, security_changes
+from emulator.server import MotoServer
 from tests.deploy.conftest import STACK, STACK_ID, Harness
 
 BUCKET_ARN = "arn:aws:s3:::site-prod"
@@ -271,3 +275,33 @@ def test_execute_asks_on_a_terminal_and_a_no_keeps_the_change_set(harness: Harne
     code = harness.run("execute", "--stack-name", STACK, "--change-set-name", "tap-deploy-update-x")
     assert code == ExitCode.CHANGES_PRESENT
     assert harness.mutating_calls == [] and len(harness.prompts) == 1
+
+
+# ---- against moto's server: the deployed template read back, the gate decided on it ------------------------------
+
+
+def _sg_template(cidr: str) -> dict[str, Any]:
+    doc = group(https(cidr))
+    doc["Resources"]["WebSecurityGroup"]["Properties"]["VpcId"] = {"Ref": "Vpc"}
+    doc["Resources"]["Vpc"] = {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}
+    return doc
+
+
+def _run_on_moto(moto: MotoServer, tmp_path: Path, doc: dict[str, Any], *extra: str) -> int:
+    path = tmp_path / "sg.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    argv = ["deploy", "--stack-name", "sg", "--template-file", str(path), "--endpoint-url", moto.endpoint]
+    fast = ["--poll-interval", "0", "--max-poll-interval", "0", "--timeout", "30s", "--skip-preflight"]
+    return cli.main([*argv, *fast, *extra], cli.Environment(stdin_is_tty=False, stdout_is_tty=False))
+
+
+def test_on_the_emulator_a_rule_opened_to_the_world_stops_with_exit_14_and_a_narrower_one_deploys(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    assert _run_on_moto(moto, tmp_path, _sg_template("10.0.0.0/16"), "--require-approval", "never") == 0
+    assert _run_on_moto(moto, tmp_path, _sg_template("0.0.0.0/0")) == ExitCode.APPROVAL_REQUIRED
+    assert _run_on_moto(moto, tmp_path, _sg_template("10.0.1.0/24")) == 0
+    # moto does not apply a changed ingress rule to the group itself: what was executed is read from the stack.
+    cfn = ClientFactory(ClientSettings(endpoint_url=moto.endpoint)).cloudformation()
+    assert cfn.describe_stacks(StackName="sg")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    assert "10.0.1.0/24" in json.dumps(cfn.get_template(StackName="sg")["TemplateBody"])
