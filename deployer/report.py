@@ -144,8 +144,10 @@ class Report:
         rows = [dict(c) for c in self.changes]
         listed = {(c.get("LogicalResourceId"), c.get("Action")) for c in self.changes}
         replaced = {c.get("LogicalResourceId") for c in self.changes if c.get("Replacement") in {"True"}}
+        # An uncertain prediction (a value unknown offline) of a resource that holds no data is no danger: it gets
+        # no row, as it was never counted.
         found: list[tuple[str, str, str, tuple[str, ...]]] = [
-            (p.logical_id, p.resource_type, p.kind, (PREDICTION,)) for p in self.predictions
+            (p.logical_id, p.resource_type, p.kind, (PREDICTION,)) for p in self.predictions if p.certain
         ]
         found += [(d.logical_id, d.resource_type, d.kind, d.sources) for d in self.dangers]
         for logical_id, rtype, kind, sources in found:

@@ -62,11 +62,10 @@ def _where(report: Report) -> str:
 def _action(row: Mapping[str, Any]) -> str:
     found_by = row.get("FoundBy")
     action = _cell(row.get("Action"))
-    return (
-        f"{action} (found by {_cell(', '.join(found_by))}; not listed by the change set)"
-        if found_by
-        else action
-    )
+    if not found_by:
+        return action
+    possible = "possible, its Condition undecided offline; " if row.get("Condition") else ""
+    return f"{action} ({possible}found by {_cell(', '.join(found_by))}; not listed by the change set)"
 
 
 def to_markdown(report: Report) -> str:
