@@ -61,6 +61,11 @@ def action_matches(patterns: Iterable[str], action: str) -> bool:
     return any(_wildcard(str(p), action, case=False) for p in patterns)
 
 
+def pattern_matches(patterns: Iterable[str], value: str) -> bool:
+    """A resource ARN (or a pattern read literally) against ARN patterns, case-sensitively as IAM compares them."""
+    return any(_wildcard(str(p), value) for p in patterns)
+
+
 _ROOT = re.compile(r"(?:arn:aws[a-z-]*:iam::)?(\d{12})(?::root)?")
 
 

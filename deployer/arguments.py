@@ -26,6 +26,7 @@ from deployer.options import DeployOptions
 from deployer.preflight.catalogue import CHECKS, help_text
 from deployer.preflight.command import FORMATS
 from deployer.regions import check_region
+from deployer.security_changes import Approval
 from deployer.states import Flags
 from deployer.upload import check_upload_possible
 
@@ -354,6 +355,7 @@ def deploy_options(args: argparse.Namespace) -> DeployOptions:
         on_failure=args.on_failure,
         revert_drift=args.revert_drift,
         import_existing_resources=import_existing,
+        require_approval=Approval(args.require_approval),
     )
 
 
@@ -376,6 +378,14 @@ def add_guard_arguments(p: argparse.ArgumentParser) -> None:
         metavar="LOGICAL_ID",
         help="allow removing this stateful resource from the stack, also when its Condition turns false "
         "(repeatable; also acknowledges a possible removal under a Condition undecidable offline)",
+    )
+    p.add_argument(
+        "--require-approval",
+        choices=[a.value for a in Approval],
+        default=Approval.BROADENING.value,
+        help="which security changes (IAM statements, key / bucket / topic policies, security-group rules) need a "
+        "yes before executing: never, broadening (default: those that let more in) or any-change; on a terminal "
+        f"it asks, without one it refuses with exit {int(ExitCode.APPROVAL_REQUIRED)}; plan only reports them",
     )
 
 

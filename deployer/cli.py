@@ -29,6 +29,7 @@ from deployer.options import DeployOptions, ExecuteOptions
 from deployer.output import make_reporter
 from deployer.preflight.command import run_preflight_command
 from deployer.runtime import Context, invocation
+from deployer.security_changes import Approval
 from deployer.stack_ops import run_delete, run_status
 from deployer.upload import check_template_bucket
 from deployer.waiting import Pacer
@@ -159,6 +160,7 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
                 args.outputs_file,
                 allow_replacement=allowances(args.allow_replacement),
                 allow_removal=allowances(args.allow_removal),
+                require_approval=Approval(args.require_approval),
             ),
         )
     if args.command == "drift":

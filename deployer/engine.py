@@ -188,7 +188,7 @@ def _deploy_change_set(
     if not opts.execute:
         ctx.say(f"Review mode: nothing executed. To execute this change set later:\n  {command}")
         return ExitCode.CHANGES_PRESENT
-    if not _confirmed(ctx, opts, described.name):
+    if not review.approved(ctx, checked, opts.require_approval) or not _confirmed(ctx, opts, described.name):
         ctx.say(f"Not executed. The change set is kept; to execute it later:\n  {command}")
         return ExitCode.CHANGES_PRESENT
     return _execute(
@@ -370,6 +370,11 @@ def run_execute(ctx: Context, opts: ExecuteOptions) -> ExitCode:
             "execute", "--stack-name", opts.stack_name, "--change-set-name", described.name
         )
         raise refusal(checked.refused, described.name, command)
+    if not review.approved(ctx, checked, opts.require_approval):
+        ctx.say(
+            f"Not executed. The change set is kept; to execute it later:\n  {checked.report.execute_command}"
+        )
+        return ExitCode.CHANGES_PRESENT
     # execute takes no policy file: the stack ends with the default policy of the template it executed, on an update
     # as on a create, so a stateful resource the change set adds is protected and one it removes is not named.
     settings = StackSettings(default_policy(new_doc), opts.termination_protection)

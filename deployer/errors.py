@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     DRIFTED = 11  # drift: at least one resource differs from the template
     DRIFT_UNKNOWN = 12  # drift: detection failed or did not finish in time
     PREFLIGHT_FAILED = 13  # a preflight check failed; nothing was changed
+    APPROVAL_REQUIRED = 14  # security changes need approval (--require-approval) and there is no terminal
     INTERRUPTED = 130  # Ctrl-C: the stack was left alone
     TERMINATED = 143  # SIGTERM (a cancelled CI job): the stack was left alone
 
@@ -51,6 +52,9 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     "whether the stack drifted is unknown",
     ExitCode.PREFLIGHT_FAILED: "a preflight check failed (preflight, or deploy/plan before the change set); "
     "nothing was changed, the fix is printed",
+    ExitCode.APPROVAL_REQUIRED: "refused: security changes (IAM statements, key / bucket / topic policies, "
+    "security-group rules) need approval under --require-approval (default broadening) and there is no terminal to "
+    "ask; the change set is kept, the changes and the command with --require-approval never are printed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the stack was left alone, run the same command to resume",
     ExitCode.TERMINATED: "terminated (SIGTERM, e.g. a cancelled CI job); the stack was left alone, the state it "
     "was left in and the command that resumes are printed",
@@ -116,3 +120,7 @@ class PreflightFailed(DeployError):
 
 class DataLossRefused(DeployError):
     exit_code = ExitCode.DATA_LOSS_REFUSED
+
+
+class ApprovalRequired(DeployError):
+    exit_code = ExitCode.APPROVAL_REQUIRED

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.inputs import Template
+from deployer.security_changes import Approval
 from deployer.states import Flags
 
 
@@ -48,6 +49,8 @@ class DeployOptions:
     revert_drift: bool = False
     # --import-existing-resources: a new stack first adopts the retained resources it names (deployer.importing).
     import_existing_resources: bool = False
+    # --require-approval: which security changes need a yes at the prompt (off a terminal: exit 14).
+    require_approval: Approval = Approval.BROADENING
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,4 @@ class ExecuteOptions:
     outputs_file: Path | None = None
     allow_replacement: tuple[str, ...] = ()
     allow_removal: tuple[str, ...] = ()
+    require_approval: Approval = Approval.BROADENING

@@ -1,8 +1,5 @@
-"""The change-set report: one data model, written as JSON (--changeset-file) and Markdown (--report-file).
-
-The Markdown is made for a pull-request comment: dangerous changes first, long tables folded in <details>, and
-no line longer than LINE_LIMIT (values are cut with a visible marker), the whole kept under GitHub's comment size.
-"""
+"""The change-set report: one data model, written as JSON (--changeset-file) and Markdown (--report-file,
+deployer/report_markdown.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer.guard import REMOVAL, REPLACEMENT, Allowances, Danger, Prediction
+from deployer.guard import PREDICTION, REMOVAL, REMOVALS, REPLACEMENT, Allowances, Danger, Prediction
+from deployer.report_markdown import LINE_LIMIT as LINE_LIMIT
+from deployer.report_markdown import REPORT_LIMIT as REPORT_LIMIT
+from deployer.report_markdown import TRUNCATED as TRUNCATED
+from deployer.report_markdown import to_markdown
+from deployer.security_changes import SecurityChange
 
-VALUE_LIMIT = 120  # characters of one before/after value in the Markdown
-LINE_LIMIT = 1000  # no Markdown line is longer than this
-REPORT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
-TRUNCATED = "…(truncated)"
-FOLD_AFTER = 10  # tables with more rows than this are folded
+MASKED = "****"  # how a NoEcho value is shown, before and after
 
 
 def _detail_key(detail: Mapping[str, Any]) -> tuple[str, ...]:
@@ -57,6 +55,62 @@ def merge_changes(changes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class ParameterChange:
+    name: str
+    before: str | None  # None: the parameter is new (or the stack is being created)
+    after: str | None  # None: the template no longer declares it
+
+
+def parameter_changes(
+    previous: Sequence[Mapping[str, Any]],
+    current: Sequence[Mapping[str, Any]],
+    *docs: Mapping[str, Any] | None,
+) -> list[ParameterChange]:
+    """Every parameter whose value changes, NoEcho ones (in either template) masked on both sides.
+
+    `previous` is the stack's Parameters, `current` the change set's (UsePreviousValue entries keep the old value).
+    A NoEcho value is shown only as changing when a value was given for it: AWS masks both, so they cannot be compared.
+    """
+    secret = {
+        name
+        for doc in docs
+        for name, spec in ((doc or {}).get("Parameters") or {}).items()
+        if isinstance(spec, Mapping) and str(spec.get("NoEcho", "")).lower() == "true"
+    }
+    before = {str(p["ParameterKey"]): p.get("ParameterValue") for p in previous if "ParameterKey" in p}
+    after: dict[str, Any] = {}
+    for p in current:
+        if "ParameterKey" not in p:
+            continue
+        name = str(p["ParameterKey"])
+        after[name] = before.get(name) if p.get("UsePreviousValue") else p.get("ParameterValue")
+    given = {str(p["ParameterKey"]) for p in current if "ParameterKey" in p and not p.get("UsePreviousValue")}
+    found = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if name in secret or MASKED in (old, new):
+            # Added, dropped or given a value: shown as changing; both sides masked.
+            if name in given or old is None or new is None:
+                found.append(ParameterChange(name, _masked(old), _masked(new)))
+        elif old != new:
+            found.append(ParameterChange(name, _text(old), _text(new)))
+    return found
+
+
+def _masked(value: Any) -> str | None:
+    return None if value is None else MASKED
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _arn_part(arn: str, index: int) -> str:
+    parts = arn.split(":")
+    return parts[index] if len(parts) > 5 else ""
+
+
+@dataclass(frozen=True)
 class Report:
     stack_name: str
     change_set_name: str
@@ -70,27 +124,77 @@ class Report:
     )  # what the run was allowed, per resource and kind
     # Every resource the offline prediction expects to be replaced or removed, stateful or not.
     predictions: list[Prediction] = field(default_factory=list)
+    stack_id: str = ""  # the stack's ARN: its account and region are shown
+    parameters: list[ParameterChange] = field(default_factory=list)
+    execute_command: str = ""  # the command that executes this change set
+    notices: list[str] = field(default_factory=list)  # dangers that lose no data (the AMI changing)
+    security: list[SecurityChange] = field(default_factory=list)
+
+    @property
+    def account(self) -> str:
+        return _arn_part(self.stack_id or self.change_set_id, 4)
+
+    @property
+    def region(self) -> str:
+        return _arn_part(self.stack_id or self.change_set_id, 3)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The change set's entries, then what only the prediction or the guard found (a parameter-only update can
+        list nothing): the resource table and the summary's counts are made from these rows alone."""
+        rows = [dict(c) for c in self.changes]
+        listed = {(c.get("LogicalResourceId"), c.get("Action")) for c in self.changes}
+        replaced = {c.get("LogicalResourceId") for c in self.changes if c.get("Replacement") in {"True"}}
+        # An uncertain prediction (a value unknown offline) of a resource that holds no data is no danger: it gets
+        # no row, as it was never counted.
+        found: list[tuple[str, str, str, tuple[str, ...]]] = [
+            (p.logical_id, p.resource_type, p.kind, (PREDICTION,)) for p in self.predictions if p.certain
+        ]
+        found += [(d.logical_id, d.resource_type, d.kind, d.sources) for d in self.dangers]
+        for logical_id, rtype, kind, sources in found:
+            action = "Remove" if kind in REMOVALS else "Modify"
+            if (logical_id, action) in listed:
+                if kind == REPLACEMENT and logical_id not in replaced:
+                    # The change set said less than the prediction is sure of.
+                    same = (logical_id, action)
+                    next(r for r in rows if (r.get("LogicalResourceId"), r.get("Action")) == same)[
+                        "Replacement"
+                    ] = "True"
+                    replaced.add(logical_id)
+                continue
+            listed.add((logical_id, action))
+            row = {
+                "Action": action,
+                "LogicalResourceId": logical_id,
+                "ResourceType": rtype,
+                "FoundBy": list(sources),
+            }
+            if action == "Modify":
+                row["Replacement"] = "True" if kind == REPLACEMENT else "Conditional"
+                replaced |= {logical_id} if kind == REPLACEMENT else set()
+            elif kind != REMOVAL:
+                row["Condition"] = "undecided offline"
+            rows.append(row)
+        return rows
 
     def allowed(self, danger: Danger) -> bool:
         return self.allowances.allows(danger)
 
     def counts(self) -> dict[str, int]:
-        # The change set may list nothing for a parameter-only update: what the prediction is certain of counts too.
-        actions = [c.get("Action") for c in self.changes]
-        replaced = {c.get("LogicalResourceId") for c in self.changes if c.get("Replacement") == "True"}
-        replaced |= {d.logical_id for d in self.dangers if d.kind == REPLACEMENT}
-        replaced |= {p.logical_id for p in self.predictions if p.kind == REPLACEMENT}
-        removed = {c.get("LogicalResourceId") for c in self.changes if c.get("Action") == "Remove"}
-        removed |= {d.logical_id for d in self.dangers if d.kind == REMOVAL}
-        removed |= {p.logical_id for p in self.predictions if p.kind == REMOVAL}
+        # Counted from the rows the resource table shows, so the summary never says more than the table below it.
+        rows = self.rows()
+        actions = [c.get("Action") for c in rows]
+        replaced = {c.get("LogicalResourceId") for c in rows if c.get("Replacement") == "True"}
         return {
             "add": actions.count("Add"),
             "modify": actions.count("Modify"),
-            "remove": len(removed),
+            "remove": actions.count("Remove"),
             "import": actions.count("Import"),
             "dynamic": actions.count("Dynamic"),
             "replaced": len(replaced),
             "dangerous": len(self.dangers),
+            "parameters": len(self.parameters),
+            "security": len(self.security),
+            "broadening": sum(1 for c in self.security if c.broadening),
         }
 
     def summary(self) -> str:
@@ -100,11 +204,25 @@ class Report:
             f"{n['dangerous']} dangerous"
         )
         extra = [f"{n[k]} to {k}" if k == "import" else f"{n[k]} {k}" for k in ("import", "dynamic") if n[k]]
+        if n["security"]:
+            plural = "" if n["security"] == 1 else "s"
+            extra.append(f"{n['security']} security change{plural} ({n['broadening']} broadening)")
         return ", ".join([text, *extra])
 
     def to_json(self) -> dict[str, Any]:
         return {
             "StackName": self.stack_name,
+            "StackId": self.stack_id,
+            "Account": self.account,
+            "Region": self.region,
+            "ExecuteCommand": self.execute_command,
+            "Parameters": [
+                {"ParameterKey": p.name, "Before": p.before, "After": p.after} for p in self.parameters
+            ],
+            "Notices": list(self.notices),
+            "SecurityChanges": [c.to_json() for c in self.security],
+            # Resources only the offline prediction found: the change set's own Changes stay as AWS gave them.
+            "PredictedChanges": [r for r in self.rows() if "FoundBy" in r],
             "ChangeSetName": self.change_set_name,
             "ChangeSetId": self.change_set_id,
             "Status": self.status,
@@ -125,125 +243,6 @@ class Report:
             ],
             "Changes": self.changes,
         }
-
-
-def _cell(value: Any, limit: int = VALUE_LIMIT, *, code: bool = False) -> str:
-    if value is None:
-        return "–"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - len(TRUNCATED)] + TRUNCATED
-    # A pipe would end the table cell, even inside a code span; outside one, "<" could open an HTML tag.
-    text = text.replace("|", "\\|")
-    return text.replace("`", "'") if code else text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _code(value: Any) -> str:
-    text = _cell(value, code=True)
-    return f"`{text}`" if text != "–" else text
-
-
-def _table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [line if len(line) <= LINE_LIMIT else line[: LINE_LIMIT - 2] + " |" for line in lines]
-
-
-def _folded(summary: str, body: list[str], fold: bool) -> list[str]:
-    if not fold:
-        return [*body, ""]
-    # The blank lines let Markdown inside <details> render as Markdown (tables) on GitHub.
-    return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>", ""]
-
-
-def to_markdown(report: Report) -> str:
-    if not report.change_set_name:
-        return f"### No changes for stack `{report.stack_name}`\n\nThe stack already matches the template and parameters.\n"
-    lines = [
-        f"### Change set `{report.change_set_name}` for stack `{report.stack_name}`",
-        "",
-        f"**{report.summary()}**",
-        "",
-    ]
-    lines += _dangers_section(report)
-    rows = [
-        [
-            _cell(c.get("Action")),
-            _code(c.get("LogicalResourceId")),
-            _cell(c.get("ResourceType")),
-            _cell(c.get("Replacement")),
-            _cell(", ".join(c.get("Scope") or []) or None),
-            _cell(c.get("PolicyAction")),
-        ]
-        for c in report.changes
-    ]
-    lines += ["#### Resource changes", ""]
-    if rows:
-        table = _table(["Action", "Logical id", "Type", "Replacement", "Scope", "PolicyAction"], rows)
-        lines += _folded(f"{len(rows)} resource changes", table, len(rows) > FOLD_AFTER)
-    else:
-        lines += ["No resource changes (parameters, outputs, tags or notification settings only).", ""]
-    detailed = [c for c in report.changes if c.get("Details")]
-    if detailed:
-        lines += ["#### Property changes", ""]
-    budget = REPORT_LIMIT - sum(len(line) + 1 for line in lines)
-    for index, change in enumerate(detailed):
-        section = _property_section(change)
-        size = sum(len(line) + 1 for line in section)
-        if size > budget:
-            lines += [f"*{len(detailed) - index} more resources with property changes: {TRUNCATED}*", ""]
-            break
-        budget -= size
-        lines += section
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _dangers_section(report: Report) -> list[str]:
-    if not report.dangers:
-        return ["No stateful resource is replaced or removed.", ""]
-    rows = [
-        [
-            _code(d.logical_id),
-            _cell(d.resource_type),
-            _cell(d.kind),
-            _cell(", ".join(d.properties) or None),
-            _cell(", ".join(d.sources)),
-            "allowed" if report.allowed(d) else _code(d.flag),
-        ]
-        for d in report.dangers
-    ]
-    return [
-        "#### :warning: Dangerous changes",
-        "",
-        "Stateful resources that this change set replaces or removes. Execution is refused unless each one is "
-        "allowed.",
-        "",
-        *_table(["Resource", "Type", "Danger", "Forced by", "Found by", "Allow with"], rows),
-        "",
-    ]
-
-
-def _property_section(change: Mapping[str, Any]) -> list[str]:
-    rows = []
-    for detail in change.get("Details") or []:
-        target = detail.get("Target") or {}
-        name = target.get("Path") or target.get("Name") or target.get("Attribute")
-        rows.append(
-            [
-                _code(name),
-                _cell(target.get("RequiresRecreation")),
-                _cell(detail.get("ChangeSource")),
-                _code(target.get("BeforeValue")),
-                _code(target.get("AfterValue")),
-            ]
-        )
-    summary = (
-        f"{_cell(change.get('Action'))} <code>{_cell(change.get('LogicalResourceId'))}</code> "
-        f"({_cell(change.get('ResourceType'))}), replacement: {_cell(change.get('Replacement'))}"
-    )
-    table = _table(["Property", "Requires recreation", "Change source", "Before", "After"], rows)
-    return _folded(summary, table, True)
 
 
 def write(report: Report, *, json_file: Path | None, markdown_file: Path | None) -> list[str]:

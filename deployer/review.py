@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer import ami, changeset, report
+from deployer import ami, changeset, report, security_changes
 from deployer.clients import aws_call
-from deployer.errors import AwsApiError
+from deployer.errors import ApprovalRequired, AwsApiError
 from deployer.guard import Allowances, Danger, allowed_ids, find_dangers, stateful_resources, unallowed
 from deployer.inputs import parse_template
 from deployer.prediction import Scope, parameter_values, predict, pseudo_parameters
 from deployer.runtime import Context
+from deployer.security_changes import Approval
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,27 @@ def assess(
     """
     changes = report.merge_changes(described.changes)
     old_doc: Mapping[str, Any] | None = None
+    old_scope: Scope | None = None
     predictions = []
+    previous = {
+        str(p["ParameterKey"]): p.get("ParameterValue") for p in (stack or {}).get("Parameters") or []
+    }
+    pseudo = pseudo_parameters(str((stack or {}).get("StackId") or described.stack_id), stack_name)
+    new_scope = Scope(parameter_values(new_doc, given_values(new_parameters), previous), pseudo, new_doc)
     # The deployed template is needed to predict replacements and removals (a Condition turning false) of stateful
-    # resources the new template still has, and to know whether a removed resource was declared Retain / Snapshot.
+    # resources the new template still has, to know whether a removed resource was declared Retain / Snapshot, and
+    # to compare the policies and rules a security change widens.
     removes = any(c.get("Action") == "Remove" for c in changes)
-    if stack is not None and (stateful_resources(new_doc) or removes):
+    wanted = stateful_resources(new_doc) or removes or security_changes.has_security_resources(new_doc)
+    if stack is not None and wanted:
         old_doc = deployed_template(ctx, str(stack["StackId"]))
-        previous = {str(p["ParameterKey"]): p.get("ParameterValue") for p in stack.get("Parameters") or []}
-        pseudo = pseudo_parameters(str(stack["StackId"]), str(stack["StackName"]))
         old_scope = Scope(parameter_values(old_doc, previous), pseudo, old_doc)
-        new_scope = Scope(parameter_values(new_doc, given_values(new_parameters), previous), pseudo, new_doc)
         region = pseudo.get("AWS::Region", "us-east-1")
         predictions = predict(old_doc, old_scope, new_doc, new_scope, region)
     dangers = find_dangers(changes, predictions, stateful_resources(new_doc, old_doc))
     allowed = allowed_ids(dangers, allowances)
+    notices = ami.danger_lines(ctx, new_doc, stack, new_parameters)
+    current: Sequence[Mapping[str, Any]] = described.parameters or new_parameters
     built = report.Report(
         stack_name=stack_name,
         change_set_name=described.name,
@@ -97,9 +105,39 @@ def assess(
         dangers=dangers,
         allowances=allowances,
         predictions=predictions,
+        stack_id=described.stack_id,
+        parameters=report.parameter_changes((stack or {}).get("Parameters") or [], current, new_doc, old_doc),
+        execute_command=execute_command(ctx, stack_name, described.name),
+        notices=notices,
+        security=security_changes.security_changes(old_doc, old_scope, new_doc, new_scope),
     )
-    notices = ami.danger_lines(ctx, new_doc, stack, new_parameters)
     return Review(built, dangers, unallowed(dangers, allowances), allowed, notices)
+
+
+def execute_command(ctx: Context, stack_name: str, change_set_name: str) -> str:
+    return ctx.command_for("execute", "--stack-name", stack_name, "--change-set-name", change_set_name)
+
+
+def approved(ctx: Context, review: Review, level: Approval) -> bool:
+    """--require-approval: security changes at that level need a yes on a terminal; without one, nobody can say it.
+
+    False when the answer at the prompt is no (the change set is kept); raises ApprovalRequired off a terminal.
+    """
+    pending = security_changes.needs_approval(review.report.security, level)
+    if not pending:
+        return True
+    command = review.report.execute_command
+    if not ctx.stdin_is_tty:
+        raise ApprovalRequired(
+            f"refusing to execute change set {review.report.change_set_name}: {len(pending)} security change(s) "
+            f"need approval (--require-approval {level.value}) and there is no terminal to ask; it is kept for review",
+            hint=f"after reviewing them (the report lists each one), run: {command} --require-approval never",
+        )
+    try:
+        answer = ctx.confirm(f"Approve the {len(pending)} security change(s) listed above? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file: Path | None) -> None:
@@ -109,6 +147,8 @@ def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file
         ctx.say(f"  DANGER {danger.describe()}: {verdict}")
     for notice in review.notices:
         ctx.say(f"  DANGER {notice}")
+    for change in review.report.security:
+        ctx.say(f"  SECURITY {change.describe()}")
     for where in report.write(review.report, json_file=json_file, markdown_file=markdown_file):
         ctx.say(f"Wrote the change-set report to {where}")
 

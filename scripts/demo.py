@@ -57,6 +57,8 @@ def run_demo() -> int:
                 BUCKET,
                 "--outputs-file",
                 str(outputs_file),
+                "--require-approval",  # a demo with nobody to review the IAM and security-group rules it creates
+                "never",
                 "--poll-interval",
                 "0.2",
                 "--yes",

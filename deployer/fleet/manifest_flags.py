@@ -32,6 +32,8 @@ _PER_STACK_LATER = "not supported in a manifest yet: deploy that stack on its ow
 NOT_IN_MANIFEST = {
     "--yes": "a manifest never asks: `manifest deploy` executes, `manifest plan` is the review",
     "--no-execute-changeset": "`manifest plan` is the review mode",
+    "--require-approval": "a manifest never asks (it runs as never): `manifest plan` reports the security changes "
+    "of every stack, and that report is the review",
     "--report-file": "`manifest plan --report-file` writes one report for every stack",
     "--changeset-file": "`manifest plan --report-file` writes one report for every stack",
     "--on-failure": "the manifest command's --on-failure (stop / continue) is about the run; OnStackFailure per "

@@ -26,6 +26,7 @@ from deployer.fleet.summary import StackResult
 from deployer.options import DeployOptions
 from deployer.output import Event, event_line
 from deployer.runtime import Context
+from deployer.security_changes import Approval
 from deployer.stack_ops import outputs_of, read_stack, run_status
 from deployer.waiting import Pacer, describe_stack
 
@@ -219,6 +220,7 @@ class StackRunner:
             capabilities=entry.capabilities,
             execute=self.action == "deploy",
             assume_yes=True,  # many stacks cannot share one terminal prompt; plan is the review step
+            require_approval=Approval.NEVER,  # the same: security changes are reviewed in the plan's report
             preflight=entry.preflight,
             s3_bucket=entry.s3_bucket,
             s3_prefix=entry.s3_prefix,

@@ -40,8 +40,10 @@ class Account:
     def deploy(self, *args: str) -> int:
         """Run deploy.py's real entry point against the emulator, with fast polling."""
         command, *rest = args
-        # deploy asks before executing when stdin is a terminal (pytest -s); answer for the test.
+        # deploy asks before executing when stdin is a terminal (pytest -s); answer for the test. The security gate
+        # (exit 14 without a terminal) has tests of its own; these are about the stack.
         confirm = ["--yes"] if command == "deploy" else []
+        confirm += ["--require-approval", "never"] if command in {"deploy", "execute"} else []
         return deploy.main(
             [
                 command,
