@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -32,6 +33,7 @@ from botocore.exceptions import (
     SSOError,
     TokenRetrievalError,
 )
+from botocore.loaders import Loader
 from botocore.parsers import ResponseParserError
 
 from cfnspec.limits import DEFAULT_REGION
@@ -135,12 +137,34 @@ def add_fault_hooks(client: Any) -> Any:
     return client
 
 
+# botocore data loaders by data path (AWS_DATA_PATH), one per process: a loader caches the parsed service models
+# (megabytes of JSON), so a factory built per command does not parse them again. Only immutable model data lives
+# in a loader; credentials and configuration stay with each factory's own session.
+_LOADERS: dict[str | None, Loader] = {}
+
+
+def _new_session(settings: ClientSettings) -> boto3.Session:
+    core = botocore.session.get_session()
+    if settings.profile is not None:
+        core.set_config_variable("profile", settings.profile)  # data_path may come from the profile's config
+    data_path = core.get_config_variable("data_path")
+    loader = _LOADERS.get(data_path)
+    if loader is None:
+        loader = _LOADERS[data_path] = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", loader)
+    session = boto3.Session(botocore_session=core, profile_name=settings.profile, region_name=settings.region)
+    # boto3 appends its data directory to the loader's search paths each time: keep each path once.
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
+
+
 class ClientFactory:
     """Builds every client from one session, so region, profile, endpoint and retries never disagree."""
 
     def __init__(self, settings: ClientSettings) -> None:
         self.settings = settings
-        self._session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+        self._session = _new_session(settings)
         self._config = botocore_config(settings)
 
     def cloudformation(self) -> CloudFormationClient:

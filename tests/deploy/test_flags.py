@@ -70,6 +70,28 @@ def test_client_factory_builds_every_client_from_the_profile_region_endpoint_and
         assert client._request_signer._credentials.access_key == "a"  # the profile's credentials
 
 
+def test_factories_share_the_parsed_service_models_but_not_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile ops]\naws_access_key_id = a\naws_secret_access_key = b\n"
+        "[profile audit]\naws_access_key_id = c\naws_secret_access_key = d\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    ops = ClientFactory(ClientSettings("eu-west-1", "ops"))
+    loader = ops._session._loader
+    paths = list(loader.search_paths)
+    audit = ClientFactory(ClientSettings("us-east-1", "audit"))
+    # One loader per process: a command's factory does not parse the service models again.
+    assert audit._session._loader is loader
+    assert loader.search_paths == paths  # boto3 adds its data path per session; it is kept once
+    assert ops.cloudformation()._request_signer._credentials.access_key == "a"
+    assert audit.cloudformation()._request_signer._credentials.access_key == "c"
+    assert audit.cloudformation().meta.region_name == "us-east-1"
+
+
 def test_unknown_profile_exits_2_with_one_line_and_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")

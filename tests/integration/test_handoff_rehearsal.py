@@ -13,8 +13,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator.server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer
 from tests.handoff_blocks import Block, shell_blocks, variables_block
@@ -48,22 +51,31 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _stack_status(first: Block, cwd: Path, env: dict[str, str]) -> str:
-    probe = subprocess.run(
-        [
-            "bash",
-            "-c",
-            first.body + '\naws cloudformation describe-stacks --region "$REGION" --stack-name "$STACK_NAME" '
-            "--query 'Stacks[0].StackStatus' --output text",
-        ],
+def _page_variables(first: Block, cwd: Path, env: dict[str, str], *names: str) -> list[str]:
+    """The values the page's first block gives these variables (run once, as a reader would)."""
+    echo = "\n".join(f'printf "%s\\n" "${name}"' for name in names)
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + first.body + "\n" + echo],
         cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=BLOCK_TIMEOUT,
+        check=True,
     )
-    # The last line: the variables block prints a line of its own first.
-    return probe.stdout.strip().splitlines()[-1] if probe.returncode == 0 else "none"
+    # The last lines: the variables block prints lines of its own first.
+    return done.stdout.splitlines()[-len(names) :]
+
+
+def _stack_status(cloudformation: Any, stack_name: str) -> str:
+    """Read back through the API in this process: starting the AWS CLI for it cost three processes per block."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as err:
+        if "does not exist" in str(err):
+            return "none"
+        raise
+    return str(stacks[0]["StackStatus"])
 
 
 def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
@@ -75,6 +87,14 @@ def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
     env = _environment(emulator.endpoint)
     blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
     first = variables_block(blocks)
+    region, stack_name = _page_variables(first, workdir, env, "REGION", "STACK_NAME")
+    cloudformation = boto3.client(
+        "cloudformation",
+        region_name=region,
+        endpoint_url=emulator.endpoint,
+        aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
     ran, skipped, states = [], [], []
     for block in blocks:
         if block.not_rehearsable or block.out_of_order:
@@ -87,7 +107,7 @@ def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
         )
         ran.append(block.line)
         if "cloudformation" in block.body:
-            states.append(_stack_status(first, workdir, env))
+            states.append(_stack_status(cloudformation, stack_name))
     with capsys.disabled():
         print(
             f"\n{PAGE.name}: {len(ran)} blocks ran in order, {len(skipped)} skipped (not rehearsable, or out of order):"

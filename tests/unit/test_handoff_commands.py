@@ -55,7 +55,9 @@ CUSTOM_COMMANDS = {
 }
 
 
+@cache
 def page(name: str, size: int | None = None) -> str:
+    """The rendered page (a str, so sharing it between tests shares nothing mutable)."""
     t = stack_dict(name)
     return render_page(name, t, len(to_json(t).encode()) if size is None else size)
 
@@ -81,11 +83,22 @@ def aws_commands(markdown: str, mentions: bool = False) -> list[list[str]]:
 
 
 @cache
+def _session() -> botocore.session.Session:
+    # One session, so its loader parses each service model once per run rather than once per command.
+    return botocore.session.get_session()
+
+
+@cache
+def _client(service: str) -> Any:
+    """A read-only client, used only for its waiter and paginator models (it never makes a request)."""
+    return _session().create_client(service, region_name="us-east-1")
+
+
+@cache
 def operations(service: str) -> dict[str, OperationModel]:
-    session = botocore.session.get_session()
-    model = session.get_service_model(service)
+    model = _session().get_service_model(service)
     ops = {xform_name(op, "-"): model.operation_model(op) for op in model.operation_names}
-    client: Any = session.create_client(service, region_name="us-east-1")
+    client = _client(service)
     for waiter in client.waiter_names:
         ops[f"wait {waiter.replace('_', '-')}"] = model.operation_model(
             client.get_waiter(waiter).config.operation
@@ -106,9 +119,7 @@ def problems_with(words: list[str], complete: bool = True) -> list[str]:
     shape = ops[command].input_shape
     members = {f"--{xform_name(m, '-')}": m for m in (shape.members if shape else {})}
     allowed = set(members) | GLOBAL_FLAGS
-    client: Any = botocore.session.get_session().create_client(
-        CLI_TO_BOTOCORE.get(service, service), region_name="us-east-1"
-    )
+    client = _client(CLI_TO_BOTOCORE.get(service, service))
     if not command.startswith("wait ") and client.can_paginate(xform_name(ops[command].name)):
         allowed |= PAGINATION_FLAGS
     problems = [f"aws {service} {command}: no flag {f}" for f in sorted(flags - allowed)]
