@@ -113,7 +113,7 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         context = Context(
             cfn=factory.cloudformation(),
             s3=factory.s3,
-            reporter=make_reporter(env.stdout, stdout_tty),
+            reporter=make_reporter(env.stdout, stdout_tty, env.clock),
             pacer=pacer,
             command=argv,
             connection=connection_args(args),

@@ -14,6 +14,7 @@ from deployer.events import hint_for
 from deployer.guard import Allowances, refusal
 from deployer.inputs import check_given_parameters, resolve_parameters
 from deployer.options import DeployOptions, ExecuteOptions
+from deployer.output import expect_changes
 from deployer.preflight.command import preflight_gate
 from deployer.runtime import Context
 from deployer.stack_ops import (
@@ -294,6 +295,7 @@ def _execute(
     if not creating:
         opening = policy_steps.before_update(ctx, described.stack_id, settings.stack_policy, allowed or [])
     ctx.say(f"Executing change set {described.name}")
+    expect_changes(ctx.reporter, described.changes)
     try:
         result = operation(
             ctx,
