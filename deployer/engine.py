@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, identity, importing, policy_steps, review, validation
+from deployer import changeset, failure_modes, identity, importing, policy_steps, review, timeline, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
@@ -313,6 +313,7 @@ def _execute(
             opening.close(ctx, failing=True)
         raise
     ctx.progress.change_set = None  # executed: whatever follows, it is not waiting to be executed
+    timeline.write_after_execution(ctx, described.stack_id, stack_name)
     final = {"StackName": stack_name, **result.stack}
     if final["StackStatus"] not in SUCCESS_OUTCOMES or (
         creating and final["StackStatus"] == "DELETE_COMPLETE"

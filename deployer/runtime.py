@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployer.clients import DEFAULT_REGION
@@ -50,6 +51,7 @@ class Context:
     progress: Progress = field(default_factory=Progress)
     client: Callable[[str], Any] = field(default=lambda service: _no_client(service))  # any other AWS client
     region: str = DEFAULT_REGION
+    timeline_file: Path | None = None  # deploy/execute --timeline-file: drawn when an execution ends
 
     def say(self, text: str) -> None:
         self.reporter.say(text)

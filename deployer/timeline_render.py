@@ -1,0 +1,212 @@
+"""Drawing a timeline (deployer.timeline) as SVG, alone or inline in one HTML page.
+
+Self-contained on purpose: the file is opened from CI artefacts or attached to an incident, often offline, so
+nothing is fetched (no script, font, stylesheet or image from anywhere), and every text from AWS is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from itertools import pairwise
+
+from deployer.output import duration
+from deployer.timeline import OUTCOMES, Bar, Operation
+
+COLOURS = {
+    "complete": "#2e7d32",
+    "failed": "#c62828",
+    "cancelled": "#ef8f00",
+    "rolled-back": "#8d6e63",
+    "in-progress": "#1565c0",
+}
+CRITICAL_STROKE = "#111111"
+_LABEL_WIDTH = 300  # the column of logical ids
+_PLOT_WIDTH = 820
+_RIGHT = 20
+_ROW = 24
+_REASON_LINE = 16
+_TOP = 74  # title, legend, axis
+_CHAR = 6.4  # average width of an 11 px character, to fit failure labels
+_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+_FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+
+
+def _x(at: datetime, start: datetime, scale: float) -> float:
+    return _LABEL_WIDTH + (at - start).total_seconds() * scale
+
+
+def _fit(text: str, room: float) -> str:
+    most = max(int(room / _CHAR), 8)
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def svg(operation: Operation, bars: Sequence[Bar], critical: Sequence[Bar], *, standalone: bool) -> str:
+    start = operation.started
+    span = max((operation.ended - start).total_seconds(), 1.0)
+    scale = _PLOT_WIDTH / span
+    width = _LABEL_WIDTH + _PLOT_WIDTH + _RIGHT
+    ys = _row_tops(bars)
+    height = ys[-1] + 16
+    on_path = {b.logical_id: i + 1 for i, b in enumerate(critical)}
+    xmlns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
+    # The namespace is an identifier, not a reference: nothing is fetched from it.
+    out = [
+        f'<svg{xmlns} class="timeline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(_title(operation))}" style="{_FONT};font-size:11px">',
+        f"<title>{escape(_title(operation))}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="8" y="18" font-size="14" font-weight="bold">{escape(_title(operation))}</text>',
+    ]
+    out += _legend(bars)
+    out += _axis(span, scale, ys[-1])
+    for row, bar in enumerate(bars):
+        out += _row(row, ys[row], bar, start, scale, on_path.get(bar.logical_id))
+    out += _links(critical, {b.logical_id: ys[i] for i, b in enumerate(bars)}, start, scale)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _row_tops(bars: Sequence[Bar]) -> list[float]:
+    """The top of each row, and the bottom of the last: a failure's reason gets a line of its own under its bar,
+    the width of the plot, so that it can be read whole."""
+    tops = [float(_TOP)]
+    for bar in bars:
+        tops.append(tops[-1] + _ROW + (_REASON_LINE if bar.reason else 0))
+    if not bars:
+        tops.append(tops[-1] + _ROW)
+    return tops
+
+
+def _title(operation: Operation) -> str:
+    total = duration((operation.ended - operation.started).total_seconds())
+    when = operation.started.strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{operation.stack_name}: {operation.status} in {total}, started {when} ({operation.label})"
+
+
+def _legend(bars: Sequence[Bar]) -> list[str]:
+    out, x = [], 8.0
+    for outcome in OUTCOMES:
+        count = sum(b.outcome == outcome for b in bars)
+        text = f"{outcome} ({count})"
+        out.append(
+            f'<rect class="legend" data-outcome="{outcome}" x="{x}" y="30" width="12" height="12" '
+            f'fill="{COLOURS[outcome]}"/>'
+        )
+        out.append(f'<text x="{x + 16}" y="40">{text}</text>')
+        x += 24 + len(text) * _CHAR
+    out.append(
+        f'<rect x="{x}" y="30" width="22" height="12" fill="#ffffff" stroke="{CRITICAL_STROKE}" '
+        'stroke-width="2.5"/>'
+    )
+    out.append(f'<text x="{x + 26}" y="40">critical path (numbered)</text>')
+    return out
+
+
+def _axis(span: float, scale: float, bottom: float) -> list[str]:
+    step = next((s for s in _STEPS if span / s <= 10), _STEPS[-1])
+    out = []
+    tick = 0
+    while tick <= span:
+        x = _LABEL_WIDTH + tick * scale
+        out.append(f'<line x1="{x:.1f}" y1="{_TOP - 8}" x2="{x:.1f}" y2="{bottom}" stroke="#e0e0e0"/>')
+        out.append(
+            f'<text class="tick" x="{x:.1f}" y="{_TOP - 12}" text-anchor="middle">{duration(tick)}</text>'
+        )
+        tick += step
+    return out
+
+
+def _row(row: int, y: float, bar: Bar, start: datetime, scale: float, step: int | None) -> list[str]:
+    tall = _ROW + (_REASON_LINE if bar.reason else 0)
+    x1, x2 = _x(bar.start, start, scale), _x(bar.end, start, scale)
+    w = max(x2 - x1, 2.0)
+    tip = f"{bar.logical_id} ({bar.resource_type}) {bar.last_status} after {duration(bar.seconds)}"
+    if bar.reason:
+        tip += f": {bar.reason}"
+    band = "#f7f7f7" if row % 2 else "#ffffff"
+    critical = step is not None
+    stroke = f' stroke="{CRITICAL_STROKE}" stroke-width="2.5"' if critical else ""
+    out = [
+        f'<rect x="0" y="{y}" width="{_LABEL_WIDTH + _PLOT_WIDTH + _RIGHT}" height="{tall}" fill="{band}"/>',
+        f'<text class="resource" x="8" y="{y + 16}">{escape(_fit(bar.logical_id, 190))}'
+        f'<tspan fill="#777777"> {escape(_fit(bar.resource_type, 100))}</tspan></text>',
+        f'<rect class="bar{" critical" if critical else ""}" data-resource="{escape(bar.logical_id)}" '
+        f'data-outcome="{bar.outcome}" x="{x1:.1f}" y="{y + 5}" width="{w:.1f}" height="{_ROW - 10}" '
+        f'rx="2" fill="{COLOURS[bar.outcome]}"{stroke}><title>{escape(tip)}</title></rect>',
+    ]
+    if critical:
+        out.append(
+            f'<text class="critical-mark" x="{x1 - 4:.1f}" y="{y + 16}" text-anchor="end" '
+            f'font-weight="bold">{step}</text>'
+        )
+    if bar.reason:
+        # Under the bar, from the bar's start if the whole reason fits from there, else from the plot's left edge.
+        room = _LABEL_WIDTH + _PLOT_WIDTH - x1
+        at = x1 if len(bar.reason) * _CHAR <= room else _LABEL_WIDTH + 4
+        out.append(
+            f'<text class="failure-label" data-resource="{escape(bar.logical_id)}" x="{at:.1f}" '
+            f'y="{y + _ROW + 8}" fill="{COLOURS[bar.outcome]}">'
+            f"{escape(_fit(bar.reason, _PLOT_WIDTH + _RIGHT - 4))}</text>"
+        )
+    return out
+
+
+def _links(critical: Sequence[Bar], tops: dict[str, float], start: datetime, scale: float) -> list[str]:
+    """A dashed connector from each critical bar's end to the start of the next one on the path."""
+    out = []
+    for before, after in pairwise(critical):
+        xa, xb = _x(before.end, start, scale), _x(after.start, start, scale)
+        ya = tops[before.logical_id] + _ROW / 2
+        yb = tops[after.logical_id] + _ROW / 2
+        out.append(
+            f'<polyline class="critical-link" points="{xa:.1f},{ya:.1f} {xb:.1f},{ya:.1f} {xb:.1f},{yb:.1f}" '
+            f'fill="none" stroke="{CRITICAL_STROKE}" stroke-width="1" stroke-dasharray="3,2"/>'
+        )
+    return out
+
+
+def html(operation: Operation, bars: Sequence[Bar], critical: Sequence[Bar]) -> str:
+    title = escape(_title(operation))
+    chain = " → ".join(escape(b.logical_id) for b in critical) or "(none)"
+    path_seconds = sum(b.seconds for b in critical)
+    rows = "\n".join(_table_row(b, operation.started, b in critical) for b in bars)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ {_FONT}; margin: 16px; color: #212121; }}
+table {{ border-collapse: collapse; font-size: 13px; margin-top: 16px; }}
+th, td {{ border-bottom: 1px solid #e0e0e0; padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }}
+td.num {{ text-align: right; }}
+.swatch {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }}
+</style>
+</head>
+<body>
+<h1 style="font-size:18px">{title}</h1>
+<p>Critical path ({duration(path_seconds)} of work on the chain that ended last): {chain}</p>
+{svg(operation, bars, critical, standalone=False)}
+<table>
+<thead><tr><th>Resource</th><th>Type</th><th>Started</th><th>Took</th><th>Outcome</th><th>Last status</th>
+<th>Reason</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+
+def _table_row(bar: Bar, start: datetime, critical: bool) -> str:
+    swatch = f'<span class="swatch" style="background:{COLOURS[bar.outcome]}"></span>'
+    mark = " (critical path)" if critical else ""
+    return (
+        f"<tr><td>{escape(bar.logical_id)}{mark}</td><td>{escape(bar.resource_type)}</td>"
+        f'<td class="num">+{duration((bar.start - start).total_seconds())}</td>'
+        f'<td class="num">{duration(bar.seconds)}</td><td>{swatch}{bar.outcome}</td>'
+        f"<td>{escape(bar.last_status)}</td><td>{escape(bar.reason)}</td></tr>"
+    )
