@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from deployer.arguments import build_parser
 from deployer.errors import ExitCode
 from deployer.timeline import Bar, Operation, bars, critical_path, select_operation
 from deployer.timeline_render import COLOURS
-from tests.deploy.conftest import STACK, STACK_ID, T0, Harness
+from tests.deploy.conftest import STACK, STACK_ID, T0, Harness, change
+from tests.deploy.test_stack_state_scenarios import PREVIOUS
 
 TOKEN = "tap-deploy-exec-0123"
 EVIL = 'Quota <NatGateway> "exceeded" & <script>alert(1)</script>'
@@ -236,3 +238,44 @@ def test_a_timeline_file_that_cannot_be_written_is_refused_before_any_call(
     code = harness.run(*harness.deploy_args("--timeline-file", str(harness.tmp / name)))
     usage_error = capsys.readouterr().err  # argparse's own message, as for every malformed argument
     assert code == ExitCode.BAD_INPUT and "argument --timeline-file" in usage_error and not harness.calls
+
+
+def test_deploy_writes_the_timeline_file_when_the_execution_fails(harness: Harness) -> None:
+    harness.expect_stack("UPDATE_COMPLETE", Parameters=PREVIOUS)
+    harness.expect_no_old_change_sets()
+    harness.expect_create_change_set("UPDATE")
+    harness.expect_change_set_status("CREATE_COMPLETE")
+    harness.expect_change_set_pages([[change("Modify", "Topic", "False")]])
+    old = harness.event(STACK, "UPDATE_COMPLETE")
+    harness.expect_events([old])
+    harness.expect_execute()
+    begun = harness.event(STACK, "UPDATE_IN_PROGRESS", "User Initiated")
+    working = harness.event("Topic", "UPDATE_IN_PROGRESS")
+    failed = harness.event("Topic", "UPDATE_FAILED", "Topic policy is <invalid>")
+    done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
+    harness.expect_events([done, failed, working, begun, old])
+    harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
+    harness.expect_events([done, failed, working, begun, old])  # the timeline's own read, back to `begun`
+    out = harness.tmp / "run.svg"
+    assert harness.run(*harness.deploy_args("--timeline-file", str(out))) == ExitCode.STACK_FAILED
+    root = ET.fromstring(out.read_text(encoding="utf-8"))
+    ns = "{http://www.w3.org/2000/svg}"
+    drawn = {
+        r.get("data-resource"): r.get("data-outcome")
+        for r in root.iter(f"{ns}rect")
+        if r.get("data-resource")
+    }
+    assert drawn == {"Topic": "failed"}
+    assert f"Wrote the timeline of {STACK}'s UPDATE_ROLLBACK_COMPLETE operation" in harness.output
+
+
+def test_execute_takes_the_timeline_file_and_plan_which_executes_nothing_does_not(tmp_path: Path) -> None:
+    target = str(tmp_path / "t.html")
+    args = build_parser().parse_args(
+        ["execute", "--stack-name", STACK, "--change-set-name", "cs", "--timeline-file", target]
+    )
+    assert args.timeline_file == Path(target)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(
+            ["plan", "--stack-name", STACK, "--template-file", "t.json", "--timeline-file", target]
+        )
