@@ -31,14 +31,37 @@ OUTCOMES = ("complete", "failed", "cancelled", "rolled-back", "in-progress")
 
 
 @dataclass(frozen=True)
+class Phase:
+    """One stretch of work on a resource: from an *_IN_PROGRESS to the COMPLETE/FAILED/SKIPPED that ends it. A
+    resource can have several in one operation (created, then deleted by the rollback; a replacement's old copy
+    deleted in the cleanup); the time between them is not its work."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
 class Bar:
     logical_id: str
     resource_type: str
-    start: datetime  # the first *_IN_PROGRESS of the operation
-    end: datetime  # the last COMPLETE/FAILED/SKIPPED, or the operation's last event while still running
+    phases: tuple[Phase, ...]
     outcome: str  # one of OUTCOMES
     last_status: str
     reason: str = ""  # the ResourceStatusReason of the failure, for failed and cancelled bars
+
+    @property
+    def start(self) -> datetime:  # the first *_IN_PROGRESS of the operation
+        return self.phases[0].start
+
+    @property
+    def end(
+        self,
+    ) -> datetime:  # the last COMPLETE/FAILED/SKIPPED, or the operation's last event while running
+        return self.phases[-1].end
 
     @property
     def seconds(self) -> float:
@@ -135,10 +158,6 @@ def bars(operation: Operation) -> list[Bar]:
 
 def _bar(logical_id: str, events: list[Event], op_end: datetime, rollback_from: datetime | None) -> Bar:
     statuses = [str(e.get("ResourceStatus", "")) for e in events]
-    started = [_when(e) for e, s in zip(events, statuses, strict=True) if s.endswith("_IN_PROGRESS")]
-    finished = [_when(e) for e, s in zip(events, statuses, strict=True) if not s.endswith("_IN_PROGRESS")]
-    start = min(started or finished)
-    end = max(finished) if finished and not statuses[-1].endswith("_IN_PROGRESS") else op_end
     failures = [e for e, s in zip(events, statuses, strict=True) if s.endswith("_FAILED")]
     real = [e for e in failures if not _is_cancellation(e)]
     reason = str(
@@ -154,32 +173,57 @@ def _bar(logical_id: str, events: list[Event], op_end: datetime, rollback_from: 
         outcome = "rolled-back"
     else:
         outcome = "complete"
-    return Bar(logical_id, str(events[0].get("ResourceType", "?")), start, end, outcome, statuses[-1], reason)
+    rtype = str(events[0].get("ResourceType", "?"))
+    return Bar(logical_id, rtype, _phases(events, op_end), outcome, statuses[-1], reason)
+
+
+def _phases(events: list[Event], op_end: datetime) -> tuple[Phase, ...]:
+    phases: list[Phase] = []
+    opened: datetime | None = None
+    for event in events:
+        at, status = _when(event), str(event.get("ResourceStatus", ""))
+        if status.endswith("_IN_PROGRESS"):
+            opened = opened or at  # a second IN_PROGRESS (a replacement's new copy) continues the same work
+        else:
+            phases.append(Phase(opened or at, at))  # an end without a start (DELETE_SKIPPED) is an instant
+            opened = None
+    if opened is not None:  # still running when the events were read
+        phases.append(Phase(opened, op_end))
+    return tuple(phases)
 
 
 def _is_cancellation(event: Event) -> bool:
     return str(event.get("ResourceStatusReason", "")).lower().startswith(_CANCELLED)
 
 
-def critical_path(all_bars: Sequence[Bar]) -> list[Bar]:
-    """The chain of bars that ends last, oldest first.
+Step = tuple[Bar, Phase]
 
-    Events do not say which resource waited for which, but CloudFormation starts a resource as soon as the last
-    of its dependencies ends. So the path is built backwards: begin with the bar that ends last (the one that set
-    the operation's length); before each bar, take the bar that ended latest at or before it started (the likeliest
-    dependency it waited for; on a tie, the one that started first, as the longer wait); stop when none ended
-    before it started. Every bar on the path starts after the previous one ended: shortening any of them is what
-    could shorten the operation.
+
+def critical_path(all_bars: Sequence[Bar]) -> list[Step]:
+    """The chain of phases that ends last, oldest first.
+
+    Events do not say which resource waited for which, but CloudFormation starts work on a resource as soon as
+    the last of its dependencies is done (and a rollback starts when the failure that caused it is). So the path
+    is built backwards over phases of work (not whole bars: the idle time between a resource's create and its
+    rollback would hide what really took long): begin with the phase that ends last (it set the operation's
+    length); before each, take the phase that ended latest at or before it started (the likeliest thing it waited
+    for; on a tie, the one that started first); stop when none ended before it started. Every phase on the path
+    starts after the previous one ended, so shortening any of them is what could shorten the operation.
     """
-    if not all_bars:
+    steps = [(bar, phase) for bar in all_bars for phase in bar.phases]
+    if not steps:
         return []
-    current = max(all_bars, key=lambda b: (b.end, -b.start.timestamp()))
+
+    def latest(candidates: list[Step]) -> Step:
+        return max(candidates, key=lambda step: (step[1].end, -step[1].start.timestamp()))
+
+    current = latest(steps)
     path = [current]
     while True:
-        before = [b for b in all_bars if b.end <= current.start and b not in path]
+        before = [s for s in steps if s[1].end <= current[1].start and s not in path]
         if not before:
             return list(reversed(path))
-        current = max(before, key=lambda b: (b.end, -b.start.timestamp()))
+        current = latest(before)
         path.append(current)
 
 
@@ -234,7 +278,7 @@ def _events_newest_first(cfn: CloudFormationClient, stack_id: str) -> Iterable[E
         yield from page.get("StackEvents", [])
 
 
-def write(path: Path, operation: Operation) -> tuple[list[Bar], list[Bar]]:
+def write(path: Path, operation: Operation) -> tuple[list[Bar], list[Step]]:
     """Render the operation to `path` (HTML with the SVG inline, or the SVG alone, by its suffix)."""
     from deployer import timeline_render  # drawing is only needed when a file is written
 
@@ -248,9 +292,9 @@ def write(path: Path, operation: Operation) -> tuple[list[Bar], list[Bar]]:
     return drawn, path_bars
 
 
-def _summary(path: Path, operation: Operation, drawn: list[Bar], path_bars: list[Bar]) -> str:
+def _summary(path: Path, operation: Operation, drawn: list[Bar], path_bars: list[Step]) -> str:
     total = duration((operation.ended - operation.started).total_seconds())
-    chain = " -> ".join(b.logical_id for b in path_bars) or "(none)"
+    chain = " -> ".join(b.logical_id for b, _ in path_bars) or "(none)"
     return (
         f"Wrote the timeline of {operation.stack_name}'s {operation.status} operation ({len(drawn)} resources, "
         f"{total}) to {path}; critical path: {chain}"

@@ -12,7 +12,7 @@ from html import escape
 from itertools import pairwise
 
 from deployer.output import duration
-from deployer.timeline import OUTCOMES, Bar, Operation
+from deployer.timeline import OUTCOMES, Bar, Operation, Phase, Step
 
 COLOURS = {
     "complete": "#2e7d32",
@@ -42,14 +42,14 @@ def _fit(text: str, room: float) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-def svg(operation: Operation, bars: Sequence[Bar], critical: Sequence[Bar], *, standalone: bool) -> str:
+def svg(operation: Operation, bars: Sequence[Bar], critical: Sequence[Step], *, standalone: bool) -> str:
     start = operation.started
     span = max((operation.ended - start).total_seconds(), 1.0)
     scale = _PLOT_WIDTH / span
     width = _LABEL_WIDTH + _PLOT_WIDTH + _RIGHT
     ys = _row_tops(bars)
     height = ys[-1] + 16
-    on_path = {b.logical_id: i + 1 for i, b in enumerate(critical)}
+    on_path = {(b.logical_id, phase): i + 1 for i, (b, phase) in enumerate(critical)}
     xmlns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     # The namespace is an identifier, not a reference: nothing is fetched from it.
     out = [
@@ -62,7 +62,7 @@ def svg(operation: Operation, bars: Sequence[Bar], critical: Sequence[Bar], *, s
     out += _legend(bars)
     out += _axis(span, scale, ys[-1])
     for row, bar in enumerate(bars):
-        out += _row(row, ys[row], bar, start, scale, on_path.get(bar.logical_id))
+        out += _row(row, ys[row], bar, start, scale, on_path)
     out += _links(critical, {b.logical_id: ys[i] for i, b in enumerate(bars)}, start, scale)
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -118,29 +118,41 @@ def _axis(span: float, scale: float, bottom: float) -> list[str]:
     return out
 
 
-def _row(row: int, y: float, bar: Bar, start: datetime, scale: float, step: int | None) -> list[str]:
+def _row(
+    row: int, y: float, bar: Bar, start: datetime, scale: float, on_path: dict[tuple[str, Phase], int]
+) -> list[str]:
     tall = _ROW + (_REASON_LINE if bar.reason else 0)
     x1, x2 = _x(bar.start, start, scale), _x(bar.end, start, scale)
-    w = max(x2 - x1, 2.0)
-    tip = f"{bar.logical_id} ({bar.resource_type}) {bar.last_status} after {duration(bar.seconds)}"
+    tip = (
+        f"{bar.logical_id} ({bar.resource_type}) {bar.last_status}, {duration(bar.seconds)} from first start"
+    )
     if bar.reason:
         tip += f": {bar.reason}"
     band = "#f7f7f7" if row % 2 else "#ffffff"
-    critical = step is not None
-    stroke = f' stroke="{CRITICAL_STROKE}" stroke-width="2.5"' if critical else ""
+    colour = COLOURS[bar.outcome]
+    # The bar spans the resource's whole part in the operation, pale; its phases of work are drawn solid on it.
     out = [
         f'<rect x="0" y="{y}" width="{_LABEL_WIDTH + _PLOT_WIDTH + _RIGHT}" height="{tall}" fill="{band}"/>',
         f'<text class="resource" x="8" y="{y + 16}">{escape(_fit(bar.logical_id, 190))}'
         f'<tspan fill="#777777"> {escape(_fit(bar.resource_type, 100))}</tspan></text>',
-        f'<rect class="bar{" critical" if critical else ""}" data-resource="{escape(bar.logical_id)}" '
-        f'data-outcome="{bar.outcome}" x="{x1:.1f}" y="{y + 5}" width="{w:.1f}" height="{_ROW - 10}" '
-        f'rx="2" fill="{COLOURS[bar.outcome]}"{stroke}><title>{escape(tip)}</title></rect>',
+        f'<rect class="bar" data-resource="{escape(bar.logical_id)}" data-outcome="{bar.outcome}" '
+        f'x="{x1:.1f}" y="{y + 8}" width="{max(x2 - x1, 2.0):.1f}" height="{_ROW - 16}" fill="{colour}" '
+        f'fill-opacity="0.35"><title>{escape(tip)}</title></rect>',
     ]
-    if critical:
+    for phase in bar.phases:
+        step = on_path.get((bar.logical_id, phase))
+        px1, px2 = _x(phase.start, start, scale), _x(phase.end, start, scale)
+        stroke = f' stroke="{CRITICAL_STROKE}" stroke-width="2.5"' if step else ""
         out.append(
-            f'<text class="critical-mark" x="{x1 - 4:.1f}" y="{y + 16}" text-anchor="end" '
-            f'font-weight="bold">{step}</text>'
+            f'<rect class="phase{" critical" if step else ""}" data-resource="{escape(bar.logical_id)}" '
+            f'x="{px1:.1f}" y="{y + 5}" width="{max(px2 - px1, 2.0):.1f}" height="{_ROW - 10}" rx="2" '
+            f'fill="{colour}"{stroke}><title>{escape(bar.logical_id)}: {duration(phase.seconds)}</title></rect>'
         )
+        if step:
+            out.append(
+                f'<text class="critical-mark" x="{px1 - 4:.1f}" y="{y + 16}" text-anchor="end" '
+                f'font-weight="bold">{step}</text>'
+            )
     if bar.reason:
         # Under the bar, from the bar's start if the whole reason fits from there, else from the plot's left edge.
         room = _LABEL_WIDTH + _PLOT_WIDTH - x1
@@ -153,13 +165,13 @@ def _row(row: int, y: float, bar: Bar, start: datetime, scale: float, step: int 
     return out
 
 
-def _links(critical: Sequence[Bar], tops: dict[str, float], start: datetime, scale: float) -> list[str]:
-    """A dashed connector from each critical bar's end to the start of the next one on the path."""
+def _links(critical: Sequence[Step], tops: dict[str, float], start: datetime, scale: float) -> list[str]:
+    """A dashed connector from each critical phase's end to the start of the next one on the path."""
     out = []
-    for before, after in pairwise(critical):
+    for (bar_a, before), (bar_b, after) in pairwise(critical):
         xa, xb = _x(before.end, start, scale), _x(after.start, start, scale)
-        ya = tops[before.logical_id] + _ROW / 2
-        yb = tops[after.logical_id] + _ROW / 2
+        ya = tops[bar_a.logical_id] + _ROW / 2
+        yb = tops[bar_b.logical_id] + _ROW / 2
         out.append(
             f'<polyline class="critical-link" points="{xa:.1f},{ya:.1f} {xb:.1f},{ya:.1f} {xb:.1f},{yb:.1f}" '
             f'fill="none" stroke="{CRITICAL_STROKE}" stroke-width="1" stroke-dasharray="3,2"/>'
@@ -167,11 +179,11 @@ def _links(critical: Sequence[Bar], tops: dict[str, float], start: datetime, sca
     return out
 
 
-def html(operation: Operation, bars: Sequence[Bar], critical: Sequence[Bar]) -> str:
+def html(operation: Operation, bars: Sequence[Bar], critical: Sequence[Step]) -> str:
     title = escape(_title(operation))
-    chain = " → ".join(escape(b.logical_id) for b in critical) or "(none)"
-    path_seconds = sum(b.seconds for b in critical)
-    rows = "\n".join(_table_row(b, operation.started, b in critical) for b in bars)
+    chain = " → ".join(f"{escape(b.logical_id)} ({duration(p.seconds)})" for b, p in critical) or "(none)"
+    on_path = {b.logical_id for b, _ in critical}
+    rows = "\n".join(_table_row(b, operation.started, b.logical_id in on_path) for b in bars)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -186,11 +198,10 @@ td.num {{ text-align: right; }}
 </style>
 </head>
 <body>
-<h1 style="font-size:18px">{title}</h1>
-<p>Critical path ({duration(path_seconds)} of work on the chain that ended last): {chain}</p>
 {svg(operation, bars, critical, standalone=False)}
+<p>Critical path (the chain of work that ended last, each step starting after the one before ended): {chain}</p>
 <table>
-<thead><tr><th>Resource</th><th>Type</th><th>Started</th><th>Took</th><th>Outcome</th><th>Last status</th>
+<thead><tr><th>Resource</th><th>Type</th><th>Started</th><th>Working</th><th>Outcome</th><th>Last status</th>
 <th>Reason</th></tr></thead>
 <tbody>
 {rows}
@@ -207,6 +218,6 @@ def _table_row(bar: Bar, start: datetime, critical: bool) -> str:
     return (
         f"<tr><td>{escape(bar.logical_id)}{mark}</td><td>{escape(bar.resource_type)}</td>"
         f'<td class="num">+{duration((bar.start - start).total_seconds())}</td>'
-        f'<td class="num">{duration(bar.seconds)}</td><td>{swatch}{bar.outcome}</td>'
+        f'<td class="num">{duration(sum(p.seconds for p in bar.phases))}</td><td>{swatch}{bar.outcome}</td>'
         f"<td>{escape(bar.last_status)}</td><td>{escape(bar.reason)}</td></tr>"
     )

@@ -125,8 +125,15 @@ def test_outcomes_tell_the_root_failure_from_the_cancelled_and_the_rolled_back()
 def test_critical_path_is_the_chain_that_ends_last_each_starting_after_the_previous_ended() -> None:
     drawn = bars(operation(successful_update()))
     path = critical_path(drawn)
-    assert [b.logical_id for b in path] == ["Role", "Profile", "Fleet"]
-    assert all(after.start >= before.end for before, after in pairwise(path))
+    assert [b.logical_id for b, _ in path] == ["Role", "Profile", "Fleet"]
+    assert all(after.start >= before.end for (_, before), (_, after) in pairwise(path))
+
+
+def test_the_critical_path_follows_phases_of_work_not_the_idle_time_before_a_rollback() -> None:
+    path = critical_path(bars(operation(failed_create())))
+    # The bucket was made in 28 s and deleted 3 minutes later by the rollback: that wait was not its work.
+    steps = [(b.logical_id, int((p.start - T0).total_seconds()), int(p.seconds)) for b, p in path]
+    assert steps == [("Vpc", 1, 19), ("SubnetA", 21, 4), ("LoadBalancer", 27, 184), ("LogBucket", 215, 15)]
 
 
 def test_a_resource_still_in_progress_ends_at_the_last_event_and_says_so() -> None:
@@ -263,7 +270,7 @@ def test_deploy_writes_the_timeline_file_when_the_execution_fails(harness: Harne
     drawn = {
         r.get("data-resource"): r.get("data-outcome")
         for r in root.iter(f"{ns}rect")
-        if r.get("data-resource")
+        if r.get("class") == "bar"
     }
     assert drawn == {"Topic": "failed"}
     assert f"Wrote the timeline of {STACK}'s UPDATE_ROLLBACK_COMPLETE operation" in harness.output
