@@ -194,6 +194,8 @@ body {{ {_FONT}; margin: 16px; color: #212121; }}
 table {{ border-collapse: collapse; font-size: 13px; margin-top: 16px; }}
 th, td {{ border-bottom: 1px solid #e0e0e0; padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }}
 td.num {{ text-align: right; }}
+td {{ white-space: nowrap; }}
+td:last-child {{ white-space: normal; }}
 .swatch {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }}
 </style>
 </head>
