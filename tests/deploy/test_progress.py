@@ -5,10 +5,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
+
 from deployer.errors import ExitCode
 from deployer.output import LiveReporter, PlainReporter
 from tests.deploy.conftest import STACK, STACK_ID, FakeClock, Harness, change
 from tests.deploy.test_stack_state_scenarios import PREVIOUS
+
+pytestmark = pytest.mark.deploy
 
 
 def _event(logical_id: str, status: str, rtype: str = "AWS::EC2::NatGateway") -> dict[str, Any]:
