@@ -61,6 +61,8 @@ def svg(operation: Operation, bars: Sequence[Bar], critical: Sequence[Step], *, 
     ]
     out += _legend(bars)
     out += _axis(span, scale, ys[-1])
+    if not bars:  # the emulator, or an operation that only changed the stack's own settings
+        out.append(f'<text x="{_LABEL_WIDTH}" y="{_TOP + 16}">No resource events in this operation.</text>')
     for row, bar in enumerate(bars):
         out += _row(row, ys[row], bar, start, scale, on_path)
     out += _links(critical, {b.logical_id: ys[i] for i, b in enumerate(bars)}, start, scale)
