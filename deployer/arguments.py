@@ -8,7 +8,7 @@ from pathlib import Path
 
 from deployer.capabilities import check_capabilities
 from deployer.clients import DEFAULT_REGION
-from deployer.common_options import add_connection_options, add_waiting_options
+from deployer.common_options import add_connection_options, add_timeline_option, add_waiting_options
 from deployer.errors import EXIT_CODE_HELP, BadInput, ExitCode
 from deployer.failure_modes import ON_FAILURE_CHOICES, check_failure_flags
 from deployer.fleet.command import add_manifest_parser
@@ -28,6 +28,7 @@ from deployer.preflight.command import FORMATS
 from deployer.regions import check_region
 from deployer.security_changes import Approval
 from deployer.states import Flags
+from deployer.timeline import add_timeline_parser
 from deployer.upload import check_upload_possible
 
 LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-empty-changeset", action="store_true", help="exit 9 if it holds no changes"
     )
     execute.add_argument("--outputs-file", type=Path, help="write the stack outputs as JSON to this file")
+    add_timeline_option(execute)
     add_guard_arguments(execute)
 
     status_help = "print the stack's status, parameters, change sets and outputs (read-only)"
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument(
         "--report-file", type=Path, help="write the drift (every differing property) as Markdown to this file"
     )
+    add_timeline_parser(sub, common, _epilog())
     add_manifest_parser(sub, _epilog())
     add_stackset_parser(sub, _epilog())
     return parser
@@ -294,6 +297,7 @@ def _add_deploy_arguments(p: argparse.ArgumentParser, *, review: bool) -> None:
             action="store_true",
             help="on a terminal, execute the change set without asking (off a terminal nothing is asked)",
         )
+        add_timeline_option(p)
         p.add_argument(
             "--import-existing-resources",
             action="store_true",

@@ -31,6 +31,7 @@ from deployer.preflight.command import run_preflight_command
 from deployer.runtime import Context, invocation
 from deployer.security_changes import Approval
 from deployer.stack_ops import run_delete, run_status
+from deployer.timeline import run_timeline
 from deployer.upload import check_template_bucket
 from deployer.waiting import Pacer
 
@@ -114,7 +115,7 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         context = Context(
             cfn=factory.cloudformation(),
             s3=factory.s3,
-            reporter=make_reporter(env.stdout, stdout_tty),
+            reporter=make_reporter(env.stdout, stdout_tty, env.clock),
             pacer=pacer,
             command=argv,
             connection=connection_args(args),
@@ -122,6 +123,7 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
             confirm=env.confirm,
             client=lambda service: factory.client(service),  # built only when a check needs it
             region=args.region,
+            timeline_file=getattr(args, "timeline_file", None),  # deploy and execute only
         )
         pacer.resume_hint = f"to resume waiting, run the same command again: {context.rerun()}"
         pacer.notify = context.say
@@ -165,6 +167,8 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
         )
     if args.command == "drift":
         return run_drift(ctx, args.stack_name, args.report_file)
+    if args.command == "timeline":
+        return run_timeline(ctx, args.stack_name, args.output, args.operation)
     if args.command == "status":
         return run_status(ctx, args.stack_name, args.outputs_file)
     return run_delete(

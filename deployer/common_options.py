@@ -8,6 +8,7 @@ import argparse
 from deployer.clients import DEFAULT_MAX_ATTEMPTS
 from deployer.durations import DEFAULT_TIMEOUT, parse_duration
 from deployer.events import DEFAULT_FIRST_INTERVAL, DEFAULT_MAX_INTERVAL
+from deployer.timeline import timeline_path
 
 
 def add_connection_options(group: argparse._ArgumentGroup) -> None:
@@ -49,4 +50,15 @@ def add_waiting_options(group: argparse._ArgumentGroup) -> None:
         type=float,
         default=DEFAULT_MAX_INTERVAL,
         help=f"longest poll interval in seconds (default {DEFAULT_MAX_INTERVAL:g})",
+    )
+
+
+def add_timeline_option(parser: argparse.ArgumentParser) -> None:
+    """--timeline-file of the commands that execute a change set (deploy and execute)."""
+    parser.add_argument(
+        "--timeline-file",
+        type=timeline_path,
+        metavar="FILE.html|FILE.svg",
+        help="when the execution ends (success or failure), draw it as a timeline to this file: one bar per "
+        "resource, coloured by outcome, the critical path marked (see the timeline command)",
     )

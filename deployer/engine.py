@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer import changeset, failure_modes, identity, importing, policy_steps, review, validation
+from deployer import changeset, failure_modes, identity, importing, policy_steps, review, timeline, validation
 from deployer.clients import aws_call
 from deployer.errors import BadInput, ChangeSetFailed, EmptyChangeSet, ExitCode, NeedsDecision
 from deployer.events import hint_for
 from deployer.guard import Allowances, refusal
 from deployer.inputs import check_given_parameters, resolve_parameters
 from deployer.options import DeployOptions, ExecuteOptions
+from deployer.output import expect_changes
 from deployer.preflight.command import preflight_gate
 from deployer.runtime import Context
 from deployer.stack_ops import (
@@ -278,6 +279,7 @@ def _execute(
     if not creating:
         opening = policy_steps.before_update(ctx, described.stack_id, settings.stack_policy, allowed or [])
     ctx.say(f"Executing change set {described.name}")
+    expect_changes(ctx.reporter, described.changes)
     try:
         result = operation(
             ctx,
@@ -295,6 +297,7 @@ def _execute(
             opening.close(ctx, failing=True)
         raise
     ctx.progress.change_set = None  # executed: whatever follows, it is not waiting to be executed
+    timeline.write_after_execution(ctx, described.stack_id, stack_name)
     final = {"StackName": stack_name, **result.stack}
     if final["StackStatus"] not in SUCCESS_OUTCOMES or (
         creating and final["StackStatus"] == "DELETE_COMPLETE"

@@ -168,3 +168,12 @@ def hint_for(reason: str) -> str | None:
         if any(n.lower() in lowered for n in needles):
             return hint
     return None
+
+
+def is_own_stack_event(event: Event) -> bool:
+    """An event of the stack itself (not of a nested stack, which is one of its resources), told from the event
+    alone: its physical id is the stack's id."""
+    return event.get("ResourceType") == "AWS::CloudFormation::Stack" and (
+        event.get("PhysicalResourceId") == event.get("StackId")
+        or event.get("LogicalResourceId") == event.get("StackName")
+    )

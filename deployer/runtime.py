@@ -8,6 +8,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployer.clients import DEFAULT_REGION
@@ -85,6 +86,7 @@ class Context:
     program: list[str] = field(
         default_factory=invocation
     )  # how the user ran this tool, first in every command
+    timeline_file: Path | None = None  # deploy/execute --timeline-file: drawn when an execution ends
 
     def say(self, text: str) -> None:
         self.reporter.say(text)
