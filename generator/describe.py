@@ -11,7 +11,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cfnspec.capabilities import CAPABILITY_IAM, CAPABILITY_NAMED_IAM, TRANSFORM, required_capabilities
-from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE, RETAINING_POLICIES
+from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE
+from cfnspec.stateful import left_on_delete
 
 Template = Mapping[str, Any]
 
@@ -202,9 +203,7 @@ def capabilities(t: Template) -> list[tuple[str, list[str]]]:
 def stateful(t: Template) -> list[tuple[str, Mapping[str, Any]]]:
     """Resources CloudFormation leaves behind (or snapshots) on delete, in template order."""
     return [
-        (logical_id, resource)
-        for logical_id, resource in resources(t).items()
-        if resource.get("DeletionPolicy") in RETAINING_POLICIES
+        (logical_id, resource) for logical_id, resource in resources(t).items() if left_on_delete(resource)
     ]
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec.limits import INLINE_ROLE_POLICY_LIMIT, MANAGED_POLICY_LIMIT
 from cfnspec.quotas import QUOTAS, Quota
 from generator import defaults, describe, permissions
 from generator.markdown import code, fenced, table
 from generator.shell import as_shell
 
 Template = Mapping[str, Any]
-MANAGED_POLICY_LIMIT = 6144
-INLINE_ROLE_POLICY_LIMIT = 10240
 
 
 # An AWS CLI command that prints how many of each quota's resources are in use.

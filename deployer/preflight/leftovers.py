@@ -1,7 +1,7 @@
 """Check 6: resources an earlier stack of the same environment left behind under the names this stack will use.
 
-What is named, and what is retained, is read from the template (name properties, DeletionPolicy and
-UpdateReplacePolicy); a leftover of either kind makes the create fail with "already exists".
+What is named, and what is retained, is read from the template (name properties, and DeletionPolicy through
+cfnspec.stateful); a leftover of either kind makes the create fail with "already exists".
 A name that exists is a leftover only when no live stack holds it (deployer.preflight.ownership); a name another
 stack holds is reported as that stack's, and its only fix is another name.
 Buckets are covered by the bucket-name check, the service-linked role by its own check.
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from cfnspec.stateful import kept_on_delete
 from deployer.preflight import ownership
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.model import Finding, Status
 
 CHECK = "leftovers"
-RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
         kind = KINDS[str(resource["Type"])]
         name = facts.text(facts.properties(resource).get(kind.name_property))
         if name:
-            retained = bool({resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")} & RETAIN)
+            retained = kept_on_delete(resource)
             named.append((logical_id, str(resource["Type"]), name, retained))
     if not named:
         return [Finding(CHECK, Status.INFO, "the template gives no fixed names to log groups or KMS aliases")]

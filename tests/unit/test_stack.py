@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cfnspec.parameters import check_value, group_size_problems
+from cfnspec.stateful import STATEFUL_TYPES
 from templates import naming
 from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
 from templates.regions import CLOUDFRONT_LOGGING_SUPPORTED
@@ -18,7 +19,6 @@ from templates.tap_stack import compose_tap_stack
 from tests.template_helpers import refs_in, resources_of_type
 from tests.unit._fragment import tag_keys, taggable_types
 
-STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"}
 # AWS publishes the Elastic Load Balancing log-delivery account per region: that mapping, and the condition that
 # lists the regions using it, are the one place where account ids may appear. Region names also appear in the
 # condition listing the regions whose buckets CloudFront standard logging can deliver to.
