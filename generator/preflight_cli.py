@@ -86,10 +86,10 @@ def _defaults_text(used: list[Quota]) -> str:
 
 
 def _quota_section(t: Template) -> list[str]:
-    values = defaults.default_values(t)
+    at = defaults.scope(t)
     rows, quotas, usage, used = [], [], [], []
     for q in QUOTAS:
-        n = defaults.count(t, q.resource_type, values)
+        n = defaults.count(t, q.resource_type, at)
         if not n:
             continue
         rows.append([q.name, code(q.resource_type), str(n), code(f"{q.service} {q.code}")])

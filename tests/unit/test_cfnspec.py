@@ -311,3 +311,37 @@ def test_a_log_group_kept_only_on_replacement_is_not_adopted_after_a_delete() ->
     }
     scope = Scope(parameters={}, pseudo={}, doc=doc)
     assert [logical_id for logical_id, _ in _retained(doc, scope)] == ["Kept"]
+
+
+# ---- the hand-off page's counts use cfnspec.resolve ------------------------------------------------------------
+
+
+def test_counts_at_the_defaults_follow_a_condition_over_a_mapping() -> None:
+    """generator/defaults.py had an evaluator of its own that knew Ref and four condition functions only: a
+    Condition over Fn::FindInMap stopped the page."""
+    from generator import defaults
+
+    doc = {
+        "Parameters": {"Tier": {"Type": "String", "Default": "small"}},
+        "Mappings": {"Tiers": {"small": {"Nat": "one"}, "large": {"Nat": "two"}}},
+        "Conditions": {
+            "TwoNats": {"Fn::Equals": [{"Fn::FindInMap": ["Tiers", {"Ref": "Tier"}, "Nat"]}, "two"]}
+        },
+        "Resources": {
+            "NatA": {"Type": "AWS::EC2::NatGateway"},
+            "NatB": {"Type": "AWS::EC2::NatGateway", "Condition": "TwoNats"},
+        },
+    }
+    assert defaults.count(doc, "AWS::EC2::NatGateway", defaults.scope(doc)) == 1
+    assert defaults.count(doc, "AWS::EC2::NatGateway", defaults.scope(doc, Tier="large")) == 2
+
+
+def test_a_condition_the_defaults_cannot_decide_is_an_error_naming_it() -> None:
+    from generator import defaults
+
+    doc = {
+        "Conditions": {"Named": {"Fn::Equals": [{"Ref": "AWS::StackName"}, "prod"]}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Condition": "Named"}},
+    }
+    with pytest.raises(ValueError, match="Condition 'Named' cannot be decided"):
+        defaults.count(doc, "AWS::SNS::Topic", defaults.scope(doc))
