@@ -27,6 +27,13 @@ CAPABILITY_IAM = "CAPABILITY_IAM"
 CAPABILITY_NAMED_IAM = "CAPABILITY_NAMED_IAM"
 CAPABILITY_AUTO_EXPAND = "CAPABILITY_AUTO_EXPAND"
 CAPABILITIES = (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, CAPABILITY_AUTO_EXPAND)
+# What the console asks the user to tick for each capability.
+CONSOLE_ACKNOWLEDGEMENTS: Mapping[str, str] = {
+    CAPABILITY_IAM: "I acknowledge that AWS CloudFormation might create IAM resources.",
+    CAPABILITY_NAMED_IAM: "I acknowledge that AWS CloudFormation might create IAM resources with custom names.",
+    CAPABILITY_AUTO_EXPAND: "I acknowledge that AWS CloudFormation might require the following capability: "
+    f"{CAPABILITY_AUTO_EXPAND}",
+}
 TRANSFORM = "Transform"
 
 

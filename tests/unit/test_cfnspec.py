@@ -345,3 +345,24 @@ def test_a_condition_the_defaults_cannot_decide_is_an_error_naming_it() -> None:
     }
     with pytest.raises(ValueError, match="Condition 'Named' cannot be decided"):
         defaults.count(doc, "AWS::SNS::Topic", defaults.scope(doc))
+
+
+# ---- stack tags: one rule --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [
+        # generate.py accepted an empty value; CloudFormation's Tag takes 1 to 256 characters, as deploy.py said.
+        ({"Owner": ""}, "values are 1 to 256 characters, this one has 0"),
+        ({"aws:owner": "me"}, "the aws: prefix is reserved"),
+        ({"k" * 129: "v"}, "keys are 1 to 128 characters"),
+        ({f"T{i}": "v" for i in range(51)}, "51 tags given; a stack takes at most 50"),
+    ],
+)
+def test_parameter_files_and_deploy_tags_refuse_the_same_tags(tags: dict[str, str], problem: str) -> None:
+    template = one_parameter({"Type": "String", "Default": "x"})
+    offline = generator.checks.validate_parameter_file(template, {"Parameters": {}, "Tags": tags})
+    assert [p for p in offline if problem in p], offline
+    with pytest.raises(BadInput, match=re.escape(problem)):
+        deployer.inputs.validate_tags(tags)
