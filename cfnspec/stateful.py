@@ -20,6 +20,16 @@ STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogG
 # DeletionPolicy values that keep the resource itself (Snapshot deletes it and keeps a snapshot).
 KEEPS_RESOURCE = frozenset({RETAIN, RETAIN_EXCEPT_ON_CREATE})
 _POLICY_KEYS = ("DeletionPolicy", "UpdateReplacePolicy")
+# The property that gives each type its custom name: a name a leftover (a retained resource, or a dashboard, whose
+# names are account-wide) still holds makes the create fail, and an import finds the resource by it.
+NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+}
 
 
 def why_stateful(resource: Mapping[str, Any]) -> str | None:

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from cfnspec.limits import RETAIN
 from cfnspec.resolve import Scope, condition, parameter_values, resolve, url_suffix
 from cfnspec.schemas import resource_schema
-from cfnspec.stateful import kept_on_delete
+from cfnspec.stateful import NAME_PROPERTIES, kept_on_delete
 from deployer import changeset
 from deployer.clients import aws_call, error_code, http_status
 from deployer.errors import ChangeSetFailed, NeedsDecision
@@ -40,7 +40,7 @@ KEY = "AWS::KMS::Key"
 ALIAS = "AWS::KMS::Alias"
 # The template property that names each importable type; a key has no name, it is found through its alias or
 # through the retained resources encrypted with it.
-NAME_PROPERTY = {BUCKET: "BucketName", LOG_GROUP: "LogGroupName", ALIAS: "AliasName"}
+NAME_PROPERTY = {t: NAME_PROPERTIES[t] for t in (BUCKET, LOG_GROUP, ALIAS)}
 NOT_IMPORTED = {
     "AWS::IAM::ServiceLinkedRole": "one role serves the whole account; when it exists, deploy with "
     "CreateAutoScalingServiceLinkedRole=false instead",

@@ -12,19 +12,11 @@ from typing import Any
 
 from cfnspec.capabilities import CAPABILITY_IAM, CAPABILITY_NAMED_IAM, TRANSFORM, required_capabilities
 from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE
+from cfnspec.stateful import NAME_PROPERTIES as NAME_PROPERTIES  # read by the page modules
 from cfnspec.stateful import left_on_delete
 
 Template = Mapping[str, Any]
 
-# The property that names each kind of stateful resource: a retained resource with a fixed name blocks a new
-# stack that would create the same name.
-NAME_PROPERTIES = {
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::KMS::Alias": "AliasName",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::SNS::Topic": "TopicName",
-}
 ON_DELETE = {
     "AWS::S3::Bucket": "The bucket and every object version stay (and keep costing storage).",
     "AWS::KMS::Key": "The key stays enabled (and billed monthly); retained buckets, log groups and EBS snapshots "

@@ -11,6 +11,7 @@ from typing import Any
 
 from cfnspec.limits import INLINE_ROLE_POLICY_LIMIT, MANAGED_POLICY_LIMIT
 from cfnspec.quotas import QUOTAS, Quota
+from cfnspec.stateful import NAME_PROPERTIES
 from generator import defaults, describe, permissions
 from generator.markdown import code, fenced, table
 from generator.shell import as_shell
@@ -29,17 +30,12 @@ QUOTA_USAGE = {
 }
 
 
-# Names a leftover can hold: the retained types, and dashboards, whose names are account-wide (one namespace
-# for every region), so a dashboard of the same environment in another region would block this one.
-LEFTOVER_NAME_PROPERTIES = {**describe.NAME_PROPERTIES, "AWS::CloudWatch::Dashboard": "DashboardName"}
-
-
 def _fixed_names(t: Template, *types: str) -> list[tuple[str, str, str]]:
     """(logical id, type, shell string) of each resource of these types whose name the template fixes."""
     found = []
     for logical_id, r in describe.resources(t).items():
         rtype = str(r.get("Type"))
-        prop = LEFTOVER_NAME_PROPERTIES.get(rtype)
+        prop = NAME_PROPERTIES.get(rtype)
         if rtype in types and prop:
             name = as_shell(r.get("Properties", {}).get(prop))
             if name:

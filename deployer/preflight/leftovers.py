@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cfnspec.stateful import kept_on_delete
+from cfnspec.stateful import NAME_PROPERTIES, kept_on_delete
 from deployer.preflight import ownership
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.model import Finding, Status
@@ -22,18 +22,16 @@ CHECK = "leftovers"
 
 @dataclass(frozen=True)
 class Kind:
-    name_property: str
     permission: str
     remove: str  # command template with {name}
 
 
 KINDS = {
     "AWS::Logs::LogGroup": Kind(
-        "LogGroupName",
         "logs:DescribeLogGroups",
         "aws logs delete-log-group --log-group-name {name}",
     ),
-    "AWS::KMS::Alias": Kind("AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"),
+    "AWS::KMS::Alias": Kind("kms:ListAliases", "aws kms delete-alias --alias-name {name}"),
 }
 
 
@@ -51,11 +49,10 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
     facts = ctx.facts
     named = []
     for logical_id, resource in facts.active(*KINDS):
-        kind = KINDS[str(resource["Type"])]
-        name = facts.text(facts.properties(resource).get(kind.name_property))
+        rtype = str(resource["Type"])
+        name = facts.text(facts.properties(resource).get(NAME_PROPERTIES[rtype]))
         if name:
-            retained = kept_on_delete(resource)
-            named.append((logical_id, str(resource["Type"]), name, retained))
+            named.append((logical_id, rtype, name, kept_on_delete(resource)))
     if not named:
         return [Finding(CHECK, Status.INFO, "the template gives no fixed names to log groups or KMS aliases")]
     mine = set(facts.stack_resources().values()) if not facts.creating else set()

@@ -190,7 +190,9 @@ def test_the_import_template_holds_only_the_adopted_resources_each_with_a_deleti
     ]
     out = import_template(doc, adopted)
     assert list(out["Resources"]) == ["StaticContentBucket", "KmsKeyAlias"]
-    assert {r["DeletionPolicy"] for r in out["Resources"].values()} == {"Retain"}
+    # An import needs a DeletionPolicy on each resource: the template's own is kept, Retain given where it has none.
+    policies = {logical_id: r["DeletionPolicy"] for logical_id, r in out["Resources"].items()}
+    assert policies == {"StaticContentBucket": "RetainExceptOnCreate", "KmsKeyAlias": "Retain"}
     assert (
         "Outputs" not in out
         and out["Parameters"] == doc["Parameters"]

@@ -99,7 +99,7 @@ def test_a_log_group_tagged_by_a_deleted_stack_is_a_leftover_with_both_fixes() -
         failure = one(check_leftovers(ctx), Status.FAIL)
     assert "belongs to no stack" in failure.message
     assert f"aws logs delete-log-group --log-group-name {FLOW}" in (failure.fix or "")
-    assert "--change-set-type IMPORT" in (failure.fix or "")
+    assert "re-create with --import-existing-resources" in (failure.fix or "")
 
 
 def test_an_alias_of_a_live_stack_is_found_through_its_physical_id() -> None:

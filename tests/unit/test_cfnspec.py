@@ -295,6 +295,10 @@ def test_guard_page_leftovers_and_import_read_the_one_definition() -> None:
     assert describe.left_on_delete is cfnspec.stateful.left_on_delete
     assert deployer.preflight.leftovers.kept_on_delete is cfnspec.stateful.kept_on_delete
     assert deployer.importing.kept_on_delete is cfnspec.stateful.kept_on_delete
+    # The property that names a type: the page, the leftover check and the import had a table each.
+    assert describe.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
+    assert deployer.preflight.leftovers.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
+    assert deployer.importing.NAME_PROPERTY.items() <= cfnspec.stateful.NAME_PROPERTIES.items()
 
 
 def test_a_log_group_kept_only_on_replacement_is_not_adopted_after_a_delete() -> None:
