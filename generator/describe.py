@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cfnspec.capabilities import CAPABILITY_IAM, CAPABILITY_NAMED_IAM, TRANSFORM, required_capabilities
+from cfnspec.capabilities import TRANSFORM, to_acknowledge
 from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE
 from cfnspec.stateful import NAME_PROPERTIES as NAME_PROPERTIES  # read by the page modules
 from cfnspec.stateful import left_on_delete
@@ -180,16 +180,9 @@ def components(t: Template) -> dict[str, list[str]]:
 
 
 def capabilities(t: Template) -> list[tuple[str, list[str]]]:
-    """(capability, logical ids that need it) for every capability a change set must acknowledge.
-
-    CAPABILITY_NAMED_IAM acknowledges unnamed IAM resources too, so when a template needs it, it is the only IAM
-    capability listed, for every IAM resource.
-    """
-    needs = required_capabilities(t)
-    if CAPABILITY_NAMED_IAM in needs:
-        iam = {*needs.pop(CAPABILITY_NAMED_IAM), *needs.pop(CAPABILITY_IAM, [])}
-        needs = {CAPABILITY_NAMED_IAM: [i for i in resources(t) if i in iam], **needs}
-    return [(cap, [i for i in ids if i != TRANSFORM]) for cap, ids in needs.items()]
+    """(capability, logical ids that need it) for every capability a change set must acknowledge
+    (cfnspec.capabilities.to_acknowledge, without the Transform marker)."""
+    return [(cap, [i for i in ids if i != TRANSFORM]) for cap, ids in to_acknowledge(t).items()]
 
 
 def stateful(t: Template) -> list[tuple[str, Mapping[str, Any]]]:

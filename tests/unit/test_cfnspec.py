@@ -370,3 +370,14 @@ def test_parameter_files_and_deploy_tags_refuse_the_same_tags(tags: dict[str, st
     assert [p for p in offline if problem in p], offline
     with pytest.raises(BadInput, match=re.escape(problem)):
         deployer.inputs.validate_tags(tags)
+
+
+def test_named_iam_covering_iam_is_one_rule_for_the_page_and_the_deployer() -> None:
+    import cfnspec.capabilities
+    import deployer.capabilities
+
+    assert deployer.capabilities.acknowledged_by is cfnspec.capabilities.acknowledged_by
+    assert describe.to_acknowledge is cfnspec.capabilities.to_acknowledge
+    assert cfnspec.capabilities.acknowledged_by("CAPABILITY_IAM", ["CAPABILITY_NAMED_IAM"])
+    assert not cfnspec.capabilities.acknowledged_by("CAPABILITY_NAMED_IAM", ["CAPABILITY_IAM"])
+    assert not cfnspec.capabilities.acknowledged_by("CAPABILITY_AUTO_EXPAND", ["CAPABILITY_NAMED_IAM"])
