@@ -10,6 +10,10 @@ MAX_STACK_TAGS = 50
 TAG_KEY_LENGTH = (1, 128)
 TAG_VALUE_LENGTH = (1, 256)
 
+# IAM: characters of a policy document without whitespace, for a managed policy and for a role's inline policies.
+MANAGED_POLICY_LIMIT = 6_144
+INLINE_ROLE_POLICY_LIMIT = 10_240
+
 DEFAULT_REGION = "us-east-1"
 
 RETAIN = "Retain"

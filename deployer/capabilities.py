@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cfnspec.capabilities import CAPABILITIES, CAPABILITY_IAM, CAPABILITY_NAMED_IAM, required_capabilities
+from cfnspec.capabilities import CAPABILITIES, acknowledged_by, required_capabilities
 from deployer.errors import BadInput
 
 
@@ -17,10 +17,7 @@ def check_capabilities(doc: Mapping[str, Any], given: Iterable[str]) -> list[str
         raise BadInput(f"unknown capabilities {bad}; valid: {', '.join(CAPABILITIES)}")
     missing = []
     for capability, ids in sorted(required_capabilities(doc).items()):
-        # CAPABILITY_NAMED_IAM acknowledges unnamed IAM resources too.
-        if capability == CAPABILITY_IAM and CAPABILITY_NAMED_IAM in acknowledged:
-            continue
-        if capability not in acknowledged:
+        if not acknowledged_by(capability, acknowledged):
             missing.append(f"{capability} (needed by {', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})")
     if missing:
         wanted = sorted(acknowledged | {m.split()[0] for m in missing})

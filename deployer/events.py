@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cfnspec.capabilities import CAPABILITIES
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
@@ -149,7 +151,7 @@ _HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
     (
         ("InsufficientCapabilities", "Requires capabilities"),
-        "acknowledge the named capability with --capabilities (CAPABILITY_IAM, CAPABILITY_NAMED_IAM, ...)",
+        f"acknowledge the named capability with --capabilities ({', '.join(CAPABILITIES)})",
     ),
     (
         ("already exists",),

@@ -29,9 +29,6 @@ class Feature:
         return f"{self.operation}.{self.member}" if self.member else self.operation
 
 
-INCLUDE_PROPERTY_VALUES = Feature(
-    "DescribeChangeSet", "IncludePropertyValues", "before/after values in the change-set report"
-)
 ON_STACK_FAILURE = Feature("CreateChangeSet", "OnStackFailure", "--on-failure for stacks being created")
 DEPLOYMENT_MODE = Feature("CreateChangeSet", "DeploymentMode", "--revert-drift")
 DESCRIBE_EVENTS = Feature("DescribeEvents", None, "CloudFormation's validation findings for change sets")

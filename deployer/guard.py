@@ -10,13 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfnspec.limits import RETAINING_POLICIES
+from cfnspec.stateful import STATEFUL_TYPES, why_stateful
 from deployer.errors import DataLossRefused
-
-# Types whose replacement or removal loses data whatever the template says about them.
-STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"})
-# A template that keeps a resource on deletion or replacement says it holds something worth keeping.
-KEEPING_POLICIES = frozenset(RETAINING_POLICIES)
 
 CHANGE_SET = "change set"
 PREDICTION = "offline prediction"
@@ -37,20 +32,10 @@ def stateful_resources(*docs: Mapping[str, Any] | None) -> dict[str, str]:
         for logical_id, resource in resources.items():
             if not isinstance(resource, Mapping) or logical_id in found:
                 continue
-            why = _why_stateful(resource)
+            why = why_stateful(resource)
             if why:
                 found[logical_id] = why
     return found
-
-
-def _why_stateful(resource: Mapping[str, Any]) -> str | None:
-    rtype = str(resource.get("Type", ""))
-    if rtype in STATEFUL_TYPES:
-        return rtype
-    for key in ("DeletionPolicy", "UpdateReplacePolicy"):
-        if resource.get(key) in KEEPING_POLICIES:
-            return f"{key} {resource[key]}"
-    return None
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ from botocore.exceptions import ClientError
 from cfnspec.limits import RETAIN
 from cfnspec.resolve import Scope, condition, parameter_values, resolve, url_suffix
 from cfnspec.schemas import resource_schema
+from cfnspec.stateful import NAME_PROPERTIES, kept_on_delete
 from deployer import changeset
 from deployer.clients import aws_call, error_code, http_status
 from deployer.errors import ChangeSetFailed, NeedsDecision
 from deployer.options import DeployOptions
-from deployer.preflight import leftovers
 from deployer.runtime import Context
 from deployer.stack_ops import failure, operation
 from deployer.states import Action
@@ -40,7 +40,7 @@ KEY = "AWS::KMS::Key"
 ALIAS = "AWS::KMS::Alias"
 # The template property that names each importable type; a key has no name, it is found through its alias or
 # through the retained resources encrypted with it.
-NAME_PROPERTY = {BUCKET: "BucketName", LOG_GROUP: "LogGroupName", ALIAS: "AliasName"}
+NAME_PROPERTY = {t: NAME_PROPERTIES[t] for t in (BUCKET, LOG_GROUP, ALIAS)}
 NOT_IMPORTED = {
     "AWS::IAM::ServiceLinkedRole": "one role serves the whole account; when it exists, deploy with "
     "CreateAutoScalingServiceLinkedRole=false instead",
@@ -154,9 +154,8 @@ def _resource_names(value: Any) -> Iterator[str]:
 
 def _retained(doc: Mapping[str, Any], scope: Scope) -> Iterator[tuple[str, Mapping[str, Any]]]:
     for logical_id, resource in (doc.get("Resources") or {}).items():
-        policies = {resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")}
         cond = resource.get("Condition")
-        if policies & leftovers.RETAIN and (cond is None or condition(cond, scope) is True):
+        if kept_on_delete(resource) and (cond is None or condition(cond, scope) is True):
             yield logical_id, resource
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_TEMPLATE_LIMIT  # re-exported for callers
-from cfnspec.limits import MAX_STACK_TAGS, S3_TEMPLATE_LIMIT, TAG_KEY_LENGTH, TAG_VALUE_LENGTH
+from cfnspec.limits import S3_TEMPLATE_LIMIT
 from cfnspec.parameters import check_value, group_size_problems, placeholder_problems
+from cfnspec.tags import tag_problems
 from deployer.errors import BadInput
 
 TEMPLATE_CONFIG_KEYS = frozenset({"Parameters", "Tags", "StackPolicy"})
@@ -260,19 +261,7 @@ def parse_key_values(items: Iterable[str], what: str) -> dict[str, str]:
 
 
 def validate_tags(tags: Mapping[str, str]) -> None:
-    problems = []
-    if len(tags) > MAX_STACK_TAGS:
-        problems.append(f"{len(tags)} tags given; a stack takes at most {MAX_STACK_TAGS}")
-    for key, value in tags.items():
-        if key.lower().startswith("aws:"):
-            problems.append(f"tag {key!r}: the aws: prefix is reserved")
-        if not TAG_KEY_LENGTH[0] <= len(key) <= TAG_KEY_LENGTH[1]:
-            problems.append(f"tag {key!r}: keys are {TAG_KEY_LENGTH[0]} to {TAG_KEY_LENGTH[1]} characters")
-        if not TAG_VALUE_LENGTH[0] <= len(value) <= TAG_VALUE_LENGTH[1]:
-            problems.append(
-                f"tag {key!r}: values are {TAG_VALUE_LENGTH[0]} to {TAG_VALUE_LENGTH[1]} characters, "
-                f"this one has {len(value)}"
-            )
+    problems = tag_problems(tags)
     if problems:
         raise BadInput("; ".join(problems), hint="fix the tags given with --tags or in the parameters file")
 

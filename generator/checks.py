@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cfnspec.limits import MAX_STACK_TAGS
 from cfnspec.parameters import PLACEHOLDER_MARK, check_value, group_size_problems
+from cfnspec.tags import tag_problems
 from generator.describe import expression
 
 TOP_LEVEL_KEYS = {"Parameters", "Tags", "StackPolicy"}
@@ -27,15 +27,7 @@ class ParameterFileError(ValueError):
 def _check_tags(tags: Any) -> list[str]:
     if not isinstance(tags, dict):
         return [f"Tags must be an object of tag names to string values, got {type(tags).__name__}"]
-    problems = []
-    if len(tags) > MAX_STACK_TAGS:
-        problems.append(f"Tags has {len(tags)} tags; a stack takes at most {MAX_STACK_TAGS}")
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            problems.append(f"tag key {key!r} must be 1-128 characters and not start with 'aws:'")
-        if not isinstance(value, str) or len(value) > 256:
-            problems.append(f"tag {key!r}: the value must be a string of at most 256 characters")
-    return problems
+    return tag_problems(tags)
 
 
 class NotOffline(Exception):

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec.resolve import Scope
 from generator import defaults
 
 Template = Mapping[str, Any]
@@ -16,18 +17,18 @@ Template = Mapping[str, Any]
 HEREDOC = re.compile(r"<<\s*'?(\w+)'?\n(.*?)\n\1\n", re.S)
 
 
-def _existing(t: Template, resource_type: str, values: Mapping[str, str]) -> list[Mapping[str, Any]]:
+def _existing(t: Template, resource_type: str, at: Scope) -> list[Mapping[str, Any]]:
     return [
         r
         for r in t.get("Resources", {}).values()
-        if r.get("Type") == resource_type and defaults.exists(t, r, values)
+        if r.get("Type") == resource_type and defaults.exists(r, at)
     ]
 
 
-def alb_public_ipv4(t: Template, values: Mapping[str, str]) -> int:
+def alb_public_ipv4(t: Template, at: Scope) -> int:
     """An internet-facing load balancer holds a public IPv4 address in each of its subnets (one per zone)."""
     total = 0
-    for r in _existing(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", values):
+    for r in _existing(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", at):
         props = r.get("Properties", {})
         if props.get("Scheme", "internet-facing") == "internet-facing":
             subnets = props.get("Subnets") or props.get("SubnetMappings") or []
@@ -66,25 +67,25 @@ def detailed_monitoring(launch_data: Mapping[str, Any]) -> bool:
     return (launch_data.get("Monitoring") or {}).get("Enabled") is True
 
 
-def alarms(t: Template, values: Mapping[str, str]) -> int:
-    return len(_existing(t, "AWS::CloudWatch::Alarm", values))
+def alarms(t: Template, at: Scope) -> int:
+    return len(_existing(t, "AWS::CloudWatch::Alarm", at))
 
 
-def dashboards(t: Template, values: Mapping[str, str]) -> int:
-    return len(_existing(t, "AWS::CloudWatch::Dashboard", values))
+def dashboards(t: Template, at: Scope) -> int:
+    return len(_existing(t, "AWS::CloudWatch::Dashboard", at))
 
 
-def flow_logs_to_cloudwatch(t: Template, values: Mapping[str, str]) -> int:
+def flow_logs_to_cloudwatch(t: Template, at: Scope) -> int:
     return sum(
         1
-        for r in _existing(t, "AWS::EC2::FlowLog", values)
+        for r in _existing(t, "AWS::EC2::FlowLog", at)
         if r.get("Properties", {}).get("LogDestinationType", "cloud-watch-logs") == "cloud-watch-logs"
     )
 
 
-def s3_gateway_endpoints(t: Template, values: Mapping[str, str]) -> int:
+def s3_gateway_endpoints(t: Template, at: Scope) -> int:
     found = 0
-    for r in _existing(t, "AWS::EC2::VPCEndpoint", values):
+    for r in _existing(t, "AWS::EC2::VPCEndpoint", at):
         props = r.get("Properties", {})
         service = props.get("ServiceName", "")
         if isinstance(service, dict):  # com.amazonaws.${AWS::Region}.s3 as a Fn::Sub

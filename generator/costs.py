@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cfnspec.limits import DEFAULT_REGION
+from cfnspec.resolve import Scope
 from generator import cost_counts, defaults
 from generator.markdown import code, table
 
@@ -87,21 +88,21 @@ def _launch_template_data(t: Template) -> Mapping[str, Any]:
     return {}
 
 
-def _instances(t: Template, values: Mapping[str, str]) -> int:
+def _instances(t: Template, at: Scope) -> int:
     """Instances running at the defaults: the group's desired capacity, or its minimum when it sets none."""
     total = 0
     for r in t.get("Resources", {}).values():
-        if r.get("Type") == "AWS::AutoScaling::AutoScalingGroup" and defaults.exists(t, r, values):
+        if r.get("Type") == "AWS::AutoScaling::AutoScalingGroup" and defaults.exists(r, at):
             props = r.get("Properties", {})
             size = props.get("DesiredCapacity", props.get("MinSize", 0))
-            total += int(defaults.resolve(size, values))
+            total += int(defaults.resolve(size, at))
     return total
 
 
-def _volume_gb(t: Template, values: Mapping[str, str]) -> int:
+def _volume_gb(t: Template, at: Scope) -> int:
     gb = 0
     for mapping in _launch_template_data(t).get("BlockDeviceMappings", []):
-        gb += int(defaults.resolve(mapping.get("Ebs", {}).get("VolumeSize", 0), values))
+        gb += int(defaults.resolve(mapping.get("Ebs", {}).get("VolumeSize", 0), at))
     return gb
 
 
@@ -121,15 +122,15 @@ def _named(what: str, driver: Driver) -> Driver:
 
 
 def drivers(t: Template, **overrides: str) -> list[Driver]:
-    values = defaults.default_values(t, **overrides)
-    nat = defaults.count(t, "AWS::EC2::NatGateway", values)
-    eips = defaults.count(t, "AWS::EC2::EIP", values)
-    albs = defaults.count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", values)
-    instances = _instances(t, values)
+    at = defaults.scope(t, **overrides)
+    nat = defaults.count(t, "AWS::EC2::NatGateway", at)
+    eips = defaults.count(t, "AWS::EC2::EIP", at)
+    albs = defaults.count(t, "AWS::ElasticLoadBalancingV2::LoadBalancer", at)
+    instances = _instances(t, at)
     launch_data = _launch_template_data(t)
-    instance_type = defaults.resolve(launch_data.get("InstanceType"), values)
-    keys = defaults.count(t, "AWS::KMS::Key", values)
-    volume = _volume_gb(t, values) * instances
+    instance_type = defaults.resolve(launch_data.get("InstanceType"), at)
+    keys = defaults.count(t, "AWS::KMS::Key", at)
+    volume = _volume_gb(t, at) * instances
     monitored = instances if cost_counts.detailed_monitoring(launch_data) else 0
     found = [
         _named("NAT gateways", _monthly(nat, "nat-gateway-hour", hourly=True)),
@@ -137,7 +138,7 @@ def drivers(t: Template, **overrides: str) -> list[Driver]:
         _named("Application Load Balancer", _monthly(albs, "alb-hour", hourly=True)),
         _named(
             "Load balancer public IPv4 addresses (one per zone)",
-            _monthly(cost_counts.alb_public_ipv4(t, values), "public-ipv4-hour", hourly=True),
+            _monthly(cost_counts.alb_public_ipv4(t, at), "public-ipv4-hour", hourly=True),
         ),
         _named("gp3 root volumes (GB)", _monthly(volume, "ebs-gp3-gb-month")),
         _named("KMS keys", _monthly(keys, "kms-key-month")),
@@ -146,22 +147,22 @@ def drivers(t: Template, **overrides: str) -> list[Driver]:
             "CloudWatch agent metrics (memory, disk)",
             _monthly(cost_counts.agent_metrics(launch_data, instances), "cloudwatch-metric-month"),
         ),
-        _named("CloudWatch alarms", _monthly(cost_counts.alarms(t, values), "cloudwatch-alarm-month")),
+        _named("CloudWatch alarms", _monthly(cost_counts.alarms(t, at), "cloudwatch-alarm-month")),
         _named(
-            "CloudWatch dashboards", _monthly(cost_counts.dashboards(t, values), "cloudwatch-dashboard-month")
+            "CloudWatch dashboards", _monthly(cost_counts.dashboards(t, at), "cloudwatch-dashboard-month")
         ),
         _named(
             "S3 gateway endpoints",
-            _monthly(cost_counts.s3_gateway_endpoints(t, values), "s3-gateway-endpoint"),
+            _monthly(cost_counts.s3_gateway_endpoints(t, at), "s3-gateway-endpoint"),
         ),
     ]
     found = [d for d in found if d.count]
     if instances and isinstance(instance_type, str):
         key = f"ec2-{instance_type}-hour"
         found.append(_named(f"{instance_type} instances", _monthly(instances, key, hourly=True)))
-    if cost_counts.flow_logs_to_cloudwatch(t, values):
+    if cost_counts.flow_logs_to_cloudwatch(t, at):
         found.append(Driver("VPC flow log ingestion (CloudWatch Logs)", 0, "vended-logs-gb", 0.0))
-    if defaults.count(t, "AWS::CloudFront::Distribution", values):
+    if defaults.count(t, "AWS::CloudFront::Distribution", at):
         found.append(Driver("CloudFront data out", 0, "cloudfront-gb", 0.0))
     return found
 

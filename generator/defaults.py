@@ -1,6 +1,8 @@
-"""The template read at given parameter values: which conditions hold, what a Ref to a parameter resolves to.
+"""The template read at its default parameter values (or a few overrides), in the default region.
 
-Used by the cost estimate and the quota counts, so both follow the template's defaults and conditions.
+Used by the cost estimate and the quota counts, so both follow the template's defaults and conditions. The
+evaluation is cfnspec.resolve's, the one deploy.py's prediction and preflight use; what is decided here is only
+the scope (defaults, a documentation account) and that the page cannot be written when a Condition is undecided.
 """
 
 from __future__ import annotations
@@ -9,56 +11,39 @@ from collections.abc import Mapping
 from typing import Any
 
 from cfnspec.limits import DEFAULT_REGION
+from cfnspec.resolve import UNRESOLVED, Scope, contains_unresolved, parameter_values, present, url_suffix
+from cfnspec.resolve import resolve as resolve_value
 
 Template = Mapping[str, Any]
-PSEUDO = {"AWS::Region": DEFAULT_REGION, "AWS::Partition": "aws", "AWS::AccountId": "111122223333"}
+PSEUDO = {
+    "AWS::Region": DEFAULT_REGION,
+    "AWS::Partition": "aws",
+    "AWS::AccountId": "111122223333",
+    "AWS::URLSuffix": url_suffix("aws"),
+}
 
 
-def default_values(t: Template, **overrides: str) -> dict[str, str]:
-    values = {name: str(spec.get("Default", "")) for name, spec in t.get("Parameters", {}).items()}
-    values.update(overrides)
-    return values
+def scope(t: Template, **overrides: str) -> Scope:
+    """The template at its defaults, with the given parameters overridden."""
+    return Scope(parameters=parameter_values(t, overrides), pseudo=PSEUDO, doc=t)
 
 
-def resolve(value: Any, values: Mapping[str, str]) -> Any:
-    """A Ref to a parameter (or pseudo parameter) becomes its value; anything else is returned as it is."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        name = str(value["Ref"])
-        if name in values:
-            return values[name]
-        return PSEUDO.get(name, value)
-    return value
+def resolve(value: Any, at: Scope) -> Any:
+    """A value at the defaults; a value the defaults leave unknown is an error, not a guess on the page."""
+    resolved = resolve_value(value, at)
+    if resolved is UNRESOLVED or contains_unresolved(resolved):
+        raise ValueError(f"{value!r} cannot be resolved at the template defaults")
+    return resolved
 
 
-def condition_holds(t: Template, condition: str, values: Mapping[str, str]) -> bool:
-    return bool(_evaluate(t, t.get("Conditions", {})[condition], values))
+def exists(resource: Mapping[str, Any], at: Scope) -> bool:
+    found = present(resource, at)
+    if found is None:
+        raise ValueError(
+            f"Condition {resource.get('Condition')!r} cannot be decided at the template defaults"
+        )
+    return found
 
 
-def _evaluate(t: Template, body: Any, values: Mapping[str, str]) -> Any:
-    if not isinstance(body, dict):
-        return body
-    if "Condition" in body:
-        return condition_holds(t, str(body["Condition"]), values)
-    if "Ref" in body:
-        return resolve(body, values)
-    if "Fn::Equals" in body:
-        left, right = (_evaluate(t, side, values) for side in body["Fn::Equals"])
-        return str(left) == str(right)
-    if "Fn::Not" in body:
-        return not _evaluate(t, body["Fn::Not"][0], values)
-    if "Fn::And" in body:
-        return all(_evaluate(t, part, values) for part in body["Fn::And"])
-    if "Fn::Or" in body:
-        return any(_evaluate(t, part, values) for part in body["Fn::Or"])
-    raise ValueError(f"cannot evaluate condition expression {sorted(body)}: extend generator/defaults.py")
-
-
-def exists(t: Template, resource: Mapping[str, Any], values: Mapping[str, str]) -> bool:
-    condition = resource.get("Condition")
-    return condition is None or condition_holds(t, str(condition), values)
-
-
-def count(t: Template, resource_type: str, values: Mapping[str, str]) -> int:
-    return sum(
-        1 for r in t.get("Resources", {}).values() if r.get("Type") == resource_type and exists(t, r, values)
-    )
+def count(t: Template, resource_type: str, at: Scope) -> int:
+    return sum(1 for r in t.get("Resources", {}).values() if r.get("Type") == resource_type and exists(r, at))

@@ -10,20 +10,13 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cfnspec.capabilities import CAPABILITY_IAM, CAPABILITY_NAMED_IAM, TRANSFORM, required_capabilities
-from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE, RETAINING_POLICIES
+from cfnspec.capabilities import TRANSFORM, to_acknowledge
+from cfnspec.limits import RETAIN_EXCEPT_ON_CREATE
+from cfnspec.stateful import NAME_PROPERTIES as NAME_PROPERTIES  # read by the page modules
+from cfnspec.stateful import left_on_delete
 
 Template = Mapping[str, Any]
 
-# The property that names each kind of stateful resource: a retained resource with a fixed name blocks a new
-# stack that would create the same name.
-NAME_PROPERTIES = {
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::KMS::Alias": "AliasName",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::SNS::Topic": "TopicName",
-}
 ON_DELETE = {
     "AWS::S3::Bucket": "The bucket and every object version stay (and keep costing storage).",
     "AWS::KMS::Key": "The key stays enabled (and billed monthly); retained buckets, log groups and EBS snapshots "
@@ -187,24 +180,15 @@ def components(t: Template) -> dict[str, list[str]]:
 
 
 def capabilities(t: Template) -> list[tuple[str, list[str]]]:
-    """(capability, logical ids that need it) for every capability a change set must acknowledge.
-
-    CAPABILITY_NAMED_IAM acknowledges unnamed IAM resources too, so when a template needs it, it is the only IAM
-    capability listed, for every IAM resource.
-    """
-    needs = required_capabilities(t)
-    if CAPABILITY_NAMED_IAM in needs:
-        iam = {*needs.pop(CAPABILITY_NAMED_IAM), *needs.pop(CAPABILITY_IAM, [])}
-        needs = {CAPABILITY_NAMED_IAM: [i for i in resources(t) if i in iam], **needs}
-    return [(cap, [i for i in ids if i != TRANSFORM]) for cap, ids in needs.items()]
+    """(capability, logical ids that need it) for every capability a change set must acknowledge
+    (cfnspec.capabilities.to_acknowledge, without the Transform marker)."""
+    return [(cap, [i for i in ids if i != TRANSFORM]) for cap, ids in to_acknowledge(t).items()]
 
 
 def stateful(t: Template) -> list[tuple[str, Mapping[str, Any]]]:
     """Resources CloudFormation leaves behind (or snapshots) on delete, in template order."""
     return [
-        (logical_id, resource)
-        for logical_id, resource in resources(t).items()
-        if resource.get("DeletionPolicy") in RETAINING_POLICIES
+        (logical_id, resource) for logical_id, resource in resources(t).items() if left_on_delete(resource)
     ]
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cfnspec.capabilities import CONSOLE_ACKNOWLEDGEMENTS
 from cfnspec.limits import RESOURCE_LIMIT
 from generator import (
     costs,
@@ -26,14 +27,6 @@ from generator import (
 from generator.environments import ENVIRONMENTS, Environment
 from generator.examples import parameter_file_name
 from generator.markdown import code, fenced, table
-
-CONSOLE_CAPABILITY_TEXT = {
-    "CAPABILITY_IAM": "I acknowledge that AWS CloudFormation might create IAM resources.",
-    "CAPABILITY_NAMED_IAM": "I acknowledge that AWS CloudFormation might create IAM resources with "
-    "custom names.",
-    "CAPABILITY_AUTO_EXPAND": "I acknowledge that AWS CloudFormation might require the following capability: "
-    "CAPABILITY_AUTO_EXPAND",
-}
 
 
 def _files_section(name: str, t: Mapping[str, Any], size: int, envs: Sequence[Environment]) -> list[str]:
@@ -228,7 +221,7 @@ def _capabilities_section(t: Mapping[str, Any]) -> list[str]:
         return [*lines, "None: the stack creates no IAM resources and uses no macros.", ""]
     for cap, ids in caps:
         why = f" because of {', '.join(code(i) for i in ids)}" if ids else ""
-        lines.append(f'- {code(cap)}{why}. In the console, tick: "{CONSOLE_CAPABILITY_TEXT[cap]}"')
+        lines.append(f'- {code(cap)}{why}. In the console, tick: "{CONSOLE_ACKNOWLEDGEMENTS[cap]}"')
     lines += ["", "Pass them with `--capabilities` (the commands below already do).", ""]
     return lines
 

@@ -7,63 +7,27 @@ parameters that bring a key or a certificate.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from cfnspec.limits import INLINE_ROLE_POLICY_LIMIT, MANAGED_POLICY_LIMIT
+from cfnspec.quotas import QUOTAS, Quota
+from cfnspec.stateful import NAME_PROPERTIES
 from generator import defaults, describe, permissions
 from generator.markdown import code, fenced, table
 from generator.shell import as_shell, guarded, not_rehearsable
 
 Template = Mapping[str, Any]
-MANAGED_POLICY_LIMIT = 6144
-INLINE_ROLE_POLICY_LIMIT = 10240
 
 
-@dataclass(frozen=True)
-class Quota:
-    resource_type: str
-    service: str
-    code: str
-    name: str
-    usage: str  # an AWS CLI command that prints how many are in use
-
-
-QUOTAS = (
-    Quota(
-        "AWS::EC2::EIP",
-        "ec2",
-        "L-0263D0A3",
-        "EC2-VPC Elastic IPs",
-        "aws ec2 describe-addresses --region \"$REGION\" --query 'length(Addresses)'",
-    ),
-    Quota(
-        "AWS::EC2::NatGateway",
-        "vpc",
-        "L-FE5A380F",
-        "NAT gateways per Availability Zone",
-        'aws ec2 describe-nat-gateways --region "$REGION" --filter Name=state,Values=available,pending '
-        "--query 'length(NatGateways)'",
-    ),
-    Quota(
-        "AWS::EC2::VPC",
-        "vpc",
-        "L-F678F1CE",
-        "VPCs per Region",
-        "aws ec2 describe-vpcs --region \"$REGION\" --query 'length(Vpcs)'",
-    ),
-    Quota(
-        "AWS::EC2::InternetGateway",
-        "vpc",
-        "L-A4707A72",
-        "Internet gateways per Region",
-        "aws ec2 describe-internet-gateways --region \"$REGION\" --query 'length(InternetGateways)'",
-    ),
-)
-
-
-# Names a leftover can hold: the retained types, and dashboards, whose names are account-wide (one namespace
-# for every region), so a dashboard of the same environment in another region would block this one.
-LEFTOVER_NAME_PROPERTIES = {**describe.NAME_PROPERTIES, "AWS::CloudWatch::Dashboard": "DashboardName"}
+# An AWS CLI command that prints how many of each quota's resources are in use.
+QUOTA_USAGE = {
+    "AWS::EC2::EIP": "aws ec2 describe-addresses --region \"$REGION\" --query 'length(Addresses)'",
+    "AWS::EC2::NatGateway": 'aws ec2 describe-nat-gateways --region "$REGION" --filter '
+    "Name=state,Values=available,pending --query 'length(NatGateways)'",
+    "AWS::EC2::VPC": "aws ec2 describe-vpcs --region \"$REGION\" --query 'length(Vpcs)'",
+    "AWS::EC2::InternetGateway": 'aws ec2 describe-internet-gateways --region "$REGION" '
+    "--query 'length(InternetGateways)'",
+}
 
 
 def _fixed_names(t: Template, *types: str) -> list[tuple[str, str, str]]:
@@ -71,7 +35,7 @@ def _fixed_names(t: Template, *types: str) -> list[tuple[str, str, str]]:
     found = []
     for logical_id, r in describe.resources(t).items():
         rtype = str(r.get("Type"))
-        prop = LEFTOVER_NAME_PROPERTIES.get(rtype)
+        prop = NAME_PROPERTIES.get(rtype)
         if rtype in types and prop:
             name = as_shell(r.get("Properties", {}).get(prop))
             if name:
@@ -108,20 +72,30 @@ def leftover_script(t: Template) -> str:
     return "\n".join(lines)
 
 
+def _defaults_text(used: list[Quota]) -> str:
+    values = {q.default for q in used}
+    return (
+        f"{values.pop()} for each of these"
+        if len(values) == 1
+        else "; ".join(f"{q.name}: {q.default}" for q in used)
+    )
+
+
 def _quota_section(t: Template) -> list[str]:
-    values = defaults.default_values(t)
-    rows, quotas, usage = [], [], []
+    at = defaults.scope(t)
+    rows, quotas, usage, used = [], [], [], []
     for q in QUOTAS:
-        n = defaults.count(t, q.resource_type, values)
+        n = defaults.count(t, q.resource_type, at)
         if not n:
             continue
         rows.append([q.name, code(q.resource_type), str(n), code(f"{q.service} {q.code}")])
+        used.append(q)
         quotas += [
             f"printf '%s' '{q.name} quota (the stack adds {n}): '",
             f'aws service-quotas get-service-quota --region "$REGION" --service-code {q.service} '
             f"--quota-code {q.code} --query 'Quota.Value' --output text",
         ]
-        usage += [f"printf '%s' '{q.name} in use: '", q.usage]
+        usage += [f"printf '%s' '{q.name} in use: '", QUOTA_USAGE[q.resource_type]]
     if not rows:
         return []
     return [
@@ -134,7 +108,7 @@ def _quota_section(t: Template) -> list[str]:
         "Read each quota, then what is in use: the quota minus the number in use must be at least what the "
         "stack adds. Where the account has never changed a quota, `get-service-quota` may answer "
         "NoSuchResourceException: `get-aws-default-service-quota` with the same arguments gives the default "
-        "(5 for each of these). Raise one with `aws service-quotas request-service-quota-increase`.",
+        f"({_defaults_text(used)}). Raise one with `aws service-quotas request-service-quota-increase`.",
         "",
         *not_rehearsable("the emulator has no EC2 or VPC service quotas"),
         *fenced("sh", guarded(quotas)),

@@ -81,10 +81,6 @@ class StackEntry:
     s3_bucket: str | None = None
     s3_prefix: str | None = None
 
-    @property
-    def where(self) -> str:
-        return f"{self.region}/{self.account or '?'}"
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -17,7 +17,6 @@ from deployer.fleet.plan import Graph
 from deployer.fleet.summary import StackResult
 
 FailurePolicy = Literal["stop", "continue"]
-FAILURE_POLICIES: tuple[FailurePolicy, ...] = ("stop", "continue")
 POLL_SECONDS = 0.2  # how often the main thread looks up from waiting, so Ctrl-C is seen promptly
 
 

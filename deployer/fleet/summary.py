@@ -25,7 +25,6 @@ class StackResult:
     detail: str = ""
     exit_code: ExitCode = ExitCode.SUCCESS
     change_list: list[Mapping[str, Any]] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
     # plan: the stack's change-set report (deployer.report's Markdown, dangers first), for the manifest's report.
     report_markdown: str = ""
 

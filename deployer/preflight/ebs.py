@@ -12,11 +12,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec.policy import Request, allows, grant_allows
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.facts import find_properties
 from deployer.preflight.kms import Requirement, read_grants, requirements
 from deployer.preflight.model import Finding, Status
-from deployer.preflight.policy import Request, allows, grant_allows
 
 CHECK = "ebs-defaults"
 AWS_MANAGED_EBS_KEY = "alias/aws/ebs"

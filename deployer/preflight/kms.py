@@ -18,10 +18,10 @@ from typing import Any
 
 import botocore.session
 
+from cfnspec.policy import Principal, Request, allows, as_list, grant_allows, is_account_root
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.facts import UNRESOLVED, StackFacts, find_properties
 from deployer.preflight.model import Finding, Status
-from deployer.preflight.policy import Principal, Request, allows, as_list, grant_allows, is_account_root
 
 KEY = "kms-key"
 POLICY = "kms-policy"

@@ -1,7 +1,7 @@
 """Check 6: resources an earlier stack of the same environment left behind under the names this stack will use.
 
-What is named, and what is retained, is read from the template (name properties, DeletionPolicy and
-UpdateReplacePolicy); a leftover of either kind makes the create fail with "already exists".
+What is named, and what is retained, is read from the template (name properties, and DeletionPolicy through
+cfnspec.stateful); a leftover of either kind makes the create fail with "already exists".
 A name that exists is a leftover only when no live stack holds it (deployer.preflight.ownership); a name another
 stack holds is reported as that stack's, and its only fix is another name.
 Buckets are covered by the bucket-name check, the service-linked role by its own check.
@@ -12,28 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from cfnspec.stateful import NAME_PROPERTIES, kept_on_delete
 from deployer.preflight import ownership
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.model import Finding, Status
 
 CHECK = "leftovers"
-RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
 
 
 @dataclass(frozen=True)
 class Kind:
-    name_property: str
     permission: str
     remove: str  # command template with {name}
 
 
 KINDS = {
     "AWS::Logs::LogGroup": Kind(
-        "LogGroupName",
         "logs:DescribeLogGroups",
         "aws logs delete-log-group --log-group-name {name}",
     ),
-    "AWS::KMS::Alias": Kind("AliasName", "kms:ListAliases", "aws kms delete-alias --alias-name {name}"),
+    "AWS::KMS::Alias": Kind("kms:ListAliases", "aws kms delete-alias --alias-name {name}"),
 }
 
 
@@ -51,11 +49,10 @@ def check_leftovers(ctx: PreflightContext) -> list[Finding]:
     facts = ctx.facts
     named = []
     for logical_id, resource in facts.active(*KINDS):
-        kind = KINDS[str(resource["Type"])]
-        name = facts.text(facts.properties(resource).get(kind.name_property))
+        rtype = str(resource["Type"])
+        name = facts.text(facts.properties(resource).get(NAME_PROPERTIES[rtype]))
         if name:
-            retained = bool({resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")} & RETAIN)
-            named.append((logical_id, str(resource["Type"]), name, retained))
+            named.append((logical_id, rtype, name, kept_on_delete(resource)))
     if not named:
         return [Finding(CHECK, Status.INFO, "the template gives no fixed names to log groups or KMS aliases")]
     mine = set(facts.stack_resources().values()) if not facts.creating else set()

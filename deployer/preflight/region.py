@@ -6,9 +6,10 @@ Quotas come from Service Quotas; when it is denied or unreachable the documented
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from cfnspec.quotas import QUOTAS as QUOTA_TABLE
+from cfnspec.quotas import Quota
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
 from deployer.preflight.facts import UNRESOLVED
 from deployer.preflight.model import Finding, Status
@@ -16,24 +17,6 @@ from deployer.preflight.model import Finding, Status
 AZS = "availability-zones"
 QUOTAS = "quotas"
 INSTANCE_TYPE = "instance-type"
-
-
-@dataclass(frozen=True)
-class Quota:
-    resource_type: str
-    service: str
-    code: str
-    label: str
-    default: int  # the documented default, used when Service Quotas cannot be read
-    per_az: bool = False
-
-
-QUOTA_TABLE = (
-    Quota("AWS::EC2::EIP", "ec2", "L-0263D0A3", "Elastic IP addresses (EC2-VPC)", 5),
-    Quota("AWS::EC2::NatGateway", "vpc", "L-FE5A380F", "NAT gateways per Availability Zone", 5, per_az=True),
-    Quota("AWS::EC2::VPC", "vpc", "L-F678F1CE", "VPCs per Region", 5),
-    Quota("AWS::EC2::InternetGateway", "vpc", "L-A4707A72", "internet gateways per Region", 5),
-)
 
 
 def available_zones(ctx: PreflightContext) -> list[str]:
@@ -103,7 +86,7 @@ def _quota_value(ctx: PreflightContext, quota: Quota) -> tuple[int, Finding | No
         )
         return int(value["Quota"]["Value"]), None
     except AWS_ERRORS as err:
-        warn = could_not_check(QUOTAS, f"the quota {quota.label}", err, "servicequotas:GetServiceQuota")
+        warn = could_not_check(QUOTAS, f"the quota {quota.name}", err, "servicequotas:GetServiceQuota")
         return quota.default, Finding(
             QUOTAS, Status.WARN, f"{warn.message}; using the default {quota.default}", fix=warn.fix
         )
@@ -152,20 +135,20 @@ def check_quotas(ctx: PreflightContext) -> list[Finding]:
         try:
             used = _in_use(ctx, quota)
         except AWS_ERRORS as err:
-            findings.append(could_not_check(QUOTAS, f"the {quota.label} in use", err, "ec2:Describe*"))
+            findings.append(could_not_check(QUOTAS, f"the {quota.name} in use", err, "ec2:Describe*"))
             continue
         if used + adding > limit:
             findings.append(
                 Finding(
                     QUOTAS,
                     Status.FAIL,
-                    f"{quota.label}: {used} in use + {adding} for this stack > quota {limit}",
+                    f"{quota.name}: {used} in use + {adding} for this stack > quota {limit}",
                     fix=f"release unused ones, or: aws service-quotas request-service-quota-increase --service-code "
                     f"{quota.service} --quota-code {quota.code} --desired-value {used + adding}",
                 )
             )
         else:
-            fine.append(f"{quota.label} {used}+{adding}/{limit}")
+            fine.append(f"{quota.name} {used}+{adding}/{limit}")
     if fine:
         findings.append(Finding(QUOTAS, Status.PASS, "room left: " + "; ".join(fine)))
     return findings

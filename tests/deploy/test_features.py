@@ -11,7 +11,6 @@ from deployer.errors import BadInput
 @pytest.mark.parametrize(
     "feature",
     [
-        features.INCLUDE_PROPERTY_VALUES,
         features.ON_STACK_FAILURE,
         features.DEPLOYMENT_MODE,
         features.DESCRIBE_EVENTS,

@@ -190,7 +190,10 @@ def test_the_import_template_holds_only_the_adopted_resources_each_with_a_deleti
     ]
     out = import_template(doc, adopted)
     assert list(out["Resources"]) == ["StaticContentBucket", "KmsKeyAlias"]
-    assert {r["DeletionPolicy"] for r in out["Resources"].values()} == {"Retain"}
+    # An import needs a DeletionPolicy on each resource: Retain on every one, whatever the template says, so a
+    # rolled-back import never deletes what it adopted (the update that follows sets the template's own).
+    policies = {logical_id: r["DeletionPolicy"] for logical_id, r in out["Resources"].items()}
+    assert policies == {"StaticContentBucket": "Retain", "KmsKeyAlias": "Retain"}
     assert (
         "Outputs" not in out
         and out["Parameters"] == doc["Parameters"]

@@ -74,7 +74,7 @@ def test_no_room_for_the_elastic_ips_fails_with_the_quota_request() -> None:
         _usage(clients, addresses=4)
         findings = check_quotas(ctx)
     failure = one(findings, Status.FAIL)
-    assert "Elastic IP addresses (EC2-VPC): 4 in use + 2 for this stack > quota 5" in failure.message
+    assert "EC2-VPC Elastic IPs: 4 in use + 2 for this stack > quota 5" in failure.message
     assert "--service-code ec2 --quota-code L-0263D0A3 --desired-value 6" in (failure.fix or "")
 
 
@@ -91,7 +91,7 @@ def test_denied_service_quotas_fall_back_to_the_defaults_with_a_warning() -> Non
         "using the default 5" in f.message and "servicequotas:GetServiceQuota" in f.message
         for f in only(findings, Status.WARN)
     )
-    assert "Elastic IP addresses (EC2-VPC) 0+1/5" in one(findings, Status.PASS).message
+    assert "EC2-VPC Elastic IPs 0+1/5" in one(findings, Status.PASS).message
 
 
 def test_the_instance_type_offered_in_both_zones_passes(moto: MotoServer) -> None:

@@ -16,6 +16,7 @@ import generator.checks
 from cfnspec import limits
 from cfnspec.capabilities import required_capabilities
 from cfnspec.parameters import group_size_problems, python_pattern
+from cfnspec.stateful import is_stateful, kept_on_delete, left_on_delete
 from deployer.capabilities import check_capabilities
 from deployer.errors import BadInput
 from generator import describe
@@ -222,17 +223,161 @@ RESTATED = {
     "default region": re.compile(r"=\s*[\"']us-east-1[\"']"),
     "retaining policy names": re.compile(r"[\"']Retain(ExceptOnCreate)?[\"']"),
 }
+# Facts with a home of their own in cfnspec/: (pattern, the file that states it).
+RESTATED_ELSEWHERE = {
+    "quota codes": (re.compile(r"L-[0-9A-F]{8}"), "quotas.py"),
+    "stateful types": (re.compile(r"[\"']AWS::KMS::Key[\"'],\s*[\"']AWS::"), "stateful.py"),
+    "IAM policy size limits": (re.compile(r"\b6_?144\b|\b10_?240\b"), "limits.py"),
+}
+
+
+def product_sources() -> list[Path]:
+    return [
+        ROOT / "generate.py",
+        ROOT / "deploy.py",
+        *ROOT.glob("generator/**/*.py"),
+        *ROOT.glob("deployer/**/*.py"),
+    ]
 
 
 @pytest.mark.parametrize("fact", RESTATED)
 def test_limits_region_and_retain_are_stated_once_in_cfnspec(fact: str) -> None:
-    sources = [
-        ROOT / "generate.py",
-        ROOT / "deploy.py",
-        *ROOT.glob("generator/*.py"),
-        *ROOT.glob("deployer/*.py"),
-    ]
-    found = [str(p.relative_to(ROOT)) for p in sources if RESTATED[fact].search(p.read_text())]
+    found = [str(p.relative_to(ROOT)) for p in product_sources() if RESTATED[fact].search(p.read_text())]
     assert found == [], f"{fact} restated outside cfnspec/limits.py"
     assert RESTATED[fact].search((ROOT / "cfnspec" / "limits.py").read_text())
     assert limits.INLINE_TEMPLATE_LIMIT < limits.S3_TEMPLATE_LIMIT
+
+
+@pytest.mark.parametrize("fact", RESTATED_ELSEWHERE)
+def test_quotas_stateful_types_and_policy_limits_are_stated_once_in_cfnspec(fact: str) -> None:
+    pattern, home = RESTATED_ELSEWHERE[fact]
+    found = [str(p.relative_to(ROOT)) for p in product_sources() if pattern.search(p.read_text())]
+    assert found == [], f"{fact} restated outside cfnspec/{home}"
+    assert pattern.search((ROOT / "cfnspec" / home).read_text())
+
+
+# ---- stateful and retained: one definition ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "stateful", "left", "kept"),
+    [
+        ({"Type": "AWS::S3::Bucket"}, True, False, False),  # holds data, but a delete removes it
+        ({"Type": "AWS::SNS::Topic", "DeletionPolicy": "Retain"}, True, True, True),
+        ({"Type": "AWS::SNS::Topic", "DeletionPolicy": "RetainExceptOnCreate"}, True, True, True),
+        # Snapshot: the resource is deleted, a snapshot of it stays.
+        ({"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot"}, True, True, False),
+        # UpdateReplacePolicy says the data is worth keeping, but a stack delete ignores it.
+        ({"Type": "AWS::Logs::LogGroup", "UpdateReplacePolicy": "Retain"}, True, False, False),
+        ({"Type": "AWS::SNS::Topic", "DeletionPolicy": "Delete"}, False, False, False),
+    ],
+)
+def test_stateful_left_and_kept_on_delete(
+    resource: dict[str, Any], stateful: bool, left: bool, kept: bool
+) -> None:
+    assert (is_stateful(resource), left_on_delete(resource), kept_on_delete(resource)) == (
+        stateful,
+        left,
+        kept,
+    )
+
+
+def test_guard_page_leftovers_and_import_read_the_one_definition() -> None:
+    """The guard's, the hand-off page's and the leftover check's copies disagreed on UpdateReplacePolicy and
+    Snapshot; each now asks cfnspec.stateful."""
+    import cfnspec.stateful
+    import deployer.guard
+    import deployer.importing
+    import deployer.preflight.leftovers
+
+    assert deployer.guard.why_stateful is cfnspec.stateful.why_stateful
+    assert deployer.guard.STATEFUL_TYPES is cfnspec.stateful.STATEFUL_TYPES
+    assert describe.left_on_delete is cfnspec.stateful.left_on_delete
+    assert deployer.preflight.leftovers.kept_on_delete is cfnspec.stateful.kept_on_delete
+    assert deployer.importing.kept_on_delete is cfnspec.stateful.kept_on_delete
+    # The property that names a type: the page, the leftover check and the import had a table each.
+    assert describe.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
+    assert deployer.preflight.leftovers.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
+    assert deployer.importing.NAME_PROPERTY.items() <= cfnspec.stateful.NAME_PROPERTIES.items()
+
+
+def test_a_log_group_kept_only_on_replacement_is_not_adopted_after_a_delete() -> None:
+    """A stack delete applies DeletionPolicy alone: the import of retained resources used to count
+    UpdateReplacePolicy Retain too, and offered to adopt a log group the delete had removed."""
+    from cfnspec.resolve import Scope
+    from deployer.importing import _retained
+
+    doc = {
+        "Resources": {
+            "Replaced": {"Type": "AWS::Logs::LogGroup", "UpdateReplacePolicy": "Retain"},
+            "Kept": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "RetainExceptOnCreate"},
+        }
+    }
+    scope = Scope(parameters={}, pseudo={}, doc=doc)
+    assert [logical_id for logical_id, _ in _retained(doc, scope)] == ["Kept"]
+
+
+# ---- the hand-off page's counts use cfnspec.resolve ------------------------------------------------------------
+
+
+def test_counts_at_the_defaults_follow_a_condition_over_a_mapping() -> None:
+    """generator/defaults.py had an evaluator of its own that knew Ref and four condition functions only: a
+    Condition over Fn::FindInMap stopped the page."""
+    from generator import defaults
+
+    doc = {
+        "Parameters": {"Tier": {"Type": "String", "Default": "small"}},
+        "Mappings": {"Tiers": {"small": {"Nat": "one"}, "large": {"Nat": "two"}}},
+        "Conditions": {
+            "TwoNats": {"Fn::Equals": [{"Fn::FindInMap": ["Tiers", {"Ref": "Tier"}, "Nat"]}, "two"]}
+        },
+        "Resources": {
+            "NatA": {"Type": "AWS::EC2::NatGateway"},
+            "NatB": {"Type": "AWS::EC2::NatGateway", "Condition": "TwoNats"},
+        },
+    }
+    assert defaults.count(doc, "AWS::EC2::NatGateway", defaults.scope(doc)) == 1
+    assert defaults.count(doc, "AWS::EC2::NatGateway", defaults.scope(doc, Tier="large")) == 2
+
+
+def test_a_condition_the_defaults_cannot_decide_is_an_error_naming_it() -> None:
+    from generator import defaults
+
+    doc = {
+        "Conditions": {"Named": {"Fn::Equals": [{"Ref": "AWS::StackName"}, "prod"]}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Condition": "Named"}},
+    }
+    with pytest.raises(ValueError, match="Condition 'Named' cannot be decided"):
+        defaults.count(doc, "AWS::SNS::Topic", defaults.scope(doc))
+
+
+# ---- stack tags: one rule --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [
+        # generate.py accepted an empty value; CloudFormation's Tag takes 1 to 256 characters, as deploy.py said.
+        ({"Owner": ""}, "values are 1 to 256 characters, this one has 0"),
+        ({"aws:owner": "me"}, "the aws: prefix is reserved"),
+        ({"k" * 129: "v"}, "keys are 1 to 128 characters"),
+        ({f"T{i}": "v" for i in range(51)}, "51 tags given; a stack takes at most 50"),
+    ],
+)
+def test_parameter_files_and_deploy_tags_refuse_the_same_tags(tags: dict[str, str], problem: str) -> None:
+    template = one_parameter({"Type": "String", "Default": "x"})
+    offline = generator.checks.validate_parameter_file(template, {"Parameters": {}, "Tags": tags})
+    assert [p for p in offline if problem in p], offline
+    with pytest.raises(BadInput, match=re.escape(problem)):
+        deployer.inputs.validate_tags(tags)
+
+
+def test_named_iam_covering_iam_is_one_rule_for_the_page_and_the_deployer() -> None:
+    import cfnspec.capabilities
+    import deployer.capabilities
+
+    assert deployer.capabilities.acknowledged_by is cfnspec.capabilities.acknowledged_by
+    assert describe.to_acknowledge is cfnspec.capabilities.to_acknowledge
+    assert cfnspec.capabilities.acknowledged_by("CAPABILITY_IAM", ["CAPABILITY_NAMED_IAM"])
+    assert not cfnspec.capabilities.acknowledged_by("CAPABILITY_NAMED_IAM", ["CAPABILITY_IAM"])
+    assert not cfnspec.capabilities.acknowledged_by("CAPABILITY_AUTO_EXPAND", ["CAPABILITY_NAMED_IAM"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 from collections.abc import Callable
@@ -196,7 +195,6 @@ def test_user_data_substitutes_only_what_cloudformation_knows(tpl: dict[str, Any
         assert "${!" + bash_var + "}" in script
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_user_data_is_valid_bash_after_substitution(tpl: dict[str, Any]) -> None:
     script, _ = _user_data(tpl)
     result = subprocess.run(["bash", "-n"], input=cfn_substitute(script), text=True, capture_output=True)
@@ -327,7 +325,6 @@ def run_boot_script(tmp_path: Path) -> Callable[[str], tuple[int, list[str]]]:
     return run
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_a_failed_package_install_signals_failure_to_the_group_at_once(
     tpl: dict[str, Any], run_boot_script: Callable[[str], tuple[int, list[str]]]
 ) -> None:

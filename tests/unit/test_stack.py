@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from cfnspec.parameters import check_value, group_size_problems
+from cfnspec.stateful import STATEFUL_TYPES
 from templates import naming
-from templates.parameters import MAX_SUFFIX_LENGTH, SUFFIX_PATTERN
 from templates.regions import CLOUDFRONT_LOGGING_SUPPORTED
-from templates.tags import TAG_KEYS
 from templates.tap_stack import compose_tap_stack
 from tests.template_helpers import refs_in, resources_of_type
 from tests.unit._fragment import tag_keys, taggable_types
 
-STATEFUL_TYPES = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"}
+# Requirement 12's tags, by name (not read from templates/tags.py, which the tests check).
+FOUR_TAGS = ("Environment", "Component", "Project", "CostCenter")
 # AWS publishes the Elastic Load Balancing log-delivery account per region: that mapping, and the condition that
 # lists the regions using it, are the one place where account ids may appear. Region names also appear in the
 # condition listing the regions whose buckets CloudFront standard logging can deliver to.
@@ -84,8 +84,7 @@ def test_req11_every_parameter_has_a_default_so_the_stack_deploys_without_parame
 
 def test_req11_environment_suffix_is_lower_case_and_length_limited(tpl: dict[str, Any]) -> None:
     spec = tpl["Parameters"]["EnvironmentSuffix"]
-    assert spec["AllowedPattern"] == SUFFIX_PATTERN
-    assert spec["MaxLength"] == MAX_SUFFIX_LENGTH
+    assert (spec["MinLength"], spec["MaxLength"]) == (1, 20)
     pattern = re.compile(spec["AllowedPattern"])
     assert pattern.match("pr-123") and pattern.match("dev")
     for bad in ("Dev", "dev_1", "-dev", "dev-", "a--b", ""):
@@ -183,9 +182,9 @@ def test_require_https_refuses_a_stack_without_a_certificate(
 def test_req12_every_taggable_resource_has_the_four_tags(tpl: dict[str, Any]) -> None:
     taggable = taggable_types()
     untagged = {
-        logical_id: sorted(set(TAG_KEYS) - tag_keys(res))
+        logical_id: sorted(set(FOUR_TAGS) - tag_keys(res))
         for logical_id, res in tpl["Resources"].items()
-        if res["Type"] in taggable and not set(TAG_KEYS) <= tag_keys(res)
+        if res["Type"] in taggable and not set(FOUR_TAGS) <= tag_keys(res)
     }
     assert untagged == {}
 
@@ -195,7 +194,7 @@ def test_req12_tags_propagate_to_instances_and_volumes(tpl: dict[str, Any]) -> N
     assert all(tag["PropagateAtLaunch"] is True for tag in asg["Tags"])
     specs = tpl["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["TagSpecifications"]
     tagged = {spec["ResourceType"]: {t["Key"] for t in spec["Tags"]} for spec in specs}
-    assert set(TAG_KEYS) <= tagged["instance"] and set(TAG_KEYS) <= tagged["volume"]
+    assert set(FOUR_TAGS) <= tagged["instance"] and set(FOUR_TAGS) <= tagged["volume"]
 
 
 def test_req13_stateful_resources_are_retained_on_delete_and_replacement(tpl: dict[str, Any]) -> None:
@@ -292,7 +291,9 @@ def test_req11_every_derived_name_is_checked_and_fits_its_limit(tpl: dict[str, A
     names = _derived_names(tpl)
     kinds = {(rtype, prop) for _, rtype, prop, _ in names}
     assert kinds == set(NAME_LIMITS), "a named resource has no limit here, or one listed here lost its name"
-    suffixes = ("a" * MAX_SUFFIX_LENGTH, ("ab-" * MAX_SUFFIX_LENGTH)[: MAX_SUFFIX_LENGTH - 1] + "z")
+    # The longest suffixes the template admits (its MaxLength, not the builder's constant).
+    longest = tpl["Parameters"]["EnvironmentSuffix"]["MaxLength"]
+    suffixes = ("a" * longest, ("ab-" * longest)[: longest - 1] + "z")
     for logical_id, rtype, prop, pattern in names:
         assert isinstance(pattern, str), (logical_id, pattern)
         assert pattern in naming.PATTERNS, f"{logical_id}.{prop} is not a pattern of templates/naming.py"
