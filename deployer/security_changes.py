@@ -81,6 +81,10 @@ _GROUP_RULES = {"SecurityGroupIngress": "ingress", "SecurityGroupEgress": "egres
 # What makes a standalone rule a rule rather than where it is attached.
 _NOT_RULE = frozenset({"GroupId", "GroupName"})
 TYPES = frozenset({*_DOCUMENTS, *_RULE_RESOURCES, "AWS::EC2::SecurityGroup"})
+# Resources whose statements or rules guard the resource itself: when the resource leaves the stack, what its policy
+# denied goes with it (deleted) or stays as it is (retained), so losing its Deny opens nothing. A standalone policy
+# (a bucket or topic policy, an IAM policy attached to roles) is different: removing it opens what it guarded.
+_SELF_GUARDING = frozenset({"AWS::KMS::Key", "AWS::IAM::Role", "AWS::EC2::SecurityGroup"})
 
 
 def has_security_resources(*docs: Mapping[str, Any] | None) -> bool:
@@ -151,13 +155,15 @@ def security_changes(
 ) -> list[SecurityChange]:
     """Every statement and rule added, removed or changed; old_doc None for a stack being created."""
     old, new = _collect(old_doc, old_scope), _collect(new_doc, new_scope)
+    staying = {logical_id for logical_id, _ in new}
     changes: list[SecurityChange] = []
     for key in sorted(set(old) | set(new)):
         rtype, kind, _ = new.get(key) or old[key]
         before = old.get(key, (rtype, kind, []))[2]
         after = new.get(key, (rtype, kind, []))[2]
+        leaving = rtype in _SELF_GUARDING and key[0] not in staying
         for was, now in _pairs(before, after):
-            broadening = _broadening(kind, was, now, before, after)
+            broadening = not leaving and _broadening(kind, was, now, before, after)
             world = kind != "statement" and now is not None and _world(now)
             changes.append(SecurityChange(key[0], rtype, key[1], kind, was, now, broadening, world))
     return changes

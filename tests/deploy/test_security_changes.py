@@ -68,6 +68,52 @@ def compare(old: dict[str, Any] | None, new: dict[str, Any]) -> list[SecurityCha
     return security_changes(old, old_scope, new, Scope(parameter_values(new, {}), pseudo, new))
 
 
+DENY_GRANTS = {
+    "Sid": "DenyGrantsNotForAwsResources",
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": "kms:CreateGrant",
+    "Resource": "*",
+    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "false"}},
+}
+
+
+def test_a_resource_that_leaves_the_stack_takes_its_own_deny_with_it_but_a_removed_policy_opens_what_it_guarded() -> (
+    None
+):
+    key = {
+        "Type": "AWS::KMS::Key",
+        "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [DENY_GRANTS]}},
+    }
+    bucket_policy = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": "site",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": "arn:aws:s3:::site/*",
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+    topic = {"Type": "AWS::SNS::Topic"}
+    # The key leaves the stack (a brought key turns its Condition false): its key policy is not opened by that.
+    key_gone = compare({"Resources": {"Key": key, "Topic": topic}}, {"Resources": {"Topic": topic}})
+    assert [c.broadening for c in key_gone] == [False]
+    # The bucket stays but its policy goes: the insecure-transport Deny no longer guards it.
+    policy_gone = compare(
+        {"Resources": {"Policy": bucket_policy, "Topic": topic}}, {"Resources": {"Topic": topic}}
+    )
+    assert [c.broadening for c in policy_gone] == [True]
+
+
 # ---- what is broadening -----------------------------------------------------------------------------------------
 
 

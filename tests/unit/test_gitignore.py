@@ -12,9 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = (ROOT / "README.md", ROOT / "docs" / "deploy.md")
-# Flags whose value is a file the command writes.
+# Flags whose value is a file the command writes (a placeholder such as FILE.html starts with a capital).
 WRITTEN = re.compile(
-    r"--(?:changeset-file|report-file|outputs-file|timeline-file|output)\s+([\w.-]+\.(?:json|md|html|svg))"
+    r"--(?:changeset-file|report-file|outputs-file|timeline-file|output)\s+([a-z][\w.-]*\.(?:json|md|html|svg))"
 )
 # The timeline drawings (timeline --output, --timeline-file) are HTML or SVG; named here as well, so both are
 # covered whichever of them the examples show.
