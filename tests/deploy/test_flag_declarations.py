@@ -22,7 +22,7 @@ from tests.deploy.conftest import SMALL_TEMPLATE
 pytestmark = pytest.mark.deploy
 HELP = {"-h", "--help"}
 # Flags about executing a change set: plan (review) has none of them, so neither has preflight.
-EXECUTE_ONLY = {"--yes", "--no-execute-changeset", "--import-existing-resources"}
+EXECUTE_ONLY = {"--yes", "--no-execute-changeset", "--import-existing-resources", "--timeline-file"}
 
 
 def subparser(name: str, parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
