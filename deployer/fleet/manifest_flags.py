@@ -58,6 +58,7 @@ NOT_IN_MANIFEST = {
             "--allow-replacement",
             "--allow-removal",
             "--import-existing-resources",
+            "--timeline-file",
         ),
         _PER_STACK_LATER,
     ),

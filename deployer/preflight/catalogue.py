@@ -146,6 +146,6 @@ def help_text() -> str:
     gate = ", ".join(check.name for check in CHECKS if check.online)
     lines.append(
         f"access denied is a WARN naming the permission; deploy and plan run every check but {gate} before "
-        "their change set (--skip-preflight to opt out)"
+        "their change set, printing only the WARN and FAIL lines (--skip-preflight to opt out)"
     )
     return "\n".join(lines)

@@ -80,5 +80,7 @@ def preflight_gate(ctx: Context, opts: DeployOptions, stack: Mapping[str, Any] |
         return
     pre = make_context(ctx.client, opts.template.doc, opts.parameters, stack, ctx.region)
     report = run_checks(pre)
-    _report(ctx, report, "table")
+    # deploy's output is about the change; the full table stays with the preflight command.
+    for line in report.problem_lines():
+        ctx.say(line)
     _raise_if_failed(report, "no change set was created")

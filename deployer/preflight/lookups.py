@@ -32,7 +32,7 @@ def _certificates(ctx: PreflightContext) -> dict[str, str]:
 def check_certificate(ctx: PreflightContext) -> list[Finding]:
     certificates = _certificates(ctx)
     if not certificates:
-        return [Finding(CERTIFICATE, Status.INFO, "no certificate is given (the load balancer serves HTTP)")]
+        return []  # nothing to check: a check reports only on what the template has
     findings = []
     for arn, logical_id in certificates.items():
         region = arn.split(":")[3] if arn.count(":") >= 5 else ""
@@ -106,7 +106,7 @@ def check_ssm_parameters(ctx: PreflightContext) -> list[Finding]:
         if str(spec.get("Type", "")).startswith(SSM_TYPE_PREFIX)
     }
     if not wanted:
-        return [Finding(SSM, Status.INFO, "the template resolves no SSM parameters")]
+        return []
     findings = []
     for name, (ptype, path) in wanted.items():
         if name in facts.resolved_values:

@@ -42,9 +42,19 @@ class Report:
 
     def lines(self) -> list[str]:
         """The printed table: one line per finding, its fix indented below it, then the summary."""
-        width = max((len(f.check) for f in self.findings), default=5)
+        return self._table(self.findings)
+
+    def problem_lines(self) -> list[str]:
+        """What deploy and plan print: only the WARN and FAIL lines with their fixes, then the summary.
+
+        Before a change set, a PASS or INFO line is noise that hides the one line the user has to act on.
+        """
+        return self._table(tuple(f for f in self.findings if f.status in (Status.WARN, Status.FAIL)))
+
+    def _table(self, findings: tuple[Finding, ...]) -> list[str]:
+        width = max((len(f.check) for f in findings), default=5)
         out = []
-        for f in self.findings:
+        for f in findings:
             out.append(f"{f.status.value:<4}  {f.check:<{width}}  {f.message}")
             if f.fix and f.status is not Status.PASS:
                 first, *rest = f.fix.splitlines()

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from deployer.clients import error_code, error_message, is_stack_missing
-from deployer.preflight.context import AWS_ERRORS, PreflightContext, is_denied
+from deployer.preflight.context import AWS_ERRORS, PreflightContext, is_denied, let_harness_errors_through
 from deployer.preflight.model import Finding, Status
 
 STACK_ID_TAG = "aws:cloudformation:stack-id"
@@ -47,7 +47,8 @@ def live_owner(ctx: PreflightContext, physical_id: str, tags: Tags | None = None
     if tags is not None:
         try:
             found = dict(tags())
-        except AWS_ERRORS:
+        except AWS_ERRORS as err:
+            let_harness_errors_through(err)
             found = {}  # tags unreadable: CloudFormation itself still knows
     ref = found.get(STACK_ID_TAG) or found.get(STACK_NAME_TAG)
     if ref:
@@ -99,6 +100,7 @@ def owned(check: str, what: str, logical_id: str, owner: Owner, this_stack: str 
 
 def owner_unknown(check: str, what: str, logical_id: str, err: Exception) -> Finding:
     """The name is taken (the create fails either way), but whether a stack holds it cannot be read: no removal."""
+    let_harness_errors_through(err)
     if isinstance(err, ClientError) and is_denied(err):
         reason = f"access denied ({PERMISSION})"
     elif isinstance(err, ClientError):

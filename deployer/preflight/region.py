@@ -54,7 +54,7 @@ def _zones_needed(value: Any) -> int:
 def check_availability_zones(ctx: PreflightContext) -> list[Finding]:
     needed = _zones_needed(ctx.facts.resources)
     if not needed:
-        return [Finding(AZS, Status.INFO, "the template does not spread across Availability Zones")]
+        return []  # nothing to check: a check reports only on what the template has
     try:
         zones = ctx.facts.availability_zones()
     except AWS_ERRORS as err:
@@ -124,7 +124,7 @@ def check_quotas(ctx: PreflightContext) -> list[Finding]:
     adds = {q: sum(1 for _ in ctx.facts.active(q.resource_type)) for q in QUOTA_TABLE}
     adds = {q: n for q, n in adds.items() if n}
     if not adds:
-        return [Finding(QUOTAS, Status.INFO, "the template adds nothing with a regional network quota")]
+        return []
     findings, fine = [], []
     for quota, count in adds.items():
         # The stack puts at most one NAT gateway in each zone; the others spread across zones.
@@ -174,7 +174,7 @@ def check_instance_type(ctx: PreflightContext) -> list[Finding]:
         if isinstance(value, str) and value is not UNRESOLVED:
             types.add(value)
     if not types:
-        return [Finding(INSTANCE_TYPE, Status.INFO, "the template launches no instances")]
+        return []
     try:
         zones = _group_zones(ctx) or ctx.facts.availability_zones()[:2]
         pages = (

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from deployer.clients import ClientFactory, ClientSettings
 from emulator.server import MotoServer
@@ -148,6 +149,28 @@ def test_schedule_key_deletion_takes_a_key_id_or_its_arn(moto: MotoServer, by: s
     assert answer["KeyId"] == key["Arn"]
     assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
     assert kms.cancel_key_deletion(KeyId=key[by])["KeyId"] == key["Arn"]
+
+
+@pytest.mark.parametrize(
+    ("action", "call"),
+    [("CancelUpdateStack", "cancel_update_stack"), ("ContinueUpdateRollback", "continue_update_rollback")],
+)
+def test_cancel_and_continue_on_a_stable_stack_are_refused_as_aws_refuses_them(
+    moto: MotoServer, action: str, call: str
+) -> None:
+    _create(moto, BUCKET_NAMED_BY_PARAMETER)
+    cfn = _cfn(moto)
+    with pytest.raises(ClientError) as refused:
+        getattr(cfn, call)(StackName="gaps")
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "ValidationError",
+        f"{action} cannot be called from current stack status",
+    )
+    with pytest.raises(ClientError) as missing:
+        getattr(cfn, call)(StackName="no-such-stack")
+    assert missing.value.response["Error"]["Code"] == "ValidationError"
+    assert "does not exist" in missing.value.response["Error"]["Message"]
 
 
 def _detect(moto: MotoServer) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

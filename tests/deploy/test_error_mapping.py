@@ -19,9 +19,12 @@ from deployer.fleet.manifest import load_manifest
 from deployer.fleet.runner import StackRunner, Waiting
 from deployer.preflight.context import could_not_check
 from deployer.preflight.iam import check_service_linked_role
+from deployer.preflight.kms import check_kms
+from deployer.preflight.leftovers import check_leftovers
 from deployer.preflight.model import Status
+from deployer.preflight.s3 import check_bucket_names
 from tests.deploy._manifest import write_manifest
-from tests.deploy._preflight import stubbed_context
+from tests.deploy._preflight import ACCOUNT, REGION, stubbed_context
 
 pytestmark = pytest.mark.deploy
 
@@ -63,6 +66,58 @@ def test_a_call_the_test_did_not_stub_fails_the_check_instead_of_warning() -> No
         clients.stub("iam")  # nothing queued: the check's ListRoles is a call the test did not expect
         with pytest.raises(UnStubbedResponseError):
             check_service_linked_role(ctx)
+
+
+# Where a check decides who holds an existing name (tags first, then CloudFormation), an unexpected call must fail
+# the test too, not become the "owner cannot be read" FAIL or a fallback from unreadable tags.
+FLOW = "/tap/pf-harness/vpc-flow-logs"  # first named log group for EnvironmentSuffix=pf-harness
+
+
+def test_an_unstubbed_tag_read_fails_the_test_instead_of_falling_back_to_cloudformation() -> None:
+    with stubbed_context(EnvironmentSuffix="pf-harness") as (ctx, clients):
+        clients.stub("logs").add_response(
+            "describe_log_groups", {"logGroups": [{"logGroupName": FLOW}]}, {"logGroupNamePrefix": FLOW}
+        )
+        clients.stub("kms").add_response("list_aliases", {"Aliases": []}, {})
+        clients.stub("cloudformation")  # reached only if the tag read's error were swallowed
+        with pytest.raises(UnStubbedResponseError, match="ListTagsForResource"):
+            check_leftovers(ctx)
+
+
+def test_an_unstubbed_owner_lookup_of_an_alias_fails_the_test_instead_of_a_finding() -> None:
+    with stubbed_context(EnvironmentSuffix="pf-harness") as (ctx, clients):
+        # The alias is the template's first fixed name: its owner is looked up before any log group.
+        clients.stub("kms").add_response(
+            "list_aliases", {"Aliases": [{"AliasName": "alias/tap-pf-harness"}]}, {}
+        )
+        clients.stub(
+            "cloudformation"
+        )  # nothing queued: DescribeStackResources is a call the test did not expect
+        with pytest.raises(UnStubbedResponseError, match="DescribeStackResources"):
+            check_leftovers(ctx)
+
+
+def test_an_unstubbed_owner_lookup_of_a_bucket_fails_the_test_instead_of_a_finding() -> None:
+    logs, static = (f"tap-{kind}-pf-harness-{ACCOUNT}-{REGION}" for kind in ("logs", "static"))
+    with stubbed_context(EnvironmentSuffix="pf-harness") as (ctx, clients):
+        s3 = clients.stub("s3")
+        s3.add_client_error("head_bucket", "404", "Not Found", 404, expected_params={"Bucket": logs})
+        s3.add_response("head_bucket", {}, {"Bucket": static})
+        s3.add_response("list_buckets", {"Buckets": [{"Name": static}]}, {})
+        s3.add_client_error(
+            "get_bucket_tagging", "NoSuchTagSet", "no tags", 404, expected_params={"Bucket": static}
+        )
+        clients.stub("cloudformation")
+        with pytest.raises(UnStubbedResponseError, match="DescribeStackResources"):
+            check_bucket_names(ctx)
+
+
+def test_an_unstubbed_key_lookup_fails_the_test_instead_of_a_finding() -> None:
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with stubbed_context(KmsKeyArn=key) as (ctx, clients):
+        clients.stub("kms")
+        with pytest.raises(UnStubbedResponseError, match="DescribeKey"):
+            check_kms(ctx)
 
 
 def test_a_real_aws_refusal_is_still_a_warning() -> None:

@@ -95,6 +95,35 @@ def test_deploy_runs_preflight_first_and_stops_before_its_change_set(
     assert stacks(moto) == []
 
 
+FREE = "tap-preflight-free"
+TWO_BUCKETS = {
+    "Resources": {
+        "Site": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": TAKEN}},
+        "Logs": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": FREE}},
+    }
+}
+
+
+def test_the_gate_prints_only_the_summary_and_the_lines_to_act_on_the_preflight_command_all(
+    moto: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client(moto, "s3").create_bucket(Bucket=TAKEN)
+    template = write(tmp_path, TWO_BUCKETS)
+    assert run(moto, "plan", "--stack-name", "pf", "--template-file", template) == 13
+    gate = capsys.readouterr().out.splitlines()
+    assert run(moto, "preflight", "--stack-name", "pf", "--template-file", template) == 13
+    table = capsys.readouterr().out.splitlines()
+
+    # One FAIL (the taken bucket) with its fix; the PASS (the free one) is counted in the summary, not printed.
+    assert gate[-1] == "Preflight: 1 PASS, 0 INFO, 0 WARN, 1 FAIL; problems found: the deployment would fail"
+    assert table[-1].startswith("Preflight: ")
+    fail = next(i for i, line in enumerate(gate) if line.startswith("FAIL  bucket-names"))
+    assert TAKEN in gate[fail] and gate[fail + 1].lstrip().startswith("fix: keep it and its objects")
+    assert not [line for line in gate if line.startswith(("PASS", "INFO"))]
+    assert [line for line in table if line.startswith("PASS  bucket-names")]
+    assert stacks(moto) == []
+
+
 def test_skip_preflight_goes_straight_to_the_change_set(
     moto: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -124,9 +153,9 @@ def test_the_gate_prints_its_table_before_the_change_set_and_makes_no_call_a_tem
     out = harness.output
     assert out.index("Preflight: ") < out.index("Creating CREATE change set")
     assert "online-validation" not in out
-    # SMALL_TEMPLATE has no bucket, key, group, zone or instance: every check answers from the template alone.
-    assert "Preflight: 0 PASS, 11 INFO, 0 WARN, 0 FAIL; no blocking problem" in out
-    assert "INFO  bucket-names         the template names no bucket" in out
+    # SMALL_TEMPLATE has no bucket, key, group, zone or instance: no check has anything to report on.
+    assert "Preflight: 0 PASS, 0 INFO, 0 WARN, 0 FAIL; no blocking problem" in out
+    assert "INFO" not in out.replace("0 INFO", "") and "bucket-names" not in out
     assert harness.calls == ["DescribeStacks", "CreateChangeSet", "DescribeChangeSet", "DescribeChangeSet"]
 
 
