@@ -32,8 +32,6 @@ _PER_STACK_LATER = "not supported in a manifest yet: deploy that stack on its ow
 NOT_IN_MANIFEST = {
     "--yes": "a manifest never asks: `manifest deploy` executes, `manifest plan` is the review",
     "--no-execute-changeset": "`manifest plan` is the review mode",
-    "--timeline-file": "draw any stack's last operation afterwards: `deploy.py timeline --stack-name NAME --output "
-    "FILE.html` (with that stack's region and credentials)",
     "--require-approval": "a manifest never asks (it runs as never): `manifest plan` reports the security changes "
     "of every stack, and that report is the review",
     "--report-file": "`manifest plan --report-file` writes one report for every stack",
