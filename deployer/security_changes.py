@@ -84,7 +84,7 @@ TYPES = frozenset({*_DOCUMENTS, *_RULE_RESOURCES, "AWS::EC2::SecurityGroup"})
 # Resources whose statements or rules guard the resource itself: when the resource leaves the stack, what its policy
 # denied goes with it (deleted) or stays as it is (retained), so losing its Deny opens nothing. A standalone policy
 # (a bucket or topic policy, an IAM policy attached to roles) is different: removing it opens what it guarded.
-_SELF_GUARDING = frozenset({"AWS::KMS::Key", "AWS::IAM::Role", "AWS::EC2::SecurityGroup"})
+_SELF_GUARDING = frozenset({"AWS::IAM::Role", "AWS::EC2::SecurityGroup", "AWS::KMS::Key"})
 
 
 def has_security_resources(*docs: Mapping[str, Any] | None) -> bool:
