@@ -3,18 +3,11 @@ deployer/report_markdown.py)."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from deployer.guard import PREDICTION, REMOVAL, REMOVALS, REPLACEMENT, Allowances, Danger, Prediction
-from deployer.report_markdown import LINE_LIMIT as LINE_LIMIT
-from deployer.report_markdown import REPORT_LIMIT as REPORT_LIMIT
-from deployer.report_markdown import TRUNCATED as TRUNCATED
-from deployer.report_markdown import to_markdown
 from deployer.security_changes import SecurityChange
 
 MASKED = "****"  # how a NoEcho value is shown, before and after
@@ -243,23 +236,3 @@ class Report:
             ],
             "Changes": self.changes,
         }
-
-
-def write(report: Report, *, json_file: Path | None, markdown_file: Path | None) -> list[str]:
-    """Write the files asked for, and append to GitHub's step summary when it is set; returns where."""
-    written: list[str] = []
-    if json_file:
-        json_file.write_text(
-            json.dumps(report.to_json(), indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-        )
-        written.append(str(json_file))
-    markdown = to_markdown(report)
-    if markdown_file:
-        markdown_file.write_text(markdown, encoding="utf-8")
-        written.append(str(markdown_file))
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
-        written.append("the GitHub step summary")
-    return written

@@ -1,4 +1,4 @@
-"""The change-set report as Markdown, made for a pull-request comment.
+"""The change-set report's files: Markdown made for a pull-request comment (and GitHub's step summary), and JSON.
 
 Dangerous changes first, long tables folded in <details>, no line longer than LINE_LIMIT (values are cut with a
 visible marker), the whole kept under GitHub's comment size.
@@ -7,7 +7,9 @@ visible marker), the whole kept under GitHub's comment size.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -202,3 +204,23 @@ def _property_section(change: Mapping[str, Any]) -> list[str]:
     )
     table = _table(["Property", "Requires recreation", "Change source", "Before", "After"], rows)
     return _folded(summary, table, True)
+
+
+def write(report: Report, *, json_file: Path | None, markdown_file: Path | None) -> list[str]:
+    """Write the files asked for, and append to GitHub's step summary when it is set; returns where."""
+    written: list[str] = []
+    if json_file:
+        json_file.write_text(
+            json.dumps(report.to_json(), indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        written.append(str(json_file))
+    markdown = to_markdown(report)
+    if markdown_file:
+        markdown_file.write_text(markdown, encoding="utf-8")
+        written.append(str(markdown_file))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+        written.append("the GitHub step summary")
+    return written

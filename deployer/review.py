@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deployer import ami, changeset, report, security_changes
+from deployer import ami, changeset, report, report_markdown, security_changes
 from deployer.clients import aws_call
 from deployer.errors import ApprovalRequired, AwsApiError
 from deployer.guard import Allowances, Danger, allowed_ids, find_dangers, stateful_resources, unallowed
@@ -149,7 +149,7 @@ def announce(ctx: Context, review: Review, json_file: Path | None, markdown_file
         ctx.say(f"  DANGER {notice}")
     for change in review.report.security:
         ctx.say(f"  SECURITY {change.describe()}")
-    for where in report.write(review.report, json_file=json_file, markdown_file=markdown_file):
+    for where in report_markdown.write(review.report, json_file=json_file, markdown_file=markdown_file):
         ctx.say(f"Wrote the change-set report to {where}")
 
 
@@ -158,7 +158,7 @@ def announce_no_changes(
 ) -> None:
     """A review that found nothing still writes its files: a CI step that posts the report can rely on them."""
     empty = report.Report(stack_name, "", "", "NO_CHANGES", "", [])
-    for where in report.write(empty, json_file=json_file, markdown_file=markdown_file):
+    for where in report_markdown.write(empty, json_file=json_file, markdown_file=markdown_file):
         ctx.say(f"Wrote the change-set report to {where}")
 
 

@@ -1,4 +1,4 @@
-"""Drawing a timeline (deployer.timeline) as SVG, alone or inline in one HTML page.
+"""Drawing a timeline (deployer.timeline_model) as SVG, alone or inline in one HTML page.
 
 Self-contained on purpose: the file is opened from CI artefacts or attached to an incident, often offline, so
 nothing is fetched (no script, font, stylesheet or image from anywhere), and every text from AWS is escaped.
@@ -12,7 +12,7 @@ from html import escape
 from itertools import pairwise
 
 from deployer.output import duration
-from deployer.timeline import OUTCOMES, Bar, Operation, Phase, Step
+from deployer.timeline_model import OUTCOMES, Bar, Operation, Phase, Step
 
 COLOURS = {
     "complete": "#2e7d32",

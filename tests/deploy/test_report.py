@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from deployer import changeset, report
+from deployer import changeset, report, report_markdown
 from deployer.guard import (
     CHANGE_SET,
     CONDITIONAL,
@@ -209,7 +209,7 @@ def test_summary_counts_every_action_and_each_danger_once() -> None:
 
 
 def test_markdown_matches_the_checked_in_snapshot() -> None:
-    text = report.to_markdown(build_report())
+    text = report_markdown.to_markdown(build_report())
     if REFRESH:
         SNAPSHOT.write_text(text, encoding="utf-8")
     assert text == SNAPSHOT.read_text(encoding="utf-8"), (
@@ -238,7 +238,7 @@ def _tables(tokens: list[Token]) -> list[list[list[str]]]:
 
 
 def test_markdown_renders_tables_details_and_dangers_first() -> None:
-    text = report.to_markdown(build_report())
+    text = report_markdown.to_markdown(build_report())
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     tables = _tables(tokens)
     dangers = tables[0]
@@ -293,10 +293,10 @@ def test_markdown_renders_tables_details_and_dangers_first() -> None:
 
 
 def test_no_line_is_longer_than_github_renders_and_long_values_say_they_were_cut() -> None:
-    text = report.to_markdown(build_report())
-    assert max(len(line) for line in text.splitlines()) <= report.LINE_LIMIT
+    text = report_markdown.to_markdown(build_report())
+    assert max(len(line) for line in text.splitlines()) <= report_markdown.LINE_LIMIT
     key_row = next(line for line in text.splitlines() if line.startswith("| `KeyPolicy`"))
-    assert report.TRUNCATED in key_row and "x" * 200 not in key_row
+    assert report_markdown.TRUNCATED in key_row and "x" * 200 not in key_row
 
 
 def test_long_change_lists_are_folded_and_the_whole_report_fits_a_comment() -> None:
@@ -309,8 +309,10 @@ def test_long_change_lists_are_folded_and_the_whole_report_fits_a_comment() -> N
         }
         for i in range(400)
     ]
-    text = report.to_markdown(report.Report(STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", many))
-    assert len(text) <= report.REPORT_LIMIT + 1000
+    text = report_markdown.to_markdown(
+        report.Report(STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", many)
+    )
+    assert len(text) <= report_markdown.REPORT_LIMIT + 1000
     assert "<details><summary>400 resource changes</summary>" in text
     assert "more resources with property changes" in text
 
@@ -321,7 +323,7 @@ def test_json_and_markdown_come_from_the_same_data(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     built = build_report()
     json_file, md_file = tmp_path / "cs.json", tmp_path / "cs.md"
-    written = report.write(built, json_file=json_file, markdown_file=md_file)
+    written = report_markdown.write(built, json_file=json_file, markdown_file=md_file)
     assert written == [str(json_file), str(md_file), "the GitHub step summary"]
     doc = json.loads(json_file.read_text())
     assert doc["Summary"]["text"] == built.summary() and f"**{built.summary()}**" in md_file.read_text()
@@ -347,7 +349,7 @@ def test_only_the_dangers_an_allowance_names_by_resource_and_kind_are_marked_all
     built = report.Report(
         STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", [], dangers, Allowances.of(["Archive"], ["Data"])
     )
-    rows = _tables(MarkdownIt("commonmark").enable("table").parse(report.to_markdown(built)))[0]
+    rows = _tables(MarkdownIt("commonmark").enable("table").parse(report_markdown.to_markdown(built)))[0]
     assert [(row[0], row[2], row[5]) for row in rows[1:]] == [
         ("Archive", REPLACEMENT, "allowed"),
         ("Data", POSSIBLE_REMOVAL, "allowed"),
@@ -391,7 +393,7 @@ def test_a_parameter_only_update_shows_in_its_table_every_resource_the_summary_c
     built = report.Report(
         STACK, "cs", CS_ID, "CREATE_COMPLETE", "AVAILABLE", [], dangers, predictions=predicted
     )
-    text = report.to_markdown(built)
+    text = report_markdown.to_markdown(built)
     assert "No resource changes" not in text
     tables = _tables(MarkdownIt("commonmark").enable("table").parse(text))
     changes = next(t for t in tables if t[0][0] == "Action")
@@ -444,7 +446,7 @@ def test_the_report_names_account_region_changed_parameters_masked_secrets_and_t
         execute_command=command,
         notices=[notice],
     )
-    text = report.to_markdown(built)
+    text = report_markdown.to_markdown(built)
     assert "hunter2" not in text and "hunter2" not in json.dumps(built.to_json())
     assert "Stack `app` in account `123456789012`, region `us-east-1`." in text
     assert f"```\n{command}\n```" in text and notice in text

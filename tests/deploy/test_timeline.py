@@ -16,7 +16,7 @@ import pytest
 import deploy
 from deployer.arguments import build_parser
 from deployer.errors import ExitCode
-from deployer.timeline import Bar, Operation, bars, critical_path, select_operation
+from deployer.timeline_model import Bar, Operation, bars, critical_path, select_operation
 from deployer.timeline_render import COLOURS
 from emulator.server import MotoServer
 from tests.deploy.conftest import SMALL_TEMPLATE, STACK, STACK_ID, T0, Harness, change
