@@ -62,7 +62,11 @@ def start_moto_server(port: int = 0) -> MotoServer:
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
-    return MotoServer(server=server, port=int(port))
+    started = MotoServer(server=server, port=int(port))
+    # moto keeps its accounts per process, not per server: a server started after another one in this process (a
+    # test, then `make demo`'s code run in-process) would inherit what the first one left. Each starts empty.
+    started.reset()
+    return started
 
 
 @contextmanager
