@@ -14,10 +14,18 @@ import pytest
 
 import deploy
 from emulator.server import DUMMY_AWS_ENV, REGION, UNSET_AWS_ENV, MotoServer, start_moto_server
+from tests.cli_server import command_server
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "output" / "tap-stack.json"
 TEMPLATE_BUCKET = "tap-integration-templates"
+
+
+@pytest.fixture(scope="session")
+def cli_bin() -> Iterator[Path]:
+    """A folder with the `aws` and `cfn-lint` of the command server (tests/cli_server.py), for a PATH."""
+    with command_server() as folder:
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import pytest
 
 from emulator.server import DUMMY_AWS_ENV, REGION, MotoServer
 from tests.handoff_blocks import Block, shell_blocks, variables_block
-from tests.integration.test_handoff_rehearsal import BIN, PAGE, ROOT, _environment, _run
+from tests.handoff_shell import BIN, PAGE, ROOT, PageShell, environment
 
 STACK = "tap-stack-dev"
 
@@ -35,21 +35,24 @@ def _parameter(cfn: object, key: str) -> str:
 
 
 def test_the_incident_blocks_run_against_the_emulator(
-    emulator: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    emulator: MotoServer,
+    cli_bin: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert shutil.which("aws", path=str(BIN)) and shutil.which("jq")
     for key, value in DUMMY_AWS_ENV.items():
         monkeypatch.setenv(key, value)
     emulator.reset()
     shutil.copytree(ROOT / "output", tmp_path / "output")
-    env = _environment(emulator.endpoint)
     blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
-    first = variables_block(blocks)
+    shell = PageShell(variables_block(blocks), tmp_path, environment(emulator.endpoint, cli_bin))
     cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=emulator.endpoint)
     transcript: list[str] = []
 
     def run(block: Block, expect_ok: bool = True) -> str:
-        result = _run(block, first, tmp_path, env)
+        result = shell.run(block)
         out = (result.stdout + result.stderr).strip()
         transcript.append(f"--- line {block.line} (exit {result.returncode})\n{out[-600:]}")
         assert (result.returncode == 0) == expect_ok, f"{block.body}\n--- output\n{out[-3000:]}"

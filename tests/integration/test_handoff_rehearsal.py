@@ -1,17 +1,16 @@
 """The hand-off page's command blocks, run in order with the AWS CLI against the emulator, as written.
 
-Each block runs in a fresh bash after the page's first block (the shell variables), from a folder that holds a
-copy of output/, with only the endpoint and dummy credentials in the environment. A block the page marks
+The page's first block (the shell variables) runs once; each later block runs in a new bash with the variables it
+set (tests/handoff_shell.py), from a folder that holds a copy of output/, with only the endpoint and dummy
+credentials in the environment, and the AWS CLI of tests/cli_server.py. A block the page marks
 `<!-- not-rehearsable: REASON -->` is skipped, and its reason is reported.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,52 +18,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.server import DUMMY_AWS_ENV, UNSET_AWS_ENV, MotoServer
-from tests.handoff_blocks import Block, shell_blocks, variables_block
-
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "output" / "tap-stack.md"
-BIN = Path(sys.executable).parent
-BLOCK_TIMEOUT = 600
-
-
-def _environment(endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in UNSET_AWS_ENV}
-    env.update(DUMMY_AWS_ENV)
-    # The one change to how the commands run: every AWS CLI call goes to the emulator on 127.0.0.1.
-    env["AWS_ENDPOINT_URL"] = endpoint
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def _run(block: Block, first: Block, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    prefix = "" if block.index == first.index else first.body + "\n"
-    script = "set -euo pipefail\n" + prefix + block.body
-    return subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT
-    )
+from emulator.server import DUMMY_AWS_ENV, MotoServer
+from tests.handoff_blocks import shell_blocks, variables_block
+from tests.handoff_shell import BIN, PAGE, ROOT, PageShell, environment
 
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "output", tmp_path / "output")
     return tmp_path
-
-
-def _page_variables(first: Block, cwd: Path, env: dict[str, str], *names: str) -> list[str]:
-    """The values the page's first block gives these variables (run once, as a reader would)."""
-    echo = "\n".join(f'printf "%s\\n" "${name}"' for name in names)
-    done = subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + first.body + "\n" + echo],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=BLOCK_TIMEOUT,
-        check=True,
-    )
-    # The last lines: the variables block prints lines of its own first.
-    return done.stdout.splitlines()[-len(names) :]
 
 
 def _stack_status(cloudformation: Any, stack_name: str) -> str:
@@ -79,15 +41,20 @@ def _stack_status(cloudformation: Any, stack_name: str) -> str:
 
 
 def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
-    emulator: MotoServer, workdir: Path, capsys: pytest.CaptureFixture[str]
+    emulator: MotoServer, cli_bin: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert shutil.which("aws", path=str(BIN)), "the AWS CLI is missing: .venv/bin/pip install awscli"
     assert shutil.which("jq"), "jq is missing: the page's commands use it"
     emulator.reset()
-    env = _environment(emulator.endpoint)
+    env = environment(emulator.endpoint, cli_bin)
     blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
-    first = variables_block(blocks)
-    region, stack_name = _page_variables(first, workdir, env, "REGION", "STACK_NAME")
+    shell = PageShell(variables_block(blocks), workdir, env)
+    # The first block a reader runs sets the variables every later block uses: it runs first, as the page says.
+    in_order = [b for b in blocks if not (b.not_rehearsable or b.out_of_order)]
+    assert in_order[0] == shell.first, f"the first block to run on {PAGE.name} is not the variables block"
+    ready = shell.run_variables_block()
+    assert ready.returncode == 0, f"the variables block failed:\n{ready.stdout}\n{ready.stderr}"
+    region, stack_name = shell.values("REGION", "STACK_NAME")
     cloudformation = boto3.client(
         "cloudformation",
         region_name=region,
@@ -95,12 +62,14 @@ def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
         aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
     )
-    ran, skipped, states = [], [], []
+    ran, skipped, states = [shell.first.line], [], []
     for block in blocks:
         if block.not_rehearsable or block.out_of_order:
             skipped.append(f"line {block.line}: {block.not_rehearsable or block.out_of_order}")
             continue
-        result = _run(block, first, workdir, env)
+        if block == shell.first:
+            continue
+        result = shell.run(block)
         assert result.returncode == 0, (
             f"block at line {block.line} of {PAGE.name} failed with exit {result.returncode}:\n"
             f"{block.body}\n--- stdout\n{result.stdout[-2000:]}\n--- stderr\n{result.stderr[-4000:]}"
@@ -119,7 +88,7 @@ def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
     assert "CREATE_COMPLETE" in states and "UPDATE_COMPLETE" in states, states
     assert states[-1] == "none", states
     buckets = subprocess.run(
-        [str(BIN / "aws"), "s3api", "list-buckets", "--query", "Buckets[].Name", "--output", "json"],
+        [str(cli_bin / "aws"), "s3api", "list-buckets", "--query", "Buckets[].Name", "--output", "json"],
         env=env,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ import pytest
 
 from emulator.server import DUMMY_AWS_ENV, REGION, MotoServer
 from tests.handoff_blocks import shell_blocks, variables_block
+from tests.handoff_shell import PAGE, PageShell, environment
 from tests.integration.conftest import ROOT, Account
-from tests.integration.test_handoff_rehearsal import PAGE, _environment, _run
 
 STACK = "tap-it-again"
 SUFFIX = "it-again"
@@ -75,7 +75,7 @@ def test_without_the_flag_preflight_names_it(
 
 
 def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
-    emulator: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: MotoServer, cli_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hand-off page's blocks, with the AWS CLI as in the page rehearsal: create the stack, put an object in the
     static bucket, record what is retained and delete the stack, then the re-create recipe (which the rehearsal
@@ -84,9 +84,8 @@ def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
     for key, value in DUMMY_AWS_ENV.items():
         monkeypatch.setenv(key, value)
     shutil.copytree(ROOT / "output", tmp_path / "output")
-    env = _environment(emulator.endpoint)
     blocks = shell_blocks(PAGE.read_text(encoding="utf-8"))
-    first = variables_block(blocks)
+    shell = PageShell(variables_block(blocks), tmp_path, environment(emulator.endpoint, cli_bin))
 
     def run(marker: str, recipe: bool = False) -> None:
         # The recipe's blocks are marked not rehearsable (the in-order rehearsal removes the resources instead);
@@ -96,7 +95,7 @@ def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
         ]
         block = found[-1] if recipe else found[0]
         assert recipe or len(found) == 1, marker
-        result = _run(block, first, tmp_path, env)
+        result = shell.run(block)
         assert result.returncode == 0, f"{block.body}\n--- stderr\n{result.stderr[-3000:]}"
 
     run("--change-set-type CREATE")
