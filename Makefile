@@ -30,9 +30,9 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 	$(PY) generate.py --check
 
-## test: lint, then every test tier (unit, deploy, integration); fails if a tier collects nothing
+## test: lint, then every test tier (unit, deploy, integration) on one worker per core; fails if a tier collects nothing
 test: lint
-	TAP_REQUIRE_TIERS=unit,deploy,integration $(PY) -m pytest
+	TAP_REQUIRE_TIERS=unit,deploy,integration $(PY) -m pytest -n auto --dist worksteal
 
 ## demo: deploy output/tap-stack.json to a local AWS emulator on 127.0.0.1, print outputs, stop the emulator
 demo: $(DEV_STAMP)

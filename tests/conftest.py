@@ -49,21 +49,38 @@ def _misnamed_files() -> list[str]:
     return bad
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    required = _required_tiers()
-    if not required:
-        return
-    problems = []
-    for tier in required:
-        count = sum(1 for item in session.items if item.get_closest_marker(tier))
-        if count == 0:
-            problems.append(f"test tier '{tier}' collected no tests (tests/{tier}/test_*.py)")
-    problems += [
+def _collection_problems(tiers: list[str | None]) -> list[str]:
+    """What is wrong with a collection, given the tier of each collected test."""
+    problems = [
+        f"test tier '{tier}' collected no tests (tests/{tier}/test_*.py)"
+        for tier in _required_tiers()
+        if tier not in tiers
+    ]
+    return problems + [
         f"{f} is in a test directory but pytest does not collect it: name it test_*.py (or _*.py for helpers)"
         for f in _misnamed_files()
     ]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not _required_tiers() or session.config.pluginmanager.has_plugin("dsession"):
+        return  # nothing required; or pytest-xdist's controller, which checks what its workers collected (below)
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller checks the collection and stops the run
+    tiers = [_tier_of(Path(str(item.fspath))) for item in session.items]
+    problems = _collection_problems(tiers)
     if problems:
         raise pytest.UsageError("; ".join(problems))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """Under pytest-xdist (`-n`): each worker collects every test; the first worker's collection is checked."""
+    if not _required_tiers():
+        return
+    problems = _collection_problems([_tier_of(TESTS.parent / i.split("::", 1)[0]) for i in ids])
+    if problems:
+        pytest.exit("; ".join(problems), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

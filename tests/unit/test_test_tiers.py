@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 PASSING = "def test_ok() -> None:\n    assert 1 + 1 == 2\n"
 SKIPPING = "import pytest\n\n\ndef test_later() -> None:\n    pytest.skip('no emulator')\n"
@@ -29,10 +31,14 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
     return tmp_path
 
 
-def _pytest(root: Path) -> subprocess.CompletedProcess[str]:
+# `make test` runs the tiers on pytest-xdist's workers; the guard holds there as in one process.
+WORKERS = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+
+
+def _pytest(root: Path, workers: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TAP_REQUIRE_TIERS": "unit,deploy,integration"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *workers],
         cwd=root,
         env=env,
         capture_output=True,
@@ -48,29 +54,33 @@ ALL_TIERS = {
 }
 
 
-def test_all_tiers_with_tests_pass(tmp_path: Path) -> None:
-    result = _pytest(_project(tmp_path, ALL_TIERS))
+@WORKERS
+def test_all_tiers_with_tests_pass(tmp_path: Path, workers: list[str]) -> None:
+    result = _pytest(_project(tmp_path, ALL_TIERS), workers)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_tier_that_collects_nothing_fails_the_run(tmp_path: Path) -> None:
+@WORKERS
+def test_a_tier_that_collects_nothing_fails_the_run(tmp_path: Path, workers: list[str]) -> None:
     files = {k: v for k, v in ALL_TIERS.items() if "integration" not in k}
-    result = _pytest(_project(tmp_path, files))
+    result = _pytest(_project(tmp_path, files), workers)
     assert result.returncode != 0
     assert "test tier 'integration' collected no tests" in result.stdout + result.stderr
 
 
-def test_a_misnamed_test_file_fails_the_run(tmp_path: Path) -> None:
+@WORKERS
+def test_a_misnamed_test_file_fails_the_run(tmp_path: Path, workers: list[str]) -> None:
     files = {**ALL_TIERS, "tests/integration/integration.test.py": PASSING}
-    result = _pytest(_project(tmp_path, files))
+    result = _pytest(_project(tmp_path, files), workers)
     assert result.returncode != 0
     assert "tests/integration/integration.test.py is in a test directory but pytest does not collect it" in (
         result.stdout + result.stderr
     )
 
 
-def test_a_skipped_test_in_a_required_tier_fails_the_run(tmp_path: Path) -> None:
+@WORKERS
+def test_a_skipped_test_in_a_required_tier_fails_the_run(tmp_path: Path, workers: list[str]) -> None:
     files = {**ALL_TIERS, "tests/integration/test_d.py": SKIPPING}
-    result = _pytest(_project(tmp_path, files))
+    result = _pytest(_project(tmp_path, files), workers)
     assert result.returncode != 0
     assert "1 test(s) of the required tier 'integration' were skipped" in result.stdout
