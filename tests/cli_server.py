@@ -127,9 +127,30 @@ def _run_call(conn: socket.socket) -> None:
     conn.sendall(STATUS.pack(status))
 
 
+def _warm(tool: str) -> None:
+    """Import what a call imports on its way, once, before the first fork (each child would import it again).
+
+    Nothing is kept but modules and the tools' own module-level caches: the driver, session and client made here are
+    dropped, and each call makes its own from the client's environment, as the installed script does.
+    """
+    if tool == "aws":
+        import awscli.clidriver
+
+        driver = awscli.clidriver.create_clidriver()
+        driver._get_command_table()
+        for service in ("cloudformation", "s3", "sts"):
+            driver.session.create_client(
+                service, region_name="us-east-1", aws_access_key_id="warm", aws_secret_access_key="warm"
+            )
+        return
+    import cfnlint.api
+
+    cfnlint.api.lint('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}', regions=["us-east-1"])
+
+
 def serve(tool: str, path: str) -> None:
     """The server's loop: one forked child per call. Imports the tool first, so each child starts with it."""
-    __import__(TOOLS[tool])
+    _warm(tool)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(path)
