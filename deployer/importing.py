@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.session
 from botocore.exceptions import ClientError
 
 from cfnspec.limits import RETAIN
@@ -29,6 +28,7 @@ from deployer import changeset
 from deployer.clients import aws_call, error_code, http_status
 from deployer.errors import ChangeSetFailed, NeedsDecision
 from deployer.options import DeployOptions
+from deployer.regions import partition_of
 from deployer.runtime import Context
 from deployer.stack_ops import failure, operation
 from deployer.states import Action
@@ -295,7 +295,7 @@ def _scope(ctx: Context, opts: DeployOptions, parameters: Sequence[Mapping[str, 
     given = {str(p["ParameterKey"]): p["ParameterValue"] for p in parameters if "ParameterValue" in p}
     with aws_call("reading the account id (sts get-caller-identity)"):
         account = str(ctx.client("sts").get_caller_identity()["Account"])
-    partition = botocore.session.get_session().get_partition_for_region(ctx.region)
+    partition = partition_of(ctx.region)
     pseudo = {
         "AWS::AccountId": account,
         "AWS::Region": ctx.region,

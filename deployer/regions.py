@@ -11,6 +11,18 @@ from deployer.errors import BadInput
 
 
 @cache
+def _bundled_data() -> botocore.session.Session:
+    """One botocore session for the endpoint data botocore ships: each new session parses it again (0.1 s)."""
+    return botocore.session.get_session()
+
+
+@cache
+def partition_of(region: str) -> str:
+    """aws, aws-cn, aws-us-gov, ...: the partition of a region, as botocore's endpoint data says."""
+    return str(_bundled_data().get_partition_for_region(region))
+
+
+@cache
 def known_regions() -> frozenset[str]:
     session = boto3.Session()
     regions: set[str] = set()
@@ -32,6 +44,6 @@ def check_region(region: str, flag: str = "--region") -> None:
 @cache
 def dns_suffix(region: str) -> str:
     """amazonaws.com, amazonaws.com.cn, ...: the domain of the region's partition."""
-    partition = boto3.Session().get_partition_for_region(region)
-    data = botocore.session.get_session().get_data("endpoints")
+    partition = partition_of(region)
+    data = _bundled_data().get_data("endpoints")
     return next(str(p["dnsSuffix"]) for p in data["partitions"] if p["partition"] == partition)

@@ -7,13 +7,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import botocore.session
-
 from deployer.preflight import online, region
 from deployer.preflight.catalogue import order, runnable
 from deployer.preflight.context import PreflightContext
 from deployer.preflight.facts import StackFacts
 from deployer.preflight.model import Report, ordered
+from deployer.regions import partition_of
 
 T = TypeVar("T")
 MAX_THREADS = 8
@@ -70,7 +69,7 @@ def make_context(
     stack: Mapping[str, Any] | None,
     region_name: str,
 ) -> PreflightContext:
-    partition = botocore.session.get_session().get_partition_for_region(region_name)
+    partition = partition_of(region_name)
     facts = StackFacts(
         template=template,
         parameters=effective_parameters(template, given, stack),
