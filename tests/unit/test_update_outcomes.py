@@ -4,6 +4,8 @@ schemas' create-only properties and the short list of AWS facts."""
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +176,16 @@ def test_outcomes_do_not_change_the_template() -> None:
     before = copy.deepcopy(t)
     uo.update_outcomes(t)
     assert t == before
+
+
+def test_the_reference_names_exactly_the_parameters_whose_change_needs_a_new_stack(
+    outcomes: dict[str, uo.ParameterOutcome],
+) -> None:
+    """docs/deploy.md names them by hand in prose; the computation is the authority, so the two must agree."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = docs.split(f"#### {uo.NEW_STACK_SECTION}\n", 1)[1].split("\n#", 1)[0]
+    # The parameters the prose names before "refuse such a change" (what follows is about flags and files).
+    named = set(re.findall(r"`([A-Za-z]+)`", section.split("refuse such a change", 1)[0]))
+    parameters = set(stack_dict("tap-stack")["Parameters"])
+    needs_new_stack = {p for p, o in outcomes.items() if o.outcome == Outcome.NEW_STACK}
+    assert named & parameters == needs_new_stack
