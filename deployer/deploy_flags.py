@@ -2,7 +2,8 @@
 into DeployOptions / ExecuteOptions by one mapping, which a manifest's stacks go through too.
 
 To add a deploy flag: declare it in `add_deploy_arguments` (or `add_stack_inputs`), read it in `deploy_options`,
-give DeployOptions its field, and decide in deployer/fleet/manifest_flags.py whether a manifest carries it.
+give DeployOptions its field (deployer/options.py), and decide in deployer/fleet/manifest_flags.py whether a manifest
+carries it. A flag execute takes too is declared in SHARED_FLAGS and read in `_shared_settings`, for both commands.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from deployer.security_changes import Approval
 
 # Every flag of `deploy`, and where a manifest takes it: a per-stack key (in [defaults] or [stacks.NAME]), a flag of
 # the same meaning on the manifest command itself, or the reason a manifest has none. A test holds these against
-# deploy's parser, so a new deploy flag is a decision made here, never silently missing from manifests.
+# deploy's parser, so a new deploy flag is a decision made here, never silently missing from manifests. A per-stack
+# key is read in deployer/fleet/manifest.py and handed to deploy's mapping in `stack_arguments` below.
 FLAG_KEYS = {
     "--stack-name": "stack_name",
     "--template-file": "template",
