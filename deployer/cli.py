@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from deployer.arguments import allowances, build_parser, check_common, connection_args, deploy_options
+from deployer.arguments import build_parser, check_common, connection_args
 from deployer.clients import ClientFactory, ClientSettings, botocore_error
+from deployer.deploy_flags import deploy_options, execute_options
 from deployer.drift import run_drift
 from deployer.engine import run_deploy, run_execute
 from deployer.errors import AwsApiError, DeployError, ExitCode
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.stackset_command import run_stackset_command
-from deployer.options import DeployOptions, ExecuteOptions
+from deployer.options import DeployOptions
 from deployer.output import make_reporter
 from deployer.preflight.command import run_preflight_command
 from deployer.runtime import Context, invocation
-from deployer.security_changes import Approval
 from deployer.stack_ops import run_delete, run_status
 from deployer.timeline import run_timeline
 from deployer.upload import check_template_bucket
@@ -151,20 +151,7 @@ def _run(ctx: Context, args: argparse.Namespace, options: DeployOptions | None) 
             return run_preflight_command(ctx, options, args.format)
         return run_deploy(ctx, options)
     if args.command == "execute":
-        return run_execute(
-            ctx,
-            ExecuteOptions(
-                args.stack_name,
-                args.change_set_name,
-                args.disable_rollback,
-                args.termination_protection,
-                args.fail_on_empty_changeset,
-                args.outputs_file,
-                allow_replacement=allowances(args.allow_replacement),
-                allow_removal=allowances(args.allow_removal),
-                require_approval=Approval(args.require_approval),
-            ),
-        )
+        return run_execute(ctx, execute_options(args))
     if args.command == "drift":
         return run_drift(ctx, args.stack_name, args.report_file)
     if args.command == "timeline":

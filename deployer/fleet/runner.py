@@ -21,12 +21,12 @@ from deployer.errors import BadInput, DeployError, DriftUnknown, ExitCode
 from deployer.fleet.budget import Budgets, attach
 from deployer.fleet.clients import Accounts, FactoryMaker, factory_for
 from deployer.fleet.manifest import Manifest, StackEntry
+from deployer.fleet.manifest_flags import stack_options
 from deployer.fleet.scheduler import Interrupted
 from deployer.fleet.summary import StackResult
 from deployer.options import DeployOptions
 from deployer.output import Event, event_line
 from deployer.runtime import Context
-from deployer.security_changes import Approval
 from deployer.stack_ops import outputs_of, read_stack, run_status
 from deployer.waiting import Pacer, describe_stack
 
@@ -159,7 +159,8 @@ class StackRunner:
                 result.detail = " ".join(str(err).split())
         else:
             parameters = {**entry.parameters, **self._inputs(entry)}
-            code = self._deploy(ctx, self._options(entry, parameters), result)
+            options = stack_options(entry, parameters, review=self.action == "plan")
+            code = self._deploy(ctx, options, result)
             result.exit_code = code
             result.result = "changes ready" if code is ExitCode.CHANGES_PRESENT else "deployed"
             result.change_list = list(recorder.changes)
@@ -209,21 +210,6 @@ class StackRunner:
             connection=connection,
             client=factory.client,
             region=entry.region,
-        )
-
-    def _options(self, entry: StackEntry, parameters: dict[str, str | None]) -> DeployOptions:
-        return DeployOptions(
-            stack_name=entry.stack_name,
-            template=entry.template,
-            parameters=parameters,
-            tags=entry.tags,
-            capabilities=entry.capabilities,
-            execute=self.action == "deploy",
-            assume_yes=True,  # many stacks cannot share one terminal prompt; plan is the review step
-            require_approval=Approval.NEVER,  # the same: security changes are reviewed in the plan's report
-            preflight=entry.preflight,
-            s3_bucket=entry.s3_bucket,
-            s3_prefix=entry.s3_prefix,
         )
 
     def _inputs(self, entry: StackEntry) -> dict[str, str | None]:

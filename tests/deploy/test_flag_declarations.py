@@ -1,9 +1,11 @@
-"""A flag is declared once: preflight takes deploy's declaration, the manifest decides about every deploy flag, and
-the change set preflight validates is built by the same function as deploy's."""
+"""A flag is declared once: preflight takes deploy's declaration, execute and status take deploy's declaration of the
+flags they share, the manifest decides about every deploy flag, and the change set preflight validates is built by
+the same function as deploy's."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,12 +13,15 @@ from typing import Any
 
 import pytest
 
-from deployer import arguments, changeset
-from deployer.arguments import build_parser, deploy_options
+from deployer import changeset, deploy_flags
+from deployer.arguments import build_parser
+from deployer.deploy_flags import deploy_options, execute_options
 from deployer.errors import BadInput
 from deployer.fleet.manifest import STACK_KEYS
 from deployer.fleet.manifest_flags import COMMAND_FLAGS, FLAG_KEYS, NOT_IN_MANIFEST
+from deployer.options import ExecuteOptions
 from deployer.preflight.command import _inputs
+from deployer.security_changes import Approval
 from tests.deploy.conftest import SMALL_TEMPLATE
 
 pytestmark = pytest.mark.deploy
@@ -49,13 +54,13 @@ def test_preflight_accepts_every_deploy_flag_but_those_about_executing() -> None
 def test_a_flag_added_to_deploys_declaration_is_preflights_too(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    declare = arguments._add_deploy_arguments
+    declare = deploy_flags.add_deploy_arguments
 
     def with_a_new_flag(p: argparse.ArgumentParser, *, review: bool) -> None:
         declare(p, review=review)
         p.add_argument("--brand-new", default="unset")
 
-    monkeypatch.setattr(arguments, "_add_deploy_arguments", with_a_new_flag)
+    monkeypatch.setattr(deploy_flags, "add_deploy_arguments", with_a_new_flag)
     given = ["--stack-name", "pf", "--template-file", template(tmp_path)]
     assert build_parser().parse_args(["preflight", *given, "--brand-new", "x"]).brand_new == "x"
     assert build_parser().parse_args(["preflight", *given]).brand_new == "unset"
@@ -100,3 +105,66 @@ def test_every_deploy_flag_is_carried_by_the_manifest_or_listed_with_why_not() -
     assert set(FLAG_KEYS.values()) <= STACK_KEYS
     assert options("manifest") >= COMMAND_FLAGS
     assert all(reason for reason in NOT_IN_MANIFEST.values())
+
+
+def declaration(action: argparse.Action) -> dict[str, Any]:
+    """What a user sees of a flag and what the parser stores: two commands sharing a flag must agree on all of it."""
+    keys = (
+        "option_strings",
+        "dest",
+        "default",
+        "help",
+        "type",
+        "nargs",
+        "const",
+        "choices",
+        "metavar",
+        "required",
+    )
+    return {"action": type(action).__name__, **{key: getattr(action, key) for key in keys}}
+
+
+@pytest.mark.parametrize(
+    ("command", "some_shared"),
+    [
+        ("execute", {"--disable-rollback", "--fail-on-empty-changeset", "--outputs-file", "--allow-removal"}),
+        ("status", {"--outputs-file"}),
+    ],
+)
+def test_a_flag_another_command_shares_with_deploy_is_declared_identically(
+    command: str, some_shared: set[str]
+) -> None:
+    deploy, other = (
+        {a.option_strings[0]: a for a in subparser(name)._actions} for name in ("deploy", command)
+    )
+    shared = (set(deploy) & set(other)) - HELP
+    assert some_shared <= shared
+    differing = sorted(flag for flag in shared if declaration(deploy[flag]) != declaration(other[flag]))
+    assert differing == [], "declare a flag deploy shares once, in deployer/deploy_flags.py"
+
+
+def test_the_flags_execute_shares_with_deploy_set_the_same_options(tmp_path: Path) -> None:
+    switches = ["--disable-rollback", "--termination-protection", "--fail-on-empty-changeset"]
+    given = [
+        *switches,
+        "--outputs-file",
+        "out.json",
+        "--allow-replacement",
+        "KmsKey",
+        "--allow-removal",
+        "Logs",
+    ]
+    given += ["--require-approval", "any-change"]
+    deploy = deploy_options(
+        build_parser().parse_args(
+            ["deploy", "--stack-name", "s", "--template-file", template(tmp_path), *given]
+        )
+    )
+    execute = execute_options(
+        build_parser().parse_args(["execute", "--stack-name", "s", "--change-set-name", "c", *given])
+    )
+    shared = [f.name for f in dataclasses.fields(ExecuteOptions) if f.name != "change_set_name"]
+    assert {name: getattr(execute, name) for name in shared} == {
+        name: getattr(deploy, name) for name in shared
+    }
+    assert execute.disable_rollback and execute.require_approval is Approval.ANY_CHANGE
