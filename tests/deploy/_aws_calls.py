@@ -53,7 +53,9 @@ def _operation(service: str, method: str, args: list[ast.expr]) -> str | None:
     if method in ("get_paginator", "get_waiter") and args and isinstance(args[0], ast.Constant):
         name = str(args[0].value)
         return str(
-            c.meta.method_to_api_mapping[name] if method == "get_paginator" else c.get_waiter(name).config.operation
+            c.meta.method_to_api_mapping[name]
+            if method == "get_paginator"
+            else c.get_waiter(name).config.operation
         )
     return c.meta.method_to_api_mapping.get(method)
 
@@ -67,7 +69,11 @@ def calls_in(source: Path) -> set[tuple[str, str]]:
             continue
         bound: dict[str, str] = {}
         for node in ast.walk(scope):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 service = _service(node.value, {})
                 if service:
                     bound[node.targets[0].id] = service

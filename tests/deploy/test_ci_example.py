@@ -28,7 +28,8 @@ POLICY = CI / "deploy-role-policy.json"
 # and a test holds the workflow to not running it.
 NOT_RUN_BY_THE_WORKFLOW = {
     "deployer/fleet": ("stackset", None),  # stack sets across accounts, with roles of their own
-    "deployer/importing.py": ("deploy", "--import-existing-resources"),  # adopting a torn-down stack's resources
+    # Adopting the resources a torn-down stack retained.
+    "deployer/importing.py": ("deploy", "--import-existing-resources"),
 }
 
 
