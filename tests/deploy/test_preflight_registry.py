@@ -118,4 +118,3 @@ def test_the_references_aws_cli_block_asks_each_registered_check_once_in_its_ord
     named = [re.search(r"\s#\s+([a-z0-9-]+)[^#]*$", line) for line in lines]
     assert all(named), [line for line, match in zip(lines, named, strict=True) if not match]
     assert [match.group(1) for match in named if match] == [check.name for check in CHECKS]
-
