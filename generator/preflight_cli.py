@@ -12,7 +12,7 @@ from typing import Any
 from cfnspec.limits import INLINE_ROLE_POLICY_LIMIT, MANAGED_POLICY_LIMIT
 from cfnspec.quotas import QUOTAS, Quota
 from cfnspec.stateful import NAME_PROPERTIES
-from generator import defaults, describe, permissions
+from generator import defaults, describe, permissions, preflight_checks
 from generator.markdown import code, fenced, table
 from generator.shell import as_shell, guarded, not_rehearsable
 
@@ -229,11 +229,8 @@ def checks_section(name: str, t: Template) -> list[str]:
         if describe.has_type(t, "AWS::S3::Bucket")
         else []
     )
-    return [
-        "### Account checks",
-        "",
-        "The checks `deploy.py preflight` makes, one command each, with the answer that means go in the "
-        "comment above it:",
+    body = [
+        "The commands, with the answer that means go in the comment above each:",
         "",
         *fenced("sh", guarded(account)),
         "",
@@ -256,5 +253,26 @@ def checks_section(name: str, t: Template) -> list[str]:
         *fenced("sh", guarded(leftover_script(t).split("\n"))),
         "",
         *_quota_section(t),
+    ]
+    return [
+        "### Account checks",
+        "",
+        "The checks `deploy.py preflight` makes, in its order, and the commands below that ask the same questions "
+        "(`deploy.py preflight --help` prints the fix each one gives):",
+        "",
+        *preflight_checks.checks_table(_shell_text(body)),
+        "",
+        *body,
         *_permissions_section(name, t),
     ]
+
+
+def _shell_text(lines: list[str]) -> str:
+    """The contents of the fenced shell blocks among these lines."""
+    shell, inside = [], False
+    for line in lines:
+        if line.startswith("```"):
+            inside = line == "```sh"
+        elif inside:
+            shell.append(line)
+    return "\n".join(shell)

@@ -1,8 +1,13 @@
 """Every preflight check, registered once: its function, its place in the report and its `--help` entry.
 
-The runner's order and the catalogue `deploy.py preflight --help` prints both come from CHECKS, so adding a check
-is one entry here (plus its module). One function may report under two names (check_kms: the key, then its
+The runner's order, the catalogue `deploy.py preflight --help` prints and the checks table of the ops page's
+Account checks all come from CHECKS. One function may report under two names (check_kms: the key, then its
 policy); the second name then has no function of its own and only fixes where its findings are listed.
+
+Adding a check: its module and an entry here; its AWS CLI commands on the ops page, or the reason there are none,
+in generator/preflight_checks.py; its row in the Preflight table and its line in the AWS CLI block of
+docs/deploy.md; the IAM actions of its AWS calls in examples/ci/deploy-role-policy.json. A test fails on each one
+left out (tests/unit/test_handoff_preflight.py, tests/deploy/test_preflight_registry.py and test_ci_example.py).
 """
 
 from __future__ import annotations

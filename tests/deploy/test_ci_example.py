@@ -1,5 +1,6 @@
 """examples/ci: the workflow parses, calls only commands and flags that exist, and the role policy covers every
-CloudFormation and S3 call the deployer makes (derived from the code, so a new call without its permission fails)."""
+AWS call the deployer makes, preflight's included (derived from the code, so a new call without its permission
+fails)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 
 import generate
 from deployer.arguments import build_parser
+from tests.deploy import _aws_calls
 
 pytestmark = pytest.mark.deploy
 
@@ -23,8 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CI = ROOT / "examples" / "ci"
 WORKFLOW = CI / "github-workflow.yml"
 POLICY = CI / "deploy-role-policy.json"
-_CALL = re.compile(r"\bcfn\.(?:get_paginator\(\"(\w+)\"\)|(\w+)\()")
-_S3_CALL = re.compile(r"\bs3(?:\(\))?\.(\w+)\(")
+# Code the workflow's commands never reach, with the command (and flag) that does: the policy leaves its calls out,
+# and a test holds the workflow to not running it.
+NOT_RUN_BY_THE_WORKFLOW = {
+    "deployer/fleet": ("stackset", None),  # stack sets across accounts, with roles of their own
+    # Adopting the resources a torn-down stack retained.
+    "deployer/importing.py": ("deploy", "--import-existing-resources"),
+}
 
 
 def workflow() -> dict[Any, Any]:
@@ -133,18 +139,13 @@ def test_every_generate_py_flag_and_make_target_exists(job: str) -> None:
     assert used and set(used) <= targets
 
 
-def deployer_calls() -> set[str]:
-    """CloudFormation operations the deployer calls, read from its source and named as botocore names them."""
-    client = boto3.client(
-        "cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    mapping = client.meta.method_to_api_mapping
-    found = set()
-    for source in (ROOT / "deployer").glob("*.py"):
-        for paginated, method in _CALL.findall(source.read_text(encoding="utf-8")):
-            name = paginated or method
-            if name in mapping:
-                found.add(mapping[name])
+def deployer_calls() -> set[tuple[str, str]]:
+    """(service, operation) of every AWS call in deployer/ and its packages, but the code the workflow never runs."""
+    found: set[tuple[str, str]] = set()
+    for source in sorted((ROOT / "deployer").rglob("*.py")):
+        where = source.relative_to(ROOT).as_posix()
+        if not any(where == skip or where.startswith(f"{skip}/") for skip in NOT_RUN_BY_THE_WORKFLOW):
+            found |= _aws_calls.calls_in(source)
     return found
 
 
@@ -159,27 +160,42 @@ def policy_actions() -> set[str]:
 
 
 def test_the_policy_allows_every_cloudformation_call_the_deployer_makes() -> None:
-    calls = deployer_calls()
+    calls = {operation for service, operation in deployer_calls() if service == "cloudformation"}
     # The derivation itself must see the calls this work relies on, or the check below proves nothing.
     assert {"CreateChangeSet", "DescribeEvents", "DetectStackDrift", "SetStackPolicy"} <= calls
     missing = {f"cloudformation:{name}" for name in calls} - policy_actions()
     assert not missing, f"add to {POLICY.name}: {sorted(missing)}"
 
 
+def test_the_policy_allows_every_call_of_the_preflight_checks_deploy_and_plan_run() -> None:
+    calls = deployer_calls()
+    # Calls made through each way the code holds a client: bound to a name, chained, a paginator, handed in.
+    assert {
+        ("kms", "ListGrants"),
+        ("ec2", "DescribeInstanceTypeOfferings"),
+        ("service-quotas", "GetServiceQuota"),
+        ("s3control", "GetPublicAccessBlock"),
+        ("logs", "ListTagsForResource"),
+        ("cloudformation", "DescribeStackResources"),
+        ("s3", "PutObject"),
+    } <= calls
+    needed = {_aws_calls.iam_action(service, operation) for service, operation in calls} - {None}
+    missing = needed - policy_actions()
+    assert not missing, f"add to {POLICY.name}: {sorted(str(m) for m in missing)}"
+
+
 def test_the_policy_allows_the_upload_and_passing_the_service_role() -> None:
-    s3_calls = set()
-    for source in (ROOT / "deployer").glob("*.py"):
-        s3_calls |= set(_S3_CALL.findall(source.read_text(encoding="utf-8")))
-    mapping = boto3.client(
-        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    ).meta.method_to_api_mapping
-    iam_action = {"HeadBucket": "ListBucket"}  # HeadBucket is authorised as s3:ListBucket
-    needed = {f"s3:{iam_action.get(mapping[name], mapping[name])}" for name in s3_calls if name in mapping}
-    assert "s3:PutObject" in needed
     actions = policy_actions()
-    assert needed <= actions
+    assert {"s3:PutObject", "s3:ListBucket"} <= actions  # the upload, and HeadBucket on the template bucket
     assert "s3:GetObject" in actions  # CloudFormation reads TemplateURL with the caller's credentials
     assert "iam:PassRole" in actions  # --role-arn
+
+
+@pytest.mark.parametrize("job", ["review", "deploy"])
+def test_the_workflow_runs_none_of_the_code_the_policy_leaves_out(job: str) -> None:
+    for sub, flags in tool_calls(job, "deploy.py"):
+        for command, flag in NOT_RUN_BY_THE_WORKFLOW.values():
+            assert not (sub == command and (flag is None or flag in flags)), f"deploy.py {sub} {flags}"
 
 
 def test_the_ci_readme_names_every_file_and_the_permissions() -> None:

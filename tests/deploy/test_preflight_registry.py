@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -95,8 +96,25 @@ def test_preflight_help_lists_every_registered_check() -> None:
         assert f"  {check.name}  " in text
 
 
+def reference() -> str:
+    return (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+
+
 def test_the_reference_lists_the_registered_checks_in_their_order() -> None:
-    text = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
-    rows = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
+    rows = [line.split("`")[1] for line in reference().splitlines() if line.startswith("| `")]
     names = [check.name for check in CHECKS]
     assert [row for row in rows if row in names] == names
+
+
+def cli_lines(text: str) -> list[str]:
+    """The lines of the reference's AWS CLI block of the preflight checks."""
+    after = text.split("Without Python, the same questions can be asked with the AWS CLI", 1)[1]
+    return after.split("```sh\n", 1)[1].split("\n```", 1)[0].splitlines()
+
+
+def test_the_references_aws_cli_block_asks_each_registered_check_once_in_its_order() -> None:
+    lines = cli_lines(reference())
+    # Each line ends with a comment naming its check: "aws ec2 describe-availability-zones ...  # availability-zones"
+    named = [re.search(r"\s#\s+([a-z0-9-]+)[^#]*$", line) for line in lines]
+    assert all(named), [line for line, match in zip(lines, named, strict=True) if not match]
+    assert [match.group(1) for match in named if match] == [check.name for check in CHECKS]
