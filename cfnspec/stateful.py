@@ -1,5 +1,6 @@
 """Which resources hold data, and which outlive their stack: one answer for the data-loss guard, the stack policy,
-preflight's leftover check, the import of retained resources and the hand-off page.
+preflight's leftover check, the import of retained resources and the hand-off page. What each type is (stateful,
+its name property, how it is imported, removed and checked) is one entry in cfnspec/resource_kinds.py.
 
 Two questions, both answered from the template alone:
 - stateful: replacing or removing the resource would lose data, because of its type or because the template keeps
@@ -13,23 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cfnspec import resource_kinds
 from cfnspec.limits import RETAIN, RETAIN_EXCEPT_ON_CREATE, RETAINING_POLICIES
 
-# Types whose replacement or removal loses data whatever the template says about them.
-STATEFUL_TYPES = frozenset({"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Logs::LogGroup"})
+# Types whose replacement or removal loses data whatever the template says about them, and the property that
+# gives each type its custom name (a name a leftover still holds makes the create fail, and an import finds the
+# resource by it): both read from the one table of resource types.
+STATEFUL_TYPES = resource_kinds.STATEFUL_TYPES
+NAME_PROPERTIES = resource_kinds.NAME_PROPERTIES
 # DeletionPolicy values that keep the resource itself (Snapshot deletes it and keeps a snapshot).
 KEEPS_RESOURCE = frozenset({RETAIN, RETAIN_EXCEPT_ON_CREATE})
 _POLICY_KEYS = ("DeletionPolicy", "UpdateReplacePolicy")
-# The property that gives each type its custom name: a name a leftover (a retained resource, or a dashboard, whose
-# names are account-wide) still holds makes the create fail, and an import finds the resource by it.
-NAME_PROPERTIES = {
-    "AWS::S3::Bucket": "BucketName",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::KMS::Alias": "AliasName",
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::SNS::Topic": "TopicName",
-    "AWS::CloudWatch::Dashboard": "DashboardName",
-}
 
 
 def why_stateful(resource: Mapping[str, Any]) -> str | None:

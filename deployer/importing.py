@@ -6,7 +6,8 @@ then fails with "already exists". CreateChangeSet's own ImportExistingResources 
 are static in the template, so this module resolves the names itself (cfnspec.resolve), looks up which of them
 exist, and imports those through an IMPORT change set whose template holds only them. The engine then updates the
 stack to the full template through its normal path. An import only records a resource in the stack: its contents
-(objects, log events, key material) are not touched.
+(objects, log events, key material) are not touched. Which types are adopted, how, and under which identifier key
+is each type's entry in cfnspec/resource_kinds.py, as for the hand-off page's recipe.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from botocore.exceptions import ClientError
 
 from cfnspec.limits import RETAIN
 from cfnspec.resolve import Scope, condition, parameter_values, resolve, url_suffix
-from cfnspec.schemas import resource_schema
+from cfnspec.resource_kinds import (
+    ALIAS,
+    BUCKET,
+    IMPORT_TEMPLATE_SECTIONS,
+    KEY,
+    KINDS,
+    LOG_GROUP,
+    Adopt,
+    NotImported,
+    import_key,
+)
 from cfnspec.stateful import NAME_PROPERTIES, kept_on_delete
 from deployer import changeset
 from deployer.clients import aws_call, error_code, http_status
@@ -34,19 +45,6 @@ from deployer.stack_ops import failure, operation
 from deployer.states import Action
 from deployer.upload import needs_upload, upload_template
 
-BUCKET = "AWS::S3::Bucket"
-LOG_GROUP = "AWS::Logs::LogGroup"
-KEY = "AWS::KMS::Key"
-ALIAS = "AWS::KMS::Alias"
-# The template property that names each importable type; a key has no name, it is found through its alias or
-# through the retained resources encrypted with it.
-NAME_PROPERTY = {t: NAME_PROPERTIES[t] for t in (BUCKET, LOG_GROUP, ALIAS)}
-NOT_IMPORTED = {
-    "AWS::IAM::ServiceLinkedRole": "one role serves the whole account; when it exists, deploy with "
-    "CreateAutoScalingServiceLinkedRole=false instead",
-}
-# Template sections an import template keeps: whatever the imported resources' properties and conditions use.
-KEPT_SECTIONS = ("AWSTemplateFormatVersion", "Description", "Parameters", "Rules", "Mappings", "Conditions")
 _SUB_NAME = re.compile(r"\$\{([^}!.][^}.]*)")
 
 
@@ -61,7 +59,7 @@ class Adoption:
         return {
             "ResourceType": self.resource_type,
             "LogicalResourceId": self.logical_id,
-            "ResourceIdentifier": {identifier_key(self.resource_type): self.physical_id},
+            "ResourceIdentifier": {import_key(self.resource_type): self.physical_id},
         }
 
 
@@ -69,12 +67,6 @@ class Adoption:
 class Plan:
     adopted: tuple[Adoption, ...]
     notes: tuple[str, ...]  # retained resources that are not adopted, each with the reason
-
-
-def identifier_key(resource_type: str) -> str:
-    """The ResourceIdentifier key of a type: its schema's primary identifier (BucketName, KeyId, ...)."""
-    pointers = resource_schema(resource_type).get("primaryIdentifier") or []
-    return str(pointers[0]).rsplit("/", 1)[-1]
 
 
 class Lookups:
@@ -133,6 +125,30 @@ class Lookups:
         return found
 
 
+Groups = dict[str, Mapping[str, Any]]  # logical id -> the adopted log group as DescribeLogGroups gives it
+
+
+def _bucket_exists(lookups: Lookups, logical_id: str, name: str, notes: list[str], _: Groups) -> bool:
+    owner = lookups.bucket(name)
+    if owner == "foreign":
+        notes.append(f"{logical_id}: bucket {name} belongs to another account; it cannot be imported")
+    return owner == "ours"
+
+
+def _log_group_exists(lookups: Lookups, logical_id: str, name: str, _: list[str], groups: Groups) -> bool:
+    group = lookups.log_group(name)
+    if group is not None:
+        groups[logical_id] = group  # its kmsKeyId names the key it is encrypted with
+    return group is not None
+
+
+# Whether a resource adopted by name (Adopt.BY_NAME) exists and is ours, by type.
+_EXISTS: Mapping[str, Callable[[Lookups, str, str, list[str], Groups], bool]] = {
+    BUCKET: _bucket_exists,
+    LOG_GROUP: _log_group_exists,
+}
+
+
 def _resource_names(value: Any) -> Iterator[str]:
     """Names a value refers to through Ref, Fn::GetAtt and Fn::Sub (parameters and resources alike)."""
     if isinstance(value, list):
@@ -163,35 +179,27 @@ def plan_import(doc: Mapping[str, Any], scope: Scope, lookups: Lookups) -> Plan:
     """Which retained resources of the template exist under the names it would give them."""
     adopted: list[Adoption] = []
     notes: list[str] = []
-    groups: dict[str, Mapping[str, Any]] = {}
+    groups: Groups = {}
     keys = []
     for logical_id, resource in _retained(doc, scope):
         rtype = str(resource.get("Type"))
-        if rtype == KEY:
+        imported = KINDS[rtype].imported if rtype in KINDS else NotImported("unsupported type")
+        if isinstance(imported, NotImported):
+            notes.append(f"{logical_id} ({rtype}) is not imported: {imported.why}")
+            continue
+        if imported.adopt is Adopt.BY_KEY_USE:
             keys.append(logical_id)  # decided once the resources encrypted with it are known
             continue
-        if rtype not in NAME_PROPERTY:
-            notes.append(
-                f"{logical_id} ({rtype}) is not imported: {NOT_IMPORTED.get(rtype, 'unsupported type')}"
-            )
-            continue
-        name = resolve((resource.get("Properties") or {}).get(NAME_PROPERTY[rtype]), scope)
+        if imported.adopt is Adopt.WITH_ITS_KEY:
+            continue  # an alias: adopted in _find_key when its key is
+        name = resolve((resource.get("Properties") or {}).get(NAME_PROPERTIES[rtype]), scope)
         if not isinstance(name, str):
             notes.append(
                 f"{logical_id} ({rtype}) is not imported: its name cannot be known before the stack exists"
             )
             continue
-        if rtype == BUCKET:
-            owner = lookups.bucket(name)
-            if owner == "foreign":
-                notes.append(f"{logical_id}: bucket {name} belongs to another account; it cannot be imported")
-            if owner != "ours":
-                continue
-        else:
-            group = lookups.log_group(name)
-            if group is None:
-                continue
-            groups[logical_id] = group
+        if not _EXISTS[rtype](lookups, logical_id, name, notes, groups):
+            continue
         adopted.append(Adoption(logical_id, rtype, name))
     for logical_id in keys:
         found, note = _find_key(logical_id, doc, scope, lookups, adopted, groups)
@@ -286,7 +294,7 @@ def import_template(doc: Mapping[str, Any], adopted: Sequence[Adoption]) -> dict
         if kept:
             resource["DependsOn"] = kept
         resources[logical_id] = resource
-    out = {k: copy.deepcopy(doc[k]) for k in KEPT_SECTIONS if k in doc}
+    out = {k: copy.deepcopy(doc[k]) for k in IMPORT_TEMPLATE_SECTIONS if k in doc}
     out["Resources"] = resources
     return out
 

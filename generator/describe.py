@@ -17,15 +17,6 @@ from cfnspec.stateful import left_on_delete
 
 Template = Mapping[str, Any]
 
-ON_DELETE = {
-    "AWS::S3::Bucket": "The bucket and every object version stay (and keep costing storage).",
-    "AWS::KMS::Key": "The key stays enabled (and billed monthly); retained buckets, log groups and EBS snapshots "
-    "encrypted with it need it.",
-    "AWS::IAM::ServiceLinkedRole": "The role stays: every Auto Scaling group (or other user of the service) in "
-    "the account relies on it.",
-    "AWS::Logs::LogGroup": "The log group stays, and its events until its retention period expires them.",
-}
-
 
 def resources(t: Template) -> Mapping[str, Mapping[str, Any]]:
     return t.get("Resources", {})

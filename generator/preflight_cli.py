@@ -11,6 +11,7 @@ from typing import Any
 
 from cfnspec.limits import INLINE_ROLE_POLICY_LIMIT, MANAGED_POLICY_LIMIT
 from cfnspec.quotas import QUOTAS, Quota
+from cfnspec.resource_kinds import BUCKET, NAME_LISTS
 from cfnspec.stateful import NAME_PROPERTIES
 from generator import defaults, describe, permissions, preflight_checks
 from generator.markdown import code, fenced, table
@@ -44,24 +45,16 @@ def _fixed_names(t: Template, *types: str) -> list[tuple[str, str, str]]:
 
 
 def leftover_script(t: Template) -> str:
-    """Find what an earlier stack (or a failed first create) left holding a name this stack needs."""
+    """Find what an earlier stack (or a failed first create) left holding a name this stack needs.
+
+    The names `deploy.py preflight` looks up (cfnspec.resource_kinds.NAME_LISTS, its leftovers check), then the
+    buckets (its bucket-names check).
+    """
     lines = ["# Each line should print nothing, or 'free'. A name printed is held by a leftover."]
-    for logical_id, _rtype, name in _fixed_names(t, "AWS::Logs::LogGroup"):
-        lines.append(
-            f'aws logs describe-log-groups --region "$REGION" --log-group-name-prefix {name} '
-            f"--query 'logGroups[].logGroupName' --output text  # {logical_id}"
-        )
-    for logical_id, _rtype, name in _fixed_names(t, "AWS::KMS::Alias"):
-        lines.append(
-            f'aws kms list-aliases --region "$REGION" --query "Aliases[?AliasName==\'"{name}"\'].AliasName" '
-            f"--output text  # {logical_id}"
-        )
-    for logical_id, _rtype, name in _fixed_names(t, "AWS::CloudWatch::Dashboard"):
-        lines.append(
-            f'aws cloudwatch list-dashboards --region "$REGION" --dashboard-name-prefix {name} '
-            f"--query 'DashboardEntries[].DashboardName' --output text  # {logical_id} (names are account-wide)"
-        )
-    for logical_id, _rtype, name in _fixed_names(t, "AWS::S3::Bucket"):
+    for rtype, lookup in NAME_LISTS.items():
+        for logical_id, _rtype, name in _fixed_names(t, rtype):
+            lines.append(lookup.cli(name, logical_id))
+    for logical_id, _rtype, name in _fixed_names(t, BUCKET):
         lines += [
             f"# {logical_id}: 'free' (404) is good; 'this account' is a leftover, 'another account' (403) needs "
             "another EnvironmentSuffix.",

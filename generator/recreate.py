@@ -2,7 +2,8 @@
 
 A new stack adopts the retained resources through an IMPORT change set whose template holds only them, then is
 updated to the full template as usual. deploy.py does the same with `deploy --import-existing-resources`
-(deployer/importing.py); this is the procedure for the AWS CLI alone.
+(deployer/importing.py); this is the procedure for the AWS CLI alone. Both import the same types, each with the
+ResourceIdentifier key and the still-there test of its entry in cfnspec/resource_kinds.py.
 """
 
 from __future__ import annotations
@@ -11,32 +12,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cfnspec.schemas import resource_schema
+from cfnspec.resource_kinds import IMPORT_TEMPLATE_SECTIONS, IMPORTED
 from generator import describe
 from generator.markdown import code, fenced
 from generator.runbook import INLINE_LIMIT, create_lines, execute_block, review_block, review_lines
 from generator.shell import convert_parameters, guarded, not_rehearsable
 from generator.teardown import RECORD_MISSING
 
-# Shell lines that `continue` the loop when the retained resource whose physical id is in $ID no longer exists
-# (or, for a key, cannot be adopted). A type without lines here is never imported.
-STILL_THERE = {
-    "AWS::S3::Bucket": ['aws s3api head-bucket --bucket "$ID" 2>/dev/null || continue'],
-    "AWS::Logs::LogGroup": [
-        "# A prefix also matches longer names: count the exact one, on whichever page it comes.",
-        'FOUND=$(aws logs describe-log-groups --region "$REGION" --log-group-name-prefix "$ID" \\',
-        "  --query \"length(logGroups[?logGroupName=='$ID'])\" --output text)",
-        '[ "$FOUND" = 1 ] || continue',
-    ],
-    "AWS::KMS::Key": [
-        'STATE=$(aws kms describe-key --region "$REGION" --key-id "$ID" \\',
-        "  --query KeyMetadata.KeyState --output text 2>/dev/null || echo missing)",
-        '[ "$STATE" = Enabled ] || { echo "$LOGICAL_ID: key $ID is $STATE (cancel its deletion and enable it, '
-        'or the update creates a new key)" >&2; continue; }',
-    ],
-}
-# Template sections the import template keeps: what the imported resources' properties and conditions may use.
-KEPT_SECTIONS = ("AWSTemplateFormatVersion", "Description", "Parameters", "Rules", "Mappings", "Conditions")
 # jq: the names a value refers to (Ref, Fn::GetAtt, Fn::Sub), then the template of only the resources in
 # resources-to-import.json, without the properties that refer to a resource not being imported.
 IMPORT_TEMPLATE_JQ = [
@@ -46,7 +28,7 @@ IMPORT_TEMPLATE_JQ = [
     '  (."Fn::Sub"? | if type == "array" then .[0] else . end | strings | scan("\\\\$\\\\{([^}!.]+)") | .[0])];',
     "($wanted[0] | map(.LogicalResourceId)) as $ids",
     "| (.Resources | keys - $ids) as $others",
-    "| {" + ", ".join(KEPT_SECTIONS) + ",",
+    "| {" + ", ".join(IMPORT_TEMPLATE_SECTIONS) + ",",
     "   Resources: (.Resources | with_entries(select(.key | IN($ids[])))",
     "     | map_values(.Properties |= ((. // {}) | with_entries(select([.value | names[] | IN($others[])] | any | not)))))}",
     "| with_entries(select(.value != null))",
@@ -55,21 +37,15 @@ IMPORT_TEMPLATE_JQ = [
 ]
 
 
-def identifier_key(resource_type: str) -> str:
-    """The ResourceIdentifier key of a type: its schema's primary identifier (BucketName, KeyId, ...)."""
-    pointers = resource_schema(resource_type).get("primaryIdentifier") or []
-    return str(pointers[0]).rsplit("/", 1)[-1]
-
-
 def importable(t: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(logical id, type) of every retained resource the recipe imports, in template order."""
-    return [(i, str(r.get("Type"))) for i, r in describe.stateful(t) if str(r.get("Type")) in STILL_THERE]
+    return [(i, str(r.get("Type"))) for i, r in describe.stateful(t) if str(r.get("Type")) in IMPORTED]
 
 
 def _import_template_size(t: Mapping[str, Any]) -> int:
     """An upper bound: every importable resource with all its properties, and the kept sections."""
     ids = {i for i, _ in importable(t)}
-    doc = {k: t[k] for k in KEPT_SECTIONS if k in t}
+    doc = {k: t[k] for k in IMPORT_TEMPLATE_SECTIONS if k in t}
     doc["Resources"] = {i: r for i, r in t["Resources"].items() if i in ids}
     return len(json.dumps(doc, indent=1).encode())
 
@@ -77,10 +53,10 @@ def _import_template_size(t: Mapping[str, Any]) -> int:
 def _import_lines(name: str, t: Mapping[str, Any], size: int) -> list[str]:
     cases = []
     for rtype in dict.fromkeys(rt for _, rt in importable(t)):
-        cases += [f"    {rtype})", f"      KEY={identifier_key(rtype)}"]
-        cases += [f"      {line}" for line in STILL_THERE[rtype]]
+        cases += [f"    {rtype})", f"      KEY={IMPORTED[rtype].key}"]
+        cases += [f"      {line}" for line in IMPORTED[rtype].still_there]
         cases[-1] += " ;;"
-    skipped = sorted({str(r.get("Type")) for _, r in describe.stateful(t)} - set(STILL_THERE))
+    skipped = sorted({str(r.get("Type")) for _, r in describe.stateful(t)} - set(IMPORTED))
     lines = [
         RECORD_MISSING,
         "# 1. Which of the resources in retained-resources.txt (written before the stack was deleted) still exist.",

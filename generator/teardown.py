@@ -6,51 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from cfnspec.limits import RETAIN, RETAIN_EXCEPT_ON_CREATE
+from cfnspec.resource_kinds import KINDS, kind, removal_order
 from generator import describe
 from generator.markdown import code, fenced, table
 from generator.shell import guarded
-
-# How each kind of retained resource is described, and removed once its data is no longer needed.
-CLEANUP = {
-    "AWS::S3::Bucket": "Removed by deleting every object version and delete marker (`aws s3 rm --recursive` "
-    "leaves the old versions of a versioned bucket behind), then the bucket.",
-    "AWS::Logs::LogGroup": "Removed with `aws logs delete-log-group`.",
-    "AWS::KMS::Key": "Removed last, once nothing encrypted with it is left, by scheduling its deletion "
-    '(`aws kms cancel-key-deletion --region "$REGION" --key-id KEY_ID` undoes it within the 30 days).',
-    "AWS::IAM::ServiceLinkedRole": "Leave it in place.",
-}
-# Shell lines that remove one retained resource whose physical id is in $ID. Buckets are emptied a page at a
-# time: each pass deletes what it listed (at most the 1,000 keys delete-objects takes), so the next list
-# starts at what is left.
-REMOVE = {
-    "AWS::S3::Bucket": [
-        "while true; do",
-        '  aws s3api list-object-versions --region "$REGION" --bucket "$ID" --max-items 1000 \\',
-        "    --query '{Objects: [Versions[].{Key: Key, VersionId: VersionId}, "
-        "DeleteMarkers[].{Key: Key, VersionId: VersionId}][]}' --output json > versions.json",
-        "  [ \"$(jq '.Objects | length' versions.json)\" -eq 0 ] && break",
-        '  aws s3api delete-objects --region "$REGION" --bucket "$ID" --delete file://versions.json \\',
-        "    --query 'length(Deleted)'",
-        "done",
-        'aws s3api delete-bucket --region "$REGION" --bucket "$ID"',
-    ],
-    "AWS::Logs::LogGroup": ['aws logs delete-log-group --region "$REGION" --log-group-name "$ID"'],
-    "AWS::KMS::Key": [
-        'aws kms schedule-key-deletion --region "$REGION" --key-id "$ID" --pending-window-in-days 30 \\',
-        "  --query DeletionDate --output text",
-    ],
-}
-# Why a resource stays even when the create that made it rolls back (DeletionPolicy Retain rather than
-# RetainExceptOnCreate), by type.
-WHY_RETAIN = {
-    "AWS::S3::Bucket": "a bucket that receives objects during the create is not empty when the create rolls back "
-    "(Elastic Load Balancing writes a test object to the access-log bucket as soon as logging is enabled), and "
-    "CloudFormation cannot delete a bucket that is not empty: the rollback itself would fail",
-    "AWS::IAM::ServiceLinkedRole": "the role is shared by every Auto Scaling group in the account",
-}
-# Keys go last: the buckets and log groups before them may be encrypted with them.
-REMOVE_ORDER = ("AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::KMS::Key")
-
 
 RECORD_MISSING = (
     '[ -s retained-resources.txt ] || { echo "retained-resources.txt is missing or empty: run the block that '
@@ -63,11 +22,12 @@ def cleanup_script(types: list[str]) -> str:
         "# Reads retained-resources.txt, written by the block above before the stack was deleted.",
         RECORD_MISSING,
     ]
-    for rtype in REMOVE_ORDER:
-        if rtype in types:
-            lines.append(f"for ID in $(awk '$2 == \"{rtype}\" {{print $3}}' retained-resources.txt); do")
-            lines += [f"  {line}" for line in REMOVE[rtype]]
-            lines.append("done")
+    for rtype in removal_order(types):
+        removal = KINDS[rtype].removal
+        assert removal is not None, "removal_order lists only types removed by command"
+        lines.append(f"for ID in $(awk '$2 == \"{rtype}\" {{print $3}}' retained-resources.txt); do")
+        lines += [f"  {line}" for line in removal.lines]
+        lines.append("done")
     lines.append('echo "removed what retained-resources.txt lists"')
     return guarded(lines)
 
@@ -103,7 +63,7 @@ def _failed_create_lines(kept: list[tuple[str, Mapping[str, Any]]]) -> list[str]
         "that created them rolls back), so their names are free for the retry."
     ]
     for logical_id, rtype in always:
-        why = WHY_RETAIN.get(rtype, "its data must outlive even a failed create")
+        why = kind(rtype, logical_id).why_retain or "its data must outlive even a failed create"
         lines[0] += f" {code(logical_id)} stays `Retain` even then: {why}."
     return [*lines, ""]
 
@@ -174,12 +134,11 @@ def stateful_section(name: str, t: Mapping[str, Any]) -> list[str]:
         "What stays:",
         "",
     ]
-    types = list(dict.fromkeys(str(r.get("Type")) for _, r in kept))
-    for rtype in types:
-        stays = describe.ON_DELETE.get(rtype, "It stays.")
-        how = CLEANUP.get(rtype, "Delete it in its service's console when done.")
-        lines.append(f"- {code(rtype)}: {stays} {how}")
-    removable = [r for r in types if r in REMOVE]
+    # Every retained type has its entry: one without is an error naming the table, not a vague sentence.
+    kinds = {str(r.get("Type")): kind(str(r.get("Type")), i) for i, r in kept}
+    for rtype, facts in kinds.items():
+        lines.append(f"- {code(rtype)}: {facts.on_delete} {facts.cleanup}")
+    removable = removal_order(list(kinds))
     if removable:
         lines += [
             "",

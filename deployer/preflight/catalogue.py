@@ -74,10 +74,10 @@ CHECKS: tuple[Check, ...] = (
     Check(
         leftovers.CHECK,
         leftovers.check_leftovers,
-        "no log group or KMS alias holds a name the stack uses; one that does is a live stack's (named, "
-        "from its aws:cloudformation tags or DescribeStackResources) or a leftover of no stack",
+        "no log group, KMS alias or dashboard holds a name the stack uses; one that does is a live stack's "
+        "(named, from its aws:cloudformation tags or DescribeStackResources) or a leftover of no stack",
         "a live stack's: another EnvironmentSuffix; a leftover: an IMPORT change set, or aws logs "
-        "delete-log-group / aws kms delete-alias",
+        "delete-log-group / aws kms delete-alias / aws cloudwatch delete-dashboards",
     ),
     Check(
         region.AZS,

@@ -226,7 +226,11 @@ RESTATED = {
 # Facts with a home of their own in cfnspec/: (pattern, the file that states it).
 RESTATED_ELSEWHERE = {
     "quota codes": (re.compile(r"L-[0-9A-F]{8}"), "quotas.py"),
-    "stateful types": (re.compile(r"[\"']AWS::KMS::Key[\"'],\s*[\"']AWS::"), "stateful.py"),
+    # A list of types, or a table entry deciding one: cfnspec/resource_kinds.py is the one table of types.
+    "stateful types": (
+        re.compile(r"[\"']AWS::KMS::Key[\"'],\s*[\"']AWS::|\bstateful=(?:True|False)"),
+        "resource_kinds.py",
+    ),
     "IAM policy size limits": (re.compile(r"\b6_?144\b|\b10_?240\b"), "limits.py"),
 }
 
@@ -298,7 +302,7 @@ def test_guard_page_leftovers_and_import_read_the_one_definition() -> None:
     # The property that names a type: the page, the leftover check and the import had a table each.
     assert describe.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
     assert deployer.preflight.leftovers.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
-    assert deployer.importing.NAME_PROPERTY.items() <= cfnspec.stateful.NAME_PROPERTIES.items()
+    assert deployer.importing.NAME_PROPERTIES is cfnspec.stateful.NAME_PROPERTIES
 
 
 def test_a_log_group_kept_only_on_replacement_is_not_adopted_after_a_delete() -> None:
