@@ -86,8 +86,13 @@ def calls_in(source: Path) -> set[tuple[str, str]]:
     return found
 
 
+# Where IAM's service prefix is not the signing name.
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
 def iam_action(service: str, operation: str) -> str | None:
     """The IAM action that authorises a call, or None for a call IAM does not authorise."""
     if (service, operation) in IAM_ACTIONS:
         return IAM_ACTIONS[(service, operation)]
-    return f"{client(service).meta.service_model.signing_name}:{operation}"
+    signing = client(service).meta.service_model.signing_name
+    return f"{IAM_PREFIXES.get(signing, signing)}:{operation}"
