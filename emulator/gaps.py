@@ -25,7 +25,7 @@ from moto.elbv2.models import FakeLoadBalancer, FakeTargetGroup
 from moto.kms.models import Key
 from moto.logs.models import LogGroup
 
-from emulator import api_gaps, changeset_gaps, drift_gaps, import_gap
+from emulator import api_gaps, changeset_gaps, drift_gaps, import_gap, speed
 
 
 def endpoint_for_template_url(port: int) -> str:
@@ -513,6 +513,7 @@ def patch_moto() -> None:
     ]
     # Further gaps, one module each (the change sets AWS would list, single API answers, drift detection).
     patches += api_gaps.patches() + changeset_gaps.patches() + drift_gaps.patches()
+    patches += speed.patches()  # not gaps: the same answers, sooner (emulator/speed.py)
     for owner, name, value in patches:
         setattr(owner, name, value)
     import_gap.patch()  # IMPORT change sets (emulator/import_gap.py)
