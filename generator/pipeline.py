@@ -14,11 +14,13 @@ from cfnspec.limits import INLINE_TEMPLATE_LIMIT as INLINE_LIMIT
 from cfnspec.limits import RESOURCE_LIMIT
 from cfnspec.limits import S3_TEMPLATE_LIMIT as S3_LIMIT
 from cfnspec.parameters import placeholders
+from cfnspec.resource_kinds import UnknownKind
 from generator.checks import validate_parameter_file
 from generator.docs import render_page
 from generator.examples import parameter_files
 from generator.lint import Finding, lint_template, unexplained_suppressions
 from generator.permissions import policy_file_name, render_policy
+from generator.preflight_checks import UnlistedCheck
 from generator.render import render, template_dict
 
 Registry = Mapping[str, Callable[[], Template]]
@@ -89,7 +91,13 @@ def build(name: str, builder: Callable[[], Template], regions: Sequence[str]) ->
         if placeholders(example.get("Parameters", {})):
             to_replace[file_name] = placeholders(example["Parameters"])
     files = {f"{name}.json": body, **examples}
-    files[f"{name}.md"] = render_page(name, data, len(body.encode("utf-8")))
+    try:
+        files[f"{name}.md"] = render_page(name, data, len(body.encode("utf-8")))
+    except (
+        UnknownKind,
+        UnlistedCheck,
+    ) as err:  # a table that does not cover the template: its message says the fix
+        raise BuildError(f"{name}: writing the ops page failed: {err}") from err
     files[policy_file_name(name)] = render_policy(data)
     findings = sorted([*lint_template(body, regions), *unexplained_suppressions(data)])
     return Artifact(name, data, files, findings, problems, to_replace)

@@ -20,6 +20,7 @@ from troposphere import (
     dynamodb,
     ec2,
     sns,
+    sqs,
     ssm,
 )
 
@@ -438,3 +439,18 @@ def test_placeholders_in_example_files_are_allowed_and_listed(tmp_path: Path) ->
     prod = json.loads((tmp_path / "cert.prod.parameters.json").read_text())["Parameters"]
     assert "REPLACE-WITH-" in prod["CertificateArn"]
     assert out.count("holds placeholders") == 1  # the dev and defaults files hold none
+
+
+def retained_queue_template() -> Template:
+    """A retained resource of a type cfnspec/resource_kinds.py has no entry for: the page cannot say what stays."""
+    t = demo_template()
+    t.add_resource(sqs.Queue("KeptQueue", DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
+    return t
+
+
+def test_a_retained_type_the_page_has_no_entry_for_is_one_line_naming_the_table(tmp_path: Path) -> None:
+    code, _, err = run({"kept": retained_queue_template}, tmp_path)
+    assert code == generate.EXIT_FAILED
+    assert "kept: writing the ops page failed: KeptQueue (AWS::SQS::Queue) is retained" in err
+    assert "cfnspec/resource_kinds.py" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
