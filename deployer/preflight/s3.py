@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cfnspec.resource_kinds import BUCKET, NAME_PROPERTIES
 from deployer.clients import error_code, http_status
 from deployer.preflight import ownership
 from deployer.preflight.context import AWS_ERRORS, PreflightContext, could_not_check
@@ -47,7 +48,7 @@ def name_problems(name: str) -> list[str]:
 def _asks_for_public_access(ctx: PreflightContext) -> list[str]:
     facts = ctx.facts
     asks = []
-    for logical_id, resource in facts.active("AWS::S3::Bucket"):
+    for logical_id, resource in facts.active(BUCKET):
         props = facts.properties(resource)
         block = facts.resolve(props.get("PublicAccessBlockConfiguration"))
         if isinstance(block, Mapping) and any(str(v).lower() == "false" for v in block.values()):
@@ -97,8 +98,8 @@ def bucket_names(ctx: PreflightContext) -> dict[str, str]:
     """Bucket name -> logical id, for every bucket the template names (resolved with the parameters)."""
     facts = ctx.facts
     names = {}
-    for logical_id, resource in facts.active("AWS::S3::Bucket"):
-        raw = facts.properties(resource).get("BucketName")
+    for logical_id, resource in facts.active(BUCKET):
+        raw = facts.properties(resource).get(NAME_PROPERTIES[BUCKET])
         name = facts.text(raw) if raw is not None else None
         if name:
             names[name] = logical_id
