@@ -105,7 +105,7 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         if args.command == "manifest":  # many stacks: region and credentials per stack, its own orchestration
             return run_manifest_command(args, argv, env.stdout, env.stderr, env.clock)
         if args.command == "stackset":  # CloudFormation StackSets: AWS runs the roll-out
-            return run_stackset_command(args, env.stdout, env.stderr, env.sleep, env.clock, env.clients)
+            return run_stackset_command(args, env.stdout, env.sleep, env.clock, env.clients)
         check_common(args, stdin_tty)
         options = deploy_options(args) if args.command in {"deploy", "plan", "preflight"} else None
         factory = env.clients(
@@ -134,7 +134,9 @@ def _main(argv: list[str] | None, env: Environment | None) -> int:
         return _fail(env, context, err)
     # A missing profile, no credentials, endpoint unreachable, connection reset, a proxy's error page: never "a bug".
     except (ClientError, BotoCoreError, ResponseParserError) as err:
-        return _fail(env, context, botocore_error(err, f"running {args.command}"))
+        # "running stackset deploy", "running manifest status": the subcommand too, where there is one.
+        running = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+        return _fail(env, context, botocore_error(err, f"running {running}"))
     except KeyboardInterrupt:
         return _stopped(env, context, args, argv, "interrupted", ExitCode.INTERRUPTED)
     except Terminated:

@@ -9,13 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
 from cfnspec.limits import DEFAULT_REGION
 from deployer.capabilities import check_capabilities
-from deployer.clients import ClientFactory, ClientSettings, aws_call, botocore_error
-from deployer.errors import BadInput, DeployError, ExitCode, StackFailed
+from deployer.clients import ClientFactory, ClientSettings, aws_call
+from deployer.errors import BadInput, ExitCode, StackFailed
 from deployer.fleet import stacksets as ss
 from deployer.fleet.command import add_connection
 from deployer.inputs import check_given_parameters, load_parameter_file, load_template, parse_key_values
@@ -33,7 +30,6 @@ Say = Callable[[str], None]
 def run_stackset_command(
     args: argparse.Namespace,
     stdout: TextIO,
-    stderr: TextIO,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     make_factory: Callable[[ClientSettings], Any] = ClientFactory,
@@ -41,34 +37,24 @@ def run_stackset_command(
     def say(text: str) -> None:
         print(text, file=stdout, flush=True)
 
-    try:
-        check_region(args.region)
-        spec = build_spec(args) if args.action in {"deploy", "plan"} else None
-        if args.action == "delete" and not args.yes:
-            raise BadInput("refusing to delete a stack set without --yes; nothing was deleted")
-        settings = ClientSettings(
-            args.region, args.profile, args.endpoint_url, args.retry_mode, args.max_attempts
-        )
-        cfn = make_factory(settings).cloudformation()
-        pacer = Pacer(sleep, clock, args.timeout, args.poll_interval, args.max_poll_interval)
-        pacer.resume_hint = (
-            f"to see how it went: deploy.py stackset status --stack-set-name {args.stack_set_name}"
-        )
-        if spec is not None:
-            return int(deploy(cfn, spec, pacer, say, review=args.action == "plan", retry=args.retry_failed))
-        if args.action == "status":
-            return int(status(cfn, args.stack_set_name, say))
-        return int(delete(cfn, args.stack_set_name, pacer, say))
-    except DeployError as err:
-        return _fail(stderr, err)
-    # Signals and anything unexpected go on to deploy.py's one error path (deployer.cli).
-    except (ClientError, BotoCoreError, ResponseParserError) as err:
-        return _fail(stderr, botocore_error(err, f"stackset {args.action}"))
-
-
-def _fail(stderr: TextIO, err: DeployError) -> int:
-    print(f"error: {' '.join(str(err).split())}", file=stderr, flush=True)
-    return int(err.exit_code)
+    # No error handling here: a bad input, an AWS error or a signal ends in deploy.py's one error path (deployer.cli).
+    check_region(args.region)
+    spec = build_spec(args) if args.action in {"deploy", "plan"} else None
+    if args.action == "delete" and not args.yes:
+        raise BadInput("refusing to delete a stack set without --yes; nothing was deleted")
+    settings = ClientSettings(
+        args.region, args.profile, args.endpoint_url, args.retry_mode, args.max_attempts
+    )
+    cfn = make_factory(settings).cloudformation()
+    pacer = Pacer(sleep, clock, args.timeout, args.poll_interval, args.max_poll_interval)
+    pacer.resume_hint = (
+        f"to see how it went: deploy.py stackset status --stack-set-name {args.stack_set_name}"
+    )
+    if spec is not None:
+        return int(deploy(cfn, spec, pacer, say, review=args.action == "plan", retry=args.retry_failed))
+    if args.action == "status":
+        return int(status(cfn, args.stack_set_name, say))
+    return int(delete(cfn, args.stack_set_name, pacer, say))
 
 
 def build_spec(args: argparse.Namespace) -> ss.StackSetSpec:

@@ -141,7 +141,7 @@ def test_manifest_and_stackset_end_in_the_cli_handlers(
     }[command]
     assert cli.main(argv) == ExitCode.AWS_ERROR
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: AWS error while running")
+    assert err.count("\n") == 1 and err.startswith(f"error: AWS error while running {command} status")
     assert "lack this permission" in err
 
 

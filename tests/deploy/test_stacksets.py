@@ -11,10 +11,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 import deploy
-from deployer.arguments import build_parser
+from deployer import cli
 from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
-from deployer.fleet.stackset_command import run_stackset_command
 from deployer.fleet.stacksets import Targets, failed_instances, missing_instances
 from emulator.server import MotoServer
 from tests.deploy.conftest import FakeClock, stubbed_client
@@ -157,8 +156,15 @@ def test_adding_a_region_creates_only_the_missing_instances(
     assert len(cfn(moto).list_stack_instances(StackSetName="alerts")["Summaries"]) == 2
 
 
-def parse(*argv: str) -> Any:
-    return build_parser().parse_args(["stackset", *argv, "--stack-set-name", "alerts", *FAST])
+def stackset_argv(*argv: str) -> list[str]:
+    return ["stackset", *argv, "--stack-set-name", "alerts", *FAST]
+
+
+def run_cli(argv: list[str], clients: Any, out: io.StringIO, err: io.StringIO, clock: Any = None) -> int:
+    """deploy.py's own entry point, whose one error path turns what the stack set code raises into its exit code."""
+    clock = clock or FakeClock()
+    env = cli.Environment(clients=clients, sleep=clock.sleep, clock=clock.time, stdout=out, stderr=err)
+    return cli.main(argv, env)
 
 
 @pytest.mark.parametrize(
@@ -174,13 +180,15 @@ def parse(*argv: str) -> Any:
     ],
 )
 def test_bad_input_is_rejected_before_any_aws_call(tmp_path: Path, argv: list[str], words: str) -> None:
-    args = parse("deploy", "--template-file", write(tmp_path), "--deployment-regions", "us-east-1", *argv)
+    argv = stackset_argv(
+        "deploy", "--template-file", write(tmp_path), "--deployment-regions", "us-east-1", *argv
+    )
     err = io.StringIO()
 
     def no_aws(settings: ClientSettings) -> Any:
         raise AssertionError("no client may be built for bad input")
 
-    assert run_stackset_command(args, io.StringIO(), err, make_factory=no_aws) == ExitCode.BAD_INPUT
+    assert run_cli(argv, no_aws, io.StringIO(), err) == ExitCode.BAD_INPUT
     assert words in err.getvalue() and err.getvalue().count("\n") == 1
 
 
@@ -275,7 +283,7 @@ def test_service_managed_targets_ous_and_a_failed_instance_is_retried_once(tmp_p
     )
     stub.add_response("list_stack_set_operation_results", {"Summaries": []}, op2)
     stub.add_response("list_stack_instances", {"Summaries": [failed]}, {"StackSetName": "alerts"})
-    args = parse(
+    argv = stackset_argv(
         "deploy",
         "--template-file",
         write(tmp_path),
@@ -295,7 +303,7 @@ def test_service_managed_targets_ous_and_a_failed_instance_is_retried_once(tmp_p
     )
     out, err, clock = io.StringIO(), io.StringIO(), FakeClock()
     with stub:
-        code = run_stackset_command(args, out, err, clock.sleep, clock.time, StubFactory(client))
+        code = run_cli(argv, StubFactory(client), out, err, clock)
         stub.assert_no_pending_responses()
     assert code == ExitCode.STACK_FAILED, err.getvalue()
     assert f"333333333333 eu-west-1: FAILED {reason}" in out.getvalue()
