@@ -66,7 +66,7 @@ def execute_token(change_set_id: str) -> str:
 @dataclass(frozen=True)
 class ChangeSetRequest:
     stack_name: str
-    change_set_type: str  # CREATE or UPDATE
+    change_set_type: str  # CREATE, UPDATE or IMPORT
     parameters: Sequence[Mapping[str, Any]]
     capabilities: Sequence[str]
     tags: Mapping[str, str]
@@ -118,14 +118,28 @@ class ChangeSetRequest:
 
 
 def request_for(
-    opts: DeployOptions, change_set_type: str, parameters: Sequence[Mapping[str, Any]], name: str = ""
+    opts: DeployOptions,
+    change_set_type: str,
+    parameters: Sequence[Mapping[str, Any]],
+    name: str = "",
+    resources_to_import: Sequence[Mapping[str, Any]] = (),
 ) -> ChangeSetRequest:
-    """The CreateChangeSet request a deploy run sends, built here only: deploy's, and the one preflight has
-    CloudFormation validate, are the same. BadInput when a flag cannot apply to this stack (CREATE or UPDATE), so
-    call it before anything is cleaned up or uploaded; `uploaded` then swaps the body for its URL."""
-    extra = failure_modes.change_set_kwargs(
-        change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
-    )
+    """The CreateChangeSet request a deploy run sends, built here only: deploy's, the one preflight has
+    CloudFormation validate and the IMPORT of --import-existing-resources share it. BadInput when a flag cannot
+    apply to this stack (CREATE or UPDATE), so call it before anything is cleaned up or uploaded; `uploaded` then
+    swaps the body for its URL.
+
+    An IMPORT only adopts resources as they are: --on-failure, --revert-drift and the rollback alarms are about
+    creating and updating, and the UPDATE that follows the import (which creates the rest) carries them.
+    """
+    if change_set_type == "IMPORT":
+        extra: dict[str, Any] = {"ResourcesToImport": list(resources_to_import)}
+        alarms: Sequence[str] = ()
+    else:
+        extra = failure_modes.change_set_kwargs(
+            change_set_type, opts.on_failure, opts.revert_drift, opts.stack_name
+        )
+        alarms = opts.rollback_alarms
     return ChangeSetRequest(
         stack_name=opts.stack_name,
         change_set_type=change_set_type,
@@ -135,7 +149,7 @@ def request_for(
         template_body=opts.template.body,
         role_arn=opts.role_arn,
         notification_arns=opts.notification_arns,
-        rollback_alarms=opts.rollback_alarms,
+        rollback_alarms=alarms,
         name=name or new_change_set_name(change_set_type),
         extra=extra,
     )

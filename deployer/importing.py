@@ -16,7 +16,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -366,19 +366,15 @@ def _run_import(
     if needs_upload(body):
         assert opts.s3_bucket, "the full template is larger and was checked for an upload bucket"
         url = upload_template(ctx.s3(), body, opts.s3_bucket, opts.s3_prefix)
-    request = changeset.ChangeSetRequest(
-        stack_name=opts.stack_name,
-        change_set_type="IMPORT",
-        parameters=parameters,
-        capabilities=opts.capabilities,
-        tags=opts.tags,
-        template_body=None if url else body,
-        template_url=url,
-        role_arn=opts.role_arn,
-        notification_arns=opts.notification_arns,
-        name=changeset.new_change_set_name("IMPORT"),
-        extra={"ResourcesToImport": [a.to_import() for a in adopted]},
+    # The import template (the retained resources alone), not the one deploy was given.
+    request = replace(
+        changeset.request_for(
+            opts, "IMPORT", parameters, resources_to_import=[a.to_import() for a in adopted]
+        ),
+        template_body=body,
     )
+    if url:
+        request = request.uploaded(url)
     ctx.say(f"Creating IMPORT change set {request.name} ({len(adopted)} resource(s))")
     created = changeset.create(ctx.cfn, request)
     if created is None:

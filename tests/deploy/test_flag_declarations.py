@@ -168,3 +168,33 @@ def test_the_flags_execute_shares_with_deploy_set_the_same_options(tmp_path: Pat
         name: getattr(deploy, name) for name in shared
     }
     assert execute.disable_rollback and execute.require_approval is Approval.ANY_CHANGE
+
+
+def test_the_import_request_shares_deploys_fields_and_leaves_out_what_only_creating_and_updating_use(
+    tmp_path: Path,
+) -> None:
+    alarm = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:app-5xx"
+    topic = "arn:aws:sns:us-east-1:123456789012:deploys"
+    given = ["--on-failure", "DO_NOTHING", "--rollback-alarm", alarm, "--notification-arns", topic]
+    given += ["--tags", "team=web", "--role-arn", "arn:aws:iam::123456789012:role/cfn"]
+    args = build_parser().parse_args(
+        ["deploy", "--stack-name", "app", "--template-file", template(tmp_path), *given]
+    )
+    opts = deploy_options(args)
+    adopted = [
+        {
+            "ResourceType": "AWS::S3::Bucket",
+            "LogicalResourceId": "B",
+            "ResourceIdentifier": {"BucketName": "b"},
+        }
+    ]
+    create = changeset.request_for(opts, "CREATE", [], name="c").api_kwargs()
+    imported = changeset.request_for(opts, "IMPORT", [], name="c", resources_to_import=adopted).api_kwargs()
+    # What creating the stack sends, the import sends too: tags, notifications, the service role, capabilities.
+    shared = {k: v for k, v in create.items() if k not in {"ChangeSetType", "Description"}}
+    assert {k: imported[k] for k in shared if k in imported} == {
+        k: v for k, v in shared.items() if k not in {"OnStackFailure", "RollbackConfiguration"}
+    }
+    assert create["OnStackFailure"] == "DO_NOTHING" and "RollbackConfiguration" in create
+    assert imported["ChangeSetType"] == "IMPORT" and imported["ResourcesToImport"] == adopted
+    assert not {"OnStackFailure", "DeploymentMode", "RollbackConfiguration"} & set(imported)
