@@ -2,7 +2,7 @@
 
 When TAP_REQUIRE_TIERS lists tiers (as `make test` does), the run fails if a listed tier collects no test, if a test
 of a listed tier is skipped, or if a Python file in a tier directory would not be collected because of its name:
-a tier can never pass by running nothing.
+a tier can never pass by running nothing. Tests marked `slow` run first (see pytest_collection_modifyitems).
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = _tier_of(Path(str(item.fspath)))
         if tier:
             item.add_marker(getattr(pytest.mark, tier))
+    # Tests marked slow (several seconds each) start first: on pytest-xdist's workers the short ones then fill in
+    # around them, instead of one worker running a long test alone at the end. No test depends on the order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _required_tiers() -> list[str]:

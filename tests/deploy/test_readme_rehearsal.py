@@ -66,6 +66,7 @@ def test_the_export_lines_in_the_readme_are_the_ones_make_emulator_prints() -> N
         assert line in block.splitlines(), line
 
 
+@pytest.mark.slow
 def test_the_readme_rehearsal_runs_as_printed(moto: MotoServer, tmp_path: Path) -> None:
     (tmp_path / "output").symlink_to(ROOT / "output")
     run_block(readme_block(), moto, tmp_path)

@@ -34,6 +34,7 @@ def _parameter(cfn: object, key: str) -> str:
     return next(p["ParameterValue"] for p in stack["Parameters"] if p["ParameterKey"] == key)
 
 
+@pytest.mark.slow
 def test_the_incident_blocks_run_against_the_emulator(
     emulator: MotoServer,
     cli_bin: Path,

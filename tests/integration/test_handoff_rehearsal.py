@@ -40,6 +40,7 @@ def _stack_status(cloudformation: Any, stack_name: str) -> str:
     return str(stacks[0]["StackStatus"])
 
 
+@pytest.mark.slow
 def test_every_command_block_of_the_page_runs_in_order_against_the_emulator(
     emulator: MotoServer, cli_bin: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

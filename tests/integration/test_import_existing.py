@@ -74,6 +74,7 @@ def test_without_the_flag_preflight_names_it(
     assert [s["StackName"] for s in live["StackSummaries"]] == []
 
 
+@pytest.mark.slow
 def test_the_pages_recipe_re_creates_the_stack_with_the_retained_data(
     emulator: MotoServer, cli_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import pytest
+
 from cfnspec.update_outcomes import REPLACED, Outcome, ParameterOutcome, update_outcomes
 from tests.integration.conftest import Account
 
@@ -235,6 +237,7 @@ def _executed_as_the_table_says(
     )
 
 
+@pytest.mark.slow
 def test_each_parameter_update_does_what_the_table_says_and_reads_back_through_the_emulator(
     account: Account, template: dict[str, Any]
 ) -> None:

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_output_builds_and_lints_clean_with_the_lowest_declared_versions() -> None:
     done = subprocess.run(
         [sys.executable, "scripts/check_floor.py"], cwd=ROOT, capture_output=True, text=True, timeout=600

@@ -67,6 +67,7 @@ def failures(report: dict[str, Any]) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_checkov_reports_no_failed_checks(name: str) -> None:
     template = OUTPUT / f"{name}.json"

@@ -26,7 +26,7 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         (tmp_path / rel).write_text(text)
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\nmarkers = ["unit: u", "deploy: d", "integration: i"]\n'
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\nmarkers = ["unit: u", "deploy: d", "integration: i", "slow: s"]\n'
     )
     return tmp_path
 
@@ -85,3 +85,22 @@ def test_a_skipped_test_in_a_required_tier_fails_the_run(tmp_path: Path, workers
     result = _pytest(_project(tmp_path, files), workers)
     assert result.returncode != 0
     assert "1 test(s) of the required tier 'integration' were skipped" in result.stdout
+
+
+def test_tests_marked_slow_are_collected_first(tmp_path: Path) -> None:
+    slow = "import pytest\n\n\n@pytest.mark.slow\ndef test_long() -> None:\n    assert True\n"
+    root = _project(tmp_path, {**ALL_TIERS, "tests/integration/test_z.py": slow})
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.splitlines()
+    # The slow test first; the others after it in their own order (directories, then files, alphabetically).
+    assert listed[:4] == [
+        "tests/integration/test_z.py::test_long",
+        "tests/deploy/test_b.py::test_ok",
+        "tests/integration/test_c.py::test_ok",
+        "tests/unit/test_a.py::test_ok",
+    ]
