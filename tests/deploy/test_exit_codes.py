@@ -3,10 +3,7 @@ them, and "run the same command again" is printed only where running it again ca
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -14,6 +11,7 @@ from deployer import cli
 from deployer.errors import ExitCode
 from tests.deploy.conftest import STACK, Harness
 from tests.deploy.test_network_faults import no_credentials, run_real_cli  # noqa: F401 (a fixture)
+from tests.loopback_http import LoopbackServer
 
 pytestmark = pytest.mark.deploy
 
@@ -48,26 +46,12 @@ class NotImplementedServer:
 
     def __init__(self) -> None:
         self.requests = 0
-        owner = self
+        self.http = LoopbackServer(self._answer)
+        self.url = self.http.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                owner.requests += 1
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(501)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(NOT_IMPLEMENTED_XML)))
-                self.end_headers()
-                self.wfile.write(NOT_IMPLEMENTED_XML)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    def _answer(self, _: bytes) -> tuple[int, str, bytes]:
+        self.requests += 1
+        return 501, "text/xml", NOT_IMPLEMENTED_XML
 
 
 @pytest.fixture
@@ -76,8 +60,7 @@ def not_implemented_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[NotImple
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     server = NotImplementedServer()
     yield server
-    server.server.shutdown()
-    server.server.server_close()
+    server.http.close()
 
 
 def test_drift_against_an_endpoint_answering_501_asks_once(

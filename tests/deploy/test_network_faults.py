@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from deployer import cli
 from deployer.errors import ExitCode
 from tests.deploy.conftest import SMALL_TEMPLATE, STACK, STACK_ID, Harness, change
 from tests.deploy.test_stack_state_scenarios import PREVIOUS
+from tests.loopback_http import LoopbackServer
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a load balancer or proxy sends: HTML that is not well-formed XML (void elements left open).
@@ -45,42 +45,25 @@ class ErrorPageServer:
     def __init__(self, failures: int | None = None) -> None:
         self.failures = failures
         self.requests = 0
-        owner = self
+        self.http: LoopbackServer | None = None
+        self.url = ""
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                owner.requests += 1
-                if owner.failures is None or owner.requests <= owner.failures:
-                    self._answer(500, PROXY_PAGE, "text/html")
-                elif "Action=DescribeStacks" in body:
-                    self._answer(200, DESCRIBE_STACKS_XML.encode(), "text/xml")
-                else:
-                    self._answer(200, LIST_CHANGE_SETS_XML.encode(), "text/xml")
-
-            def _answer(self, code: int, payload: bytes, kind: str) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+    def _answer(self, body: bytes) -> tuple[int, str, bytes]:
+        self.requests += 1
+        if self.failures is None or self.requests <= self.failures:
+            return 500, "text/html", PROXY_PAGE
+        if b"Action=DescribeStacks" in body:
+            return 200, "text/xml", DESCRIBE_STACKS_XML.encode()
+        return 200, "text/xml", LIST_CHANGE_SETS_XML.encode()
 
     def __enter__(self) -> ErrorPageServer:
-        self.thread.start()
+        self.http = LoopbackServer(self._answer)
+        self.url = self.http.url
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        assert self.http is not None
+        self.http.close()
 
 
 OFFLINE_AWS_ENV = {
@@ -365,26 +348,16 @@ class HangingServer:
     def __init__(self) -> None:
         self.received = threading.Event()
         self.release = threading.Event()
-        owner = self
+        self.http = LoopbackServer(self._hang)
+        self.url = self.http.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                owner.received.set()
-                owner.release.wait(30)
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    def _hang(self, _: bytes) -> None:
+        self.received.set()
+        self.release.wait(30)
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 def test_a_real_sigterm_to_deploy_py_exits_143_with_the_resume_command(aws_env: None, tmp_path: Path) -> None:
