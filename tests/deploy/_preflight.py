@@ -24,6 +24,17 @@ REGION = "us-east-1"
 SLR_ARN = (
     f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 )
+# What a KMS grant to the Auto Scaling service-linked role must allow for it to launch instances with encrypted
+# volumes (AWS's "Required KMS key policy for use with encrypted volumes"): a grant that stands in for the policy.
+AUTO_SCALING_GRANT_OPERATIONS = [
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "DescribeKey",
+    "CreateGrant",
+]
 
 
 def tap_stack() -> dict[str, Any]:

@@ -11,7 +11,16 @@ from deployer.preflight.ebs import check_ebs_defaults
 from deployer.preflight.kms import requirements
 from deployer.preflight.model import Status
 from emulator.server import MotoServer
-from tests.deploy._preflight import ACCOUNT, REGION, moto_context, one, only, stubbed_context, tap_stack
+from tests.deploy._preflight import (
+    ACCOUNT,
+    AUTO_SCALING_GRANT_OPERATIONS,
+    REGION,
+    moto_context,
+    one,
+    only,
+    stubbed_context,
+    tap_stack,
+)
 
 DEFAULT_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000aaaa-0000-0000-0000-000000000000"
 
@@ -98,15 +107,7 @@ def test_a_grant_to_the_auto_scaling_role_on_the_default_key_passes() -> None:
     grant = {
         "KeyId": DEFAULT_KEY,
         "GranteePrincipal": slr,
-        "Operations": [
-            "Encrypt",
-            "Decrypt",
-            "ReEncryptFrom",
-            "ReEncryptTo",
-            "GenerateDataKey",
-            "DescribeKey",
-            "CreateGrant",
-        ],
+        "Operations": AUTO_SCALING_GRANT_OPERATIONS,
     }
     with stubbed_context(_keyless()) as (ctx, clients):
         _default_key(clients, ROOT_ONLY)

@@ -11,7 +11,16 @@ import boto3
 from deployer.preflight.kms import check_kms, requirements
 from deployer.preflight.model import Status
 from emulator.server import MotoServer
-from tests.deploy._preflight import ACCOUNT, REGION, SLR_ARN, moto_context, one, only, stubbed_context
+from tests.deploy._preflight import (
+    ACCOUNT,
+    AUTO_SCALING_GRANT_OPERATIONS,
+    REGION,
+    SLR_ARN,
+    moto_context,
+    one,
+    only,
+    stubbed_context,
+)
 
 ROOT_STATEMENT = {
     "Sid": "EnableIamPolicies",
@@ -83,15 +92,7 @@ def test_the_default_key_policy_of_the_account_root_alone_fails_every_service(mo
 def test_a_grant_to_the_auto_scaling_role_stands_in_for_the_policy_statements(moto: MotoServer) -> None:
     statements = template_statements(moto)
     key = make_key(moto, [s for s in statements if "AutoScaling" not in s["Sid"]])
-    operations = [
-        "Encrypt",
-        "Decrypt",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "GenerateDataKey",
-        "DescribeKey",
-        "CreateGrant",
-    ]
+    operations = AUTO_SCALING_GRANT_OPERATIONS
     kms(moto).create_grant(KeyId=key, GranteePrincipal=SLR_ARN, Operations=operations)
     findings = check_kms(moto_context(moto, KmsKeyArn=key))
     assert not only(findings, Status.FAIL), findings
@@ -181,15 +182,7 @@ def test_a_grant_on_the_second_page_of_list_grants_is_found() -> None:
         grant = {
             "KeyId": KEY_ARN,
             "GranteePrincipal": SLR_ARN,
-            "Operations": [
-                "Encrypt",
-                "Decrypt",
-                "ReEncryptFrom",
-                "ReEncryptTo",
-                "GenerateDataKey",
-                "DescribeKey",
-                "CreateGrant",
-            ],
+            "Operations": AUTO_SCALING_GRANT_OPERATIONS,
         }
         stub.add_response(
             "list_grants", {"Grants": [grant], "Truncated": False}, {"KeyId": KEY_ARN, "Marker": "m2"}
