@@ -101,12 +101,9 @@ def test_unreadable_grants_of_the_default_key_are_a_warning_not_a_failure() -> N
 
 
 def test_a_grant_to_the_auto_scaling_role_on_the_default_key_passes() -> None:
-    slr = (
-        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    )
     grant = {
         "KeyId": DEFAULT_KEY,
-        "GranteePrincipal": slr,
+        "GranteePrincipal": SLR_ARN,
         "Operations": AUTO_SCALING_GRANT_OPERATIONS,
     }
     with stubbed_context(_keyless()) as (ctx, clients):
