@@ -15,6 +15,7 @@ from tests.deploy._preflight import (
     ACCOUNT,
     AUTO_SCALING_GRANT_OPERATIONS,
     REGION,
+    SLR_ARN,
     moto_context,
     one,
     only,
