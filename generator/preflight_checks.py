@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from botocore import xform_name
+
+from cfnspec.resource_kinds import NAME_LISTS
 from deployer.preflight import catalogue, ebs, iam, kms, leftovers, lookups, online, region, s3
 from generator.markdown import code, table
 
@@ -21,7 +24,10 @@ CLI_COMMANDS: dict[str, tuple[str, ...]] = {
     ebs.CHECK: ("aws ec2 get-ebs-encryption-by-default", "aws ec2 get-ebs-default-kms-key-id"),
     s3.BPA: ("aws s3control get-public-access-block",),
     s3.NAMES: ("aws s3api head-bucket",),
-    leftovers.CHECK: ("aws logs describe-log-groups", "aws kms list-aliases"),
+    # The free-name script runs each type's list call of cfnspec's table, as the check does.
+    leftovers.CHECK: tuple(
+        dict.fromkeys(f"aws {n.service} {xform_name(n.operation, '-')}" for n in NAME_LISTS.values())
+    ),
     region.AZS: ("aws ec2 describe-availability-zones",),
     region.QUOTAS: ("aws service-quotas get-service-quota",),
     lookups.CERTIFICATE: ("aws acm describe-certificate",),

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore import xform_name
 
-from deployer.preflight import catalogue, lookups
+from cfnspec.resource_kinds import NAME_LISTS
+from deployer.preflight import catalogue, leftovers, lookups
 from deployer.preflight.catalogue import CHECKS, Check
 from generator import preflight_checks
 from generator.preflight_checks import CLI_COMMANDS, NO_CLI, NOTHING_HERE, UnlistedCheck
@@ -76,3 +78,14 @@ def test_a_page_entry_for_a_name_the_registry_lacks_stops_the_page(monkeypatch: 
     monkeypatch.setattr(catalogue, "CHECKS", tuple(c for c in CHECKS if c.name != lookups.SSM))
     with pytest.raises(UnlistedCheck, match=f"lists {lookups.SSM}: remove"):
         checks_section(NAME, stack_dict(NAME))
+
+
+def test_the_leftovers_row_names_the_list_call_of_every_type_the_free_name_script_looks_up() -> None:
+    """A type added to cfnspec's table shows up in the script and, without an edit here, in the check's row."""
+    t = stack_dict(NAME)
+    looked_up = {r["Type"] for r in t["Resources"].values()} & set(NAME_LISTS)
+    assert looked_up >= {"AWS::Logs::LogGroup", "AWS::KMS::Alias", "AWS::CloudWatch::Dashboard"}
+    (row,) = [r for r in table_rows(section(t)) if r[0] == f"`{leftovers.CHECK}`"]
+    for rtype in looked_up:
+        lookup = NAME_LISTS[rtype]
+        assert f"`aws {lookup.service} {xform_name(lookup.operation, '-')}`" in row[2], rtype
