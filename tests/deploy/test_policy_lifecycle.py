@@ -160,13 +160,13 @@ def _deploy(moto: MotoServer, template: str) -> None:
     assert code == ExitCode.SUCCESS, out
 
 
-def test_execute_of_an_update_ends_with_the_default_policy_of_the_template_it_executed(
-    moto: MotoServer, tmp_path: Path
-) -> None:
+def _planned_update_to_the_bucket(moto: MotoServer, tmp_path: Path) -> tuple[str, ...]:
+    """The stack deployed with its log group (and that template's policy), then planned to the bucket template:
+    the execute command of that plan, which removes the log group."""
     _deploy(moto, _write(tmp_path, WITH_LOGS, "logs.json"))
     assert _policy(moto) == default_policy(WITH_LOGS)
     change_set = _plan(moto, _write(tmp_path, WITH_BUCKET, "bucket.json"))
-    args = (
+    return (
         "execute",
         "--stack-name",
         "life",
@@ -175,6 +175,12 @@ def test_execute_of_an_update_ends_with_the_default_policy_of_the_template_it_ex
         "--allow-removal",
         "AppLogGroup",
     )
+
+
+def test_execute_of_an_update_ends_with_the_default_policy_of_the_template_it_executed(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    args = _planned_update_to_the_bucket(moto, tmp_path)
     code, out = _cli(moto, *args)
     assert code == ExitCode.SUCCESS, out
     policy = _policy(moto)
@@ -199,17 +205,7 @@ def test_an_interrupted_create_resumed_by_execute_ends_with_the_default_policy(
 def test_an_opening_of_a_killed_execute_is_closed_by_running_it_again(
     moto: MotoServer, tmp_path: Path
 ) -> None:
-    _deploy(moto, _write(tmp_path, WITH_LOGS, "logs.json"))
-    change_set = _plan(moto, _write(tmp_path, WITH_BUCKET, "bucket.json"))
-    args = (
-        "execute",
-        "--stack-name",
-        "life",
-        "--change-set-name",
-        change_set,
-        "--allow-removal",
-        "AppLogGroup",
-    )
+    args = _planned_update_to_the_bucket(moto, tmp_path)
     _killed(moto, *args, after="ExecuteChangeSet")
     left_open = _policy(moto)
     assert left_open is not None and original_of(left_open) == default_policy(WITH_BUCKET)
