@@ -239,9 +239,8 @@ def test_execute_resuming_an_opened_execution_that_rolled_back_closes_the_openin
     assert "Stack policy opened by an earlier run closed" in harness.output
 
 
-def test_deploy_waiting_out_an_opened_execution_that_rolled_back_closes_the_opening(harness: Harness) -> None:
-    left_open = opened_for(default_policy(STATEFUL) or {}, ["SiteBucket"])
-    policies = _recorded_policies(harness)
+def _expect_a_rollback_waited_out(harness: Harness) -> None:
+    """A run that finds the stack rolling back waits it out, then reads the events for a root cause (none)."""
     harness.expect_stack("UPDATE_ROLLBACK_IN_PROGRESS")
     rolling = harness.event(STACK, "UPDATE_ROLLBACK_IN_PROGRESS")
     harness.expect_events([rolling])
@@ -249,6 +248,12 @@ def test_deploy_waiting_out_an_opened_execution_that_rolled_back_closes_the_open
     harness.expect_events([done, rolling])
     harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
     harness.expect_events([done, rolling])  # the root-cause read: no failed resource among the new events
+
+
+def test_deploy_waiting_out_an_opened_execution_that_rolled_back_closes_the_opening(harness: Harness) -> None:
+    left_open = opened_for(default_policy(STATEFUL) or {}, ["SiteBucket"])
+    policies = _recorded_policies(harness)
+    _expect_a_rollback_waited_out(harness)
     harness.expect_policy_read(left_open)
     harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
     assert harness.run(*harness.deploy_args()) == ExitCode.STACK_FAILED
@@ -256,13 +261,7 @@ def test_deploy_waiting_out_an_opened_execution_that_rolled_back_closes_the_open
 
 
 def test_plan_waiting_out_a_rollback_changes_nothing_on_the_stack(harness: Harness) -> None:
-    harness.expect_stack("UPDATE_ROLLBACK_IN_PROGRESS")
-    rolling = harness.event(STACK, "UPDATE_ROLLBACK_IN_PROGRESS")
-    harness.expect_events([rolling])
-    done = harness.event(STACK, "UPDATE_ROLLBACK_COMPLETE")
-    harness.expect_events([done, rolling])
-    harness.expect_stack("UPDATE_ROLLBACK_COMPLETE", name=STACK_ID)
-    harness.expect_events([done, rolling])
+    _expect_a_rollback_waited_out(harness)
     assert harness.run(*harness.deploy_args(command="plan")) == ExitCode.STACK_FAILED
     assert "GetStackPolicy" not in harness.calls and harness.mutating_calls == []
 

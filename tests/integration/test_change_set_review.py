@@ -91,12 +91,17 @@ def test_a_planned_bucket_replacement_is_refused_by_execute_too(
     assert account.resources(STACK)["StaticContentBucket"] == deployed["StaticContentBucket"]
 
 
+def _brought_key(account: Account) -> str:
+    """A key the operations team made outside the stack, to pass as KmsKeyArn."""
+    return str(
+        account.client("kms").create_key(Description="brought by the operations team")["KeyMetadata"]["Arn"]
+    )
+
+
 def test_bringing_a_key_removes_the_stack_key_and_is_refused(
     account: Account, deployed: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_arn = account.client("kms").create_key(Description="brought by the operations team")["KeyMetadata"][
-        "Arn"
-    ]
+    key_arn = _brought_key(account)
     capsys.readouterr()
     # Preflight rightly rejects the emulator's default key policy (tests/deploy/test_preflight_kms.py).
     code = account.deploy_stack("deploy", STACK, (*PARAMETERS, f"KmsKeyArn={key_arn}"), "--skip-preflight")
@@ -109,9 +114,7 @@ def test_bringing_a_key_removes_the_stack_key_and_is_refused(
 def test_the_offline_prediction_also_names_a_removal_by_condition(
     account: Account, deployed: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    key_arn = account.client("kms").create_key(Description="brought by the operations team")["KeyMetadata"][
-        "Arn"
-    ]
+    key_arn = _brought_key(account)
     capsys.readouterr()
     code = account.deploy_stack("plan", STACK, (*PARAMETERS, f"KmsKeyArn={key_arn}"), "--skip-preflight")
     out, err = capsys.readouterr()
