@@ -62,13 +62,16 @@ def pseudo_parameters(stack_id: str, stack_name: str) -> dict[str, str]:
     parts = stack_id.split(":")
     if len(parts) < 6:
         return {"AWS::StackName": stack_name}
-    partition, region, account = parts[1], parts[3], parts[4]
+    return {**account_pseudo_parameters(parts[1], parts[3], parts[4], stack_name), "AWS::StackId": stack_id}
+
+
+def account_pseudo_parameters(partition: str, region: str, account: str, stack_name: str) -> dict[str, str]:
+    """The pseudo parameters known before the stack exists (no AWS::StackId yet)."""
     return {
         "AWS::Partition": partition,
         "AWS::Region": region,
         "AWS::AccountId": account,
         "AWS::StackName": stack_name,
-        "AWS::StackId": stack_id,
         "AWS::URLSuffix": url_suffix(partition),
     }
 

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cfnspec.limits import RETAIN
-from cfnspec.resolve import Scope, condition, parameter_values, resolve, url_suffix
+from cfnspec.resolve import Scope, account_pseudo_parameters, condition, parameter_values, resolve
 from cfnspec.resource_kinds import (
     ALIAS,
     BUCKET,
@@ -303,14 +303,7 @@ def _scope(ctx: Context, opts: DeployOptions, parameters: Sequence[Mapping[str, 
     given = {str(p["ParameterKey"]): p["ParameterValue"] for p in parameters if "ParameterValue" in p}
     with aws_call("reading the account id (sts get-caller-identity)"):
         account = str(ctx.client("sts").get_caller_identity()["Account"])
-    partition = partition_of(ctx.region)
-    pseudo = {
-        "AWS::AccountId": account,
-        "AWS::Region": ctx.region,
-        "AWS::Partition": partition,
-        "AWS::URLSuffix": url_suffix(partition),
-        "AWS::StackName": opts.stack_name,
-    }
+    pseudo = account_pseudo_parameters(partition_of(ctx.region), ctx.region, account, opts.stack_name)
     return Scope(parameter_values(opts.template.doc, given), pseudo, opts.template.doc)
 
 

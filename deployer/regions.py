@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import cache
 
-import boto3
 import botocore.session
 
 from deployer.errors import BadInput
@@ -24,7 +23,7 @@ def partition_of(region: str) -> str:
 
 @cache
 def known_regions() -> frozenset[str]:
-    session = boto3.Session()
+    session = _bundled_data()
     regions: set[str] = set()
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("cloudformation", partition_name=partition))
