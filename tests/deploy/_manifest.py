@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
+
+from deployer.clients import ClientSettings
+from deployer.fleet.budget import Budgets
+from deployer.fleet.manifest import Manifest
+from deployer.fleet.runner import StackRunner, Waiting
 
 NETWORK = {
     "Parameters": {"Env": {"Type": "String", "Default": "dev"}},
@@ -41,3 +49,17 @@ def template(resources: int, prefix: str) -> dict[str, Any]:
             for i in range(resources)
         }
     }
+
+
+def stack_runner(manifest: Manifest, action: str) -> StackRunner:
+    """A manifest's runner for one stack at a time, with the default client settings and no waiting between polls."""
+    return StackRunner(
+        manifest=manifest,
+        action=action,
+        base=ClientSettings(),
+        waiting=Waiting(60, 0, 0),
+        budgets=Budgets(1.0, 1, time.monotonic, time.sleep),
+        stream=io.StringIO(),
+        stop=threading.Event(),
+        resume=lambda key: key,
+    )

@@ -114,6 +114,15 @@ class Harness:
         self.settings: ClientSettings | None = None
         self.event_count = 0
 
+    def recorded_policies(self) -> list[dict[str, Any]]:
+        """Every stack policy the run sets from now on, as sent (SetStackPolicy's body, parsed)."""
+        seen: list[dict[str, Any]] = []
+        self.cfn.meta.events.register(
+            "provide-client-params.cloudformation.SetStackPolicy",
+            lambda params, **_: seen.append(json.loads(params["StackPolicyBody"])),
+        )
+        return seen
+
     def _record(self, model: Any, **_: Any) -> None:
         self.calls.append(model.name)
 

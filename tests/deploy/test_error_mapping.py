@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +9,16 @@ import pytest
 from botocore.exceptions import ClientError, StubAssertionError, UnStubbedResponseError
 
 from deployer import cli, validation
-from deployer.clients import ACCESS_DENIED_CODES, ClientSettings, api_error, is_access_denied
+from deployer.clients import ACCESS_DENIED_CODES, api_error, is_access_denied
 from deployer.errors import ExitCode
-from deployer.fleet.budget import Budgets
 from deployer.fleet.manifest import load_manifest
-from deployer.fleet.runner import StackRunner, Waiting
 from deployer.preflight.context import could_not_check
 from deployer.preflight.iam import check_service_linked_role
 from deployer.preflight.kms import check_kms
 from deployer.preflight.leftovers import check_leftovers
 from deployer.preflight.model import Status
 from deployer.preflight.s3 import check_bucket_names
-from tests.deploy._manifest import write_manifest
+from tests.deploy._manifest import stack_runner, write_manifest
 from tests.deploy._preflight import ACCOUNT, REGION, stubbed_context
 
 pytestmark = pytest.mark.deploy
@@ -175,16 +170,7 @@ profile = "no-such-profile"
 template = "network.json"
 """,
     )
-    runner = StackRunner(
-        manifest=load_manifest(path),
-        action="status",
-        base=ClientSettings(),
-        waiting=Waiting(60, 0, 0),
-        budgets=Budgets(1.0, 1, time.monotonic, time.sleep),
-        stream=io.StringIO(),
-        stop=threading.Event(),
-        resume=lambda key: key,
-    )
+    runner = stack_runner(load_manifest(path), "status")
     result = runner("net")
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "no-such-profile" in result.detail and "aws configure list-profiles" in result.detail

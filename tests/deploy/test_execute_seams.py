@@ -30,15 +30,6 @@ REPLACED = {
 }
 
 
-def _recorded_policies(harness: Harness) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    harness.cfn.meta.events.register(
-        "provide-client-params.cloudformation.SetStackPolicy",
-        lambda params, **_: seen.append(json.loads(params["StackPolicyBody"])),
-    )
-    return seen
-
-
 def _allowed_replacement_until_execution(harness: Harness) -> str:
     """An update that replaces the bucket, allowed: the policy is opened, then the change set executes."""
     template = harness.template(STATEFUL, "stateful.json")
@@ -68,7 +59,7 @@ def _run_allowed(harness: Harness, template: str) -> int:
 def test_a_rollback_whose_policy_cannot_be_set_back_exits_3_with_the_root_cause_then_the_close_command(
     harness: Harness,
 ) -> None:
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     template = _allowed_replacement_until_execution(harness)
     old = harness.event(STACK, "UPDATE_COMPLETE")
     harness.expect_events([old])
@@ -199,7 +190,7 @@ def test_an_opening_left_by_a_killed_run_is_closed_after_the_next_update_without
         ]
     }
     left_open = opened_for(mine, ["Db"])
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     harness.expect_stack("UPDATE_COMPLETE", Parameters=PREVIOUS)
     harness.expect_no_old_change_sets()
     harness.expect_create_change_set("UPDATE")
@@ -219,7 +210,7 @@ def test_execute_resuming_an_opened_execution_that_rolled_back_closes_the_openin
 ) -> None:
     # The run that executed with the policy open was killed; the execution then rolled back.
     left_open = opened_for(default_policy(STATEFUL) or {}, ["SiteBucket"])
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     harness.expect_stack("UPDATE_ROLLBACK_IN_PROGRESS")
     harness.expect_change_set_pages(
         [[REPLACED]], name="tap-deploy-update-x", stack_name=STACK, execution="EXECUTE_IN_PROGRESS"
@@ -252,7 +243,7 @@ def _expect_a_rollback_waited_out(harness: Harness) -> None:
 
 def test_deploy_waiting_out_an_opened_execution_that_rolled_back_closes_the_opening(harness: Harness) -> None:
     left_open = opened_for(default_policy(STATEFUL) or {}, ["SiteBucket"])
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     _expect_a_rollback_waited_out(harness)
     harness.expect_policy_read(left_open)
     harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
@@ -268,7 +259,7 @@ def test_plan_waiting_out_a_rollback_changes_nothing_on_the_stack(harness: Harne
 
 def test_execute_again_after_a_timed_out_create_waits_then_sets_the_default_policy(harness: Harness) -> None:
     # The first execute exited 4 while the stack was being created; the printed command runs it again.
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     harness.expect_stack("CREATE_IN_PROGRESS")
     adds = [change("Add", "SiteBucket"), change("Add", "Topic")]
     harness.expect_change_set_pages(

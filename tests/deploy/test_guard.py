@@ -150,15 +150,6 @@ def _deploy(harness: Harness, *extra: str, command: str = "deploy") -> int:
     )
 
 
-def _recorded_policies(harness: Harness) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    harness.cfn.meta.events.register(
-        "provide-client-params.cloudformation.SetStackPolicy",
-        lambda params, **_: seen.append(json.loads(params["StackPolicyBody"])),
-    )
-    return seen
-
-
 def _expect_policy(harness: Harness) -> None:
     harness.stub.add_response("set_stack_policy", {}, {"StackName": STACK_ID, "StackPolicyBody": ANY})
 
@@ -202,7 +193,7 @@ def test_plan_reports_the_same_danger_and_exits_10(harness: Harness) -> None:
 def test_an_allowed_replacement_opens_the_policy_for_that_resource_only_and_restores_it(
     harness: Harness,
 ) -> None:
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     _update_until_review(harness, [entry("Modify", "StaticContentBucket", "AWS::S3::Bucket", "True")])
     _expect_policy(harness)
     harness.expect_successful_execution(policy_read=False)
@@ -221,7 +212,7 @@ def test_an_allowed_replacement_opens_the_policy_for_that_resource_only_and_rest
 
 
 def test_the_policy_is_restored_when_the_execution_fails(harness: Harness) -> None:
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     _update_until_review(harness, [entry("Modify", "StaticContentBucket", "AWS::S3::Bucket", "True")])
     _expect_policy(harness)
     harness.expect_events([harness.event(STACK, "CREATE_COMPLETE")])
@@ -263,7 +254,7 @@ def test_execute_by_name_applies_the_same_guard(harness: Harness) -> None:
 
 
 def test_execute_with_an_allowance_opens_the_default_policy_and_sets_it_back(harness: Harness) -> None:
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     _execute_until_guard(harness)
     current = default_policy(BUCKET_TEMPLATE)
     _expect_policy(harness)
@@ -286,7 +277,7 @@ def test_execute_with_an_allowance_opens_the_default_policy_and_sets_it_back(har
 def test_an_allowed_removal_opens_the_stacks_current_policy_when_the_template_has_none(
     harness: Harness,
 ) -> None:
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     topic_only = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
     previous = {"Resources": {**topic_only["Resources"], "AppLogGroup": {"Type": "AWS::Logs::LogGroup"}}}
     current = default_policy(previous)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,13 @@ import deploy
 from deployer.arguments import build_parser
 from deployer.clients import ClientFactory, ClientSettings
 from deployer.errors import ExitCode
-from deployer.fleet.budget import Budgets
 from deployer.fleet.command import run_manifest_command
 from deployer.fleet.manifest import load_manifest
-from deployer.fleet.runner import PrefixReporter, StackRunner, Waiting
+from deployer.fleet.runner import PrefixReporter
 from deployer.upload import object_key
 from emulator.gaps import endpoint_for_template_url
 from emulator.server import MotoServer
-from tests.deploy._manifest import write_manifest
+from tests.deploy._manifest import stack_runner, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 TAP_STACK = ROOT / "output" / "tap-stack.json"
@@ -124,16 +122,7 @@ def test_a_manifest_of_two_tap_stacks_plans_through_the_bucket(
 
 def test_the_command_printed_to_rerun_one_stack_keeps_its_bucket(tmp_path: Path) -> None:
     manifest = load_manifest(write_manifest(tmp_path, TWO_TAP_STACKS))
-    runner = StackRunner(
-        manifest=manifest,
-        action="plan",
-        base=ClientSettings(),
-        waiting=Waiting(60, 0, 0),
-        budgets=Budgets(1.0, 1, time.monotonic, time.sleep),
-        stream=io.StringIO(),
-        stop=threading.Event(),
-        resume=lambda key: key,
-    )
+    runner = stack_runner(manifest, "plan")
     entry = manifest.stacks["web-a"]
     factory = ClientFactory(ClientSettings(region="us-east-1"))
     ctx = runner._context(entry, factory, None, PrefixReporter(io.StringIO(), threading.Lock(), "web-a"))

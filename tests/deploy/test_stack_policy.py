@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,19 +110,9 @@ def test_opening_a_users_policy_that_protects_by_wildcard_is_refused() -> None:
         opened_for(users, ["StaticContentBucket"])
 
 
-def _recorded_policies(harness: Harness) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        seen.append(json.loads(params["StackPolicyBody"]))
-
-    harness.cfn.meta.events.register("provide-client-params.cloudformation.SetStackPolicy", record)
-    return seen
-
-
 def test_default_policy_is_sent_once_a_new_stack_exists(harness: Harness) -> None:
     template = harness.template(STATEFUL_TEMPLATE, "stateful.json")
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     harness.expect_stack(None)
     harness.expect_create_change_set("CREATE", Parameters=[])
     harness.expect_change_set_status("CREATE_COMPLETE")
@@ -141,7 +130,7 @@ def test_default_policy_is_sent_once_a_new_stack_exists(harness: Harness) -> Non
 
 def test_default_policy_is_sent_before_an_update_executes(harness: Harness) -> None:
     template = harness.template(STATEFUL_TEMPLATE, "stateful.json")
-    policies = _recorded_policies(harness)
+    policies = harness.recorded_policies()
     harness.expect_stack("UPDATE_COMPLETE")
     harness.expect_no_old_change_sets()
     harness.expect_create_change_set("UPDATE")
